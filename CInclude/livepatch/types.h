@@ -1,0 +1,121 @@
+/*
+ * livepatch/types.h — the types and constants of the swift-livepatch C ABI.
+ *
+ * Included by <livepatch.h>; also imported by the engine's C shim so that the
+ * Swift code and C callers agree on every layout (see _Static_assert below).
+ */
+#ifndef LIVEPATCH_TYPES_H
+#define LIVEPATCH_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a layout or a signature below changes incompatibly. */
+#define LP_ABI_VERSION 1
+
+/* Capacities. Registration past them fails with ENOMEM. */
+#define LP_MAX_THREADS 8192   /* live registered threads (records are reused after a grace period) */
+#define LP_MAX_FUNCS 65536    /* registered functions, for the life of the process */
+#define LP_MAX_PATCHES 1024   /* patches in existence at once */
+#define LP_THREAD_NAME_MAX 24 /* bytes kept of a thread's name, NUL included */
+
+/* A patchable function: a name and its original implementation. Opaque. */
+typedef struct lp_func lp_func_t;
+/* A set of (function -> new implementation) plus a consistency model. Opaque. */
+typedef struct lp_patch lp_patch_t;
+
+/* The area whose entries and exits are counted (DESIGN.md section 2). */
+typedef enum lp_leave {
+    LP_LEAVE_FUNCTION = 0,    /* count nothing */
+    LP_LEAVE_PATCHED_SET = 1, /* count activations of patched-set functions */
+    LP_LEAVE_KERNEL = 2,      /* count kernel sections (lp_kernel_enter .. lp_kernel_exit) */
+} lp_leave_t;
+
+/* What flips once the count allows it. */
+typedef enum lp_switch {
+    LP_SWITCH_FUNCTION = 0, /* each function on its own */
+    LP_SWITCH_THREAD = 1,   /* each thread, when its own count is zero */
+    LP_SWITCH_KERNEL = 2,   /* everything at once, when the sum over threads is zero */
+} lp_switch_t;
+
+/*
+ * A consistency model: bits 0-3 leave, bits 4-7 switch, bits 8-15 extras.
+ * Build one with lp_model() or take a preset; LP_MODEL_INVALID is what
+ * lp_model() returns for out-of-range arguments.
+ */
+typedef uint32_t lp_model_t;
+
+/* Extra: an outermost lp_kernel_exit() is a switch point, like the return to
+ * user space in the kernel: the thread declares it holds no patched-set
+ * function on its stack there. */
+#define LP_MODEL_F_KERNEL_EXIT_SWITCHES 0x100u
+/* Extra: counting is armed per thread only once it has left the kernel after
+ * the transition started (Hiramatsu's preparatory phase). */
+#define LP_MODEL_F_ARM_AT_KERNEL_EXIT 0x200u
+
+#define LP_MODEL_CELL(leave, sw) ((lp_model_t)((unsigned)(leave) | ((unsigned)(sw) << 4)))
+#define LP_MODEL_INVALID ((lp_model_t)0xffffffffu)
+
+#define LP_MODEL_IMMEDIATE LP_MODEL_CELL(LP_LEAVE_FUNCTION, LP_SWITCH_FUNCTION)
+#define LP_MODEL_KGRAFT LP_MODEL_CELL(LP_LEAVE_KERNEL, LP_SWITCH_THREAD)
+#define LP_MODEL_KPATCH LP_MODEL_CELL(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL)
+#define LP_MODEL_UPSTREAM \
+    ((lp_model_t)(LP_MODEL_CELL(LP_LEAVE_PATCHED_SET, LP_SWITCH_THREAD) | LP_MODEL_F_KERNEL_EXIT_SWITCHES))
+#define LP_MODEL_HIRAMATSU \
+    ((lp_model_t)(LP_MODEL_CELL(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT))
+#define LP_MODEL_RENEW LP_MODEL_CELL(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL)
+
+/* lp_transition_status_t.state */
+enum {
+    LP_TRANSITION_IDLE = 0,
+    LP_TRANSITION_PATCHING = 1,   /* enabling a patch, or a reversed disable */
+    LP_TRANSITION_UNPATCHING = 2, /* disabling a patch, or a reversed enable */
+};
+
+/* lp_thread_info_t.reason: why a thread blocks the transition. */
+enum {
+    LP_STALL_IN_KERNEL = 1,       /* inside a kernel section that runs in the other universe */
+    LP_STALL_IN_SET = 2,          /* inside a patched-set activation that runs in the other universe */
+    LP_STALL_NO_SWITCH_POINT = 3, /* its current activation predates the transition: no switch point reached yet */
+};
+
+typedef struct lp_transition_status {
+    int state;                  /* LP_TRANSITION_* */
+    lp_model_t model;           /* model of the transition in flight (or of the last one) */
+    uint64_t pending_threads;   /* threads that blocked at the last check */
+    uint64_t pending_functions; /* SWITCH_FUNCTION: functions not yet switched */
+    uint64_t transitions;       /* transitions started since the process began */
+    uint64_t completed;         /* ... of which completed (forced ones included) */
+    uint64_t reversed;          /* lp_transition_reverse() calls */
+    uint64_t forced;            /* lp_transition_force() calls */
+    uint64_t checks;            /* completion checks (scans) made */
+    uint64_t hold_attempts;     /* SWITCH_KERNEL/FUNCTION: times new entries were held back */
+    uint64_t hold_timeouts;     /* ... that ended without a switch and were retried */
+    uint64_t hold_ns;           /* the bound on one hold (policy) */
+    uint64_t retry_ns;          /* the pause between two holds (policy) */
+    uint64_t nudges_sent;       /* signals sent to stalled threads */
+    uint64_t registered_threads;
+    uint64_t registered_functions;
+    uint64_t unbalanced_exits;  /* lp_func_exit/lp_kernel_exit with nothing to exit (misuse) */
+    uint64_t exited_inside;     /* threads that exited inside a kernel section or a patched function (misuse) */
+    uint64_t unregistered_calls; /* hooks on threads that could not register (capacity, or nested in registration) */
+    char patch[32];             /* name of the patch in transition (or of the last one) */
+} lp_transition_status_t;
+
+typedef struct lp_thread_info {
+    char name[LP_THREAD_NAME_MAX];
+    int tid;                    /* kernel thread id (gettid) */
+    int reason;                 /* LP_STALL_* */
+    uint32_t kernel_depth;      /* nesting of kernel sections */
+    uint32_t function_depth;    /* nesting of hooked functions */
+} lp_thread_info_t;
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIVEPATCH_TYPES_H */

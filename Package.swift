@@ -1,0 +1,77 @@
+// swift-tools-version:6.1
+//
+// Two builds of one engine:
+//   swift build                       the Swift module, the CLI and the tests
+//   LP_EMBEDDED=1 swift build -c release --scratch-path .build-embedded
+//                                     liblivepatch.a and liblivepatch-shared.so
+//                                     as Embedded Swift: no Swift runtime, so a
+//                                     plain C program links them.
+// A non-Embedded test target cannot import an Embedded module, hence the switch.
+import Foundation
+import PackageDescription
+
+let embedded = ProcessInfo.processInfo.environment["LP_EMBEDDED"] == "1"
+
+var engineSettings: [SwiftSetting] = [
+    // The hooks must not call swift_beginAccess; the engine's shared state is
+    // guarded by its own locks and atomics, not by exclusivity checks.
+    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
+    .swiftLanguageMode(.v5),
+]
+if embedded {
+    engineSettings += [
+        .enableExperimentalFeature("Embedded"),
+        .unsafeFlags(["-wmo", "-Xcc", "-fPIC"]),
+    ]
+}
+
+let shim: Target = .target(
+    name: "CLivePatchShim",
+    dependencies: ["CLiburcu"],
+    cSettings: [.unsafeFlags(["-fPIC"])]
+)
+let liburcu: Target = .systemLibrary(
+    name: "CLiburcu",
+    pkgConfig: "liburcu-memb",
+    providers: [.apt(["liburcu-dev"])]
+)
+let engine: Target = .target(
+    name: "LivePatch",
+    dependencies: ["CLivePatchShim"],
+    swiftSettings: engineSettings
+)
+
+let package: Package
+if embedded {
+    package = Package(
+        name: "swift-livepatch",
+        products: [
+            .library(name: "livepatch", type: .static, targets: ["LivePatch"]),
+            .library(name: "livepatch-shared", type: .dynamic, targets: ["LivePatch"]),
+        ],
+        targets: [liburcu, shim, engine]
+    )
+} else {
+    package = Package(
+        name: "swift-livepatch",
+        products: [
+            .executable(name: "livepatch", targets: ["livepatch"]),
+        ],
+        dependencies: [
+            .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        ],
+        targets: [
+            liburcu, shim, engine,
+            .executableTarget(
+                name: "livepatch",
+                dependencies: ["LivePatch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                swiftSettings: [.swiftLanguageMode(.v5)]
+            ),
+            .testTarget(
+                name: "LivePatchTests",
+                dependencies: ["LivePatch", "CLivePatchShim"],
+                swiftSettings: [.swiftLanguageMode(.v5)]
+            ),
+        ]
+    )
+}

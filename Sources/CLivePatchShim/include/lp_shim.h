@@ -1,0 +1,268 @@
+/*
+ * CLivePatchShim — what the Swift engine cannot express itself.
+ *
+ * Why each piece is C:
+ *  - The TLS block: Swift has no thread-local storage with the initial-exec
+ *    model; a %fs-relative access costs ~1 ns where __tls_get_addr costs 10-20.
+ *  - The shared records (thread, function, global) and their atomics: Swift
+ *    has no atomic operations on fields of memory it did not allocate as
+ *    Atomic<T>, and the hooks must address these records through a plain
+ *    pointer with a fixed layout. Their storage is static so that registration
+ *    never calls malloc (a first hook may run in a signal handler) and so that
+ *    a handle is validated by an address-range check, never by a dereference.
+ *  - liburcu's static inlines and list macros, membarrier, futex, signals.
+ * Every cross-thread field is read and written through the lp_atomic_* /
+ * lp_load_* / lp_store_* helpers below, so ThreadSanitizer sees every access.
+ */
+#ifndef LP_SHIM_H
+#define LP_SHIM_H
+
+#include "../../../CInclude/livepatch/types.h"
+#include "../../CLiburcu/CLiburcu.h"
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define LP_CACHELINE 64
+
+/* Under ThreadSanitizer the local CAS below uses a real atomic, which TSan
+ * understands; its inline asm it would not. */
+#if defined(__SANITIZE_THREAD__)
+#define LP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define LP_TSAN 1
+#endif
+#endif
+
+/* Negative-errno values the engine returns, as constants Swift can see. */
+enum lp_errno {
+    LP_EINVAL = EINVAL, LP_ENOENT = ENOENT, LP_EEXIST = EEXIST, LP_EBUSY = EBUSY,
+    LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EPERM = EPERM, LP_EDEADLK = EDEADLK,
+};
+
+/* ---- atomics: relaxed unless named; every partner is named at the call site - */
+
+static inline uint32_t lp_load_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint64_t lp_load_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline uint64_t lp_load_acquire_u64(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline uint32_t lp_load_acquire_u32(const uint32_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline const void *lp_load_ptr(const void *const *p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+static inline void lp_store_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void lp_store_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+static inline void lp_store_release_u64(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void lp_store_release_u32(uint32_t *p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void lp_store_release_ptr(const void **p, const void *v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline uint64_t lp_fetch_add_u64(uint64_t *p, uint64_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+static inline uint32_t lp_fetch_add_u32(uint32_t *p, uint32_t v) { return __atomic_fetch_add(p, v, __ATOMIC_RELAXED); }
+/* Compiler-only barrier: the thread side of the asymmetric fence. The CPU
+ * fence it needs is supplied by the patcher's lp_sys_membarrier(). */
+static inline void lp_signal_fence(void) { __atomic_signal_fence(__ATOMIC_SEQ_CST); }
+/* Orders a reader's earlier loads before its later ones (seqlock re-check). */
+static inline void lp_acquire_fence(void) { __atomic_thread_fence(__ATOMIC_ACQUIRE); }
+/* Full fence, for the patcher's own store-then-load sequences. */
+static inline void lp_full_fence(void) { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+
+/*
+ * Compare-and-swap on a word only its owning thread writes, atomic with
+ * respect to signal handlers on that thread but not to other CPUs: x86's
+ * cmpxchg without the lock prefix is one instruction, so a signal lands
+ * before or after it, and it costs no bus lock. Other readers (the patcher)
+ * see a plain store.
+ */
+static inline bool lp_local_cas_u64(uint64_t *p, uint64_t expected, uint64_t desired)
+{
+#if defined(__x86_64__) && !defined(LP_TSAN)
+    uint64_t prev;
+    __asm__ __volatile__("cmpxchgq %2, %1"
+                         : "=a"(prev), "+m"(*p)
+                         : "r"(desired), "0"(expected)
+                         : "memory", "cc");
+    return prev == expected;
+#else
+    return __atomic_compare_exchange_n(p, &expected, desired, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#endif
+}
+
+/* ---- records shared with Swift (layouts checked below) -------------------- */
+
+/* One slot of a thread's entry/exit count cache (see ThreadRecords.swift). */
+typedef struct lp_count_slot {
+    const struct lp_func *func;
+    uint64_t entries;
+    uint64_t exits;
+} lp_count_slot_t;
+
+#define LP_COUNT_SLOTS 4
+
+/* A registered thread: 256 bytes, written on the hot path only by its owner. */
+typedef struct lp_thread_rec {
+    /* line 0: the hook state */
+    uint32_t fdepth;      /* nesting of hooked functions */
+    uint32_t kdepth;      /* nesting of kernel sections */
+    uint64_t fepoch;      /* transition epoch read at the outermost function entry */
+    uint64_t kepoch;      /* transition epoch read at the outermost kernel entry */
+    uint64_t act;         /* the area activation word (Activation.swift) */
+    uint32_t offline;     /* 1 while lp_thread_offline() holds */
+    uint32_t evicting;    /* 1 while the count cache is being evicted (signal nesting) */
+    uint64_t unbalanced;  /* exits with nothing to exit */
+    uint32_t slot;        /* index in lp_thread_table */
+    uint32_t state;       /* LP_REC_* */
+    uint64_t generation;  /* bumped each time the slot is reused */
+    /* lines 1-2: the entry/exit count cache */
+    lp_count_slot_t cache[LP_COUNT_SLOTS];
+    /* cold: registry */
+    struct cds_list_head node; /* in lp_thread_list, RCU-protected */
+    struct rcu_head rcu;       /* the slot returns to the free list after a grace period */
+    int32_t tid;
+    uint32_t exited_inside;
+    uint64_t pthread;          /* pthread_t of the owner, for nudges */
+    char name[LP_THREAD_NAME_MAX];
+    uint8_t pad[24];           /* to a whole number of cache lines */
+} lp_thread_rec_t;
+
+enum { LP_REC_FREE = 0, LP_REC_LIVE = 1, LP_REC_DEAD = 2 };
+
+/* A registered function: 128 bytes; line 0 is read by every hook. */
+struct lp_func {
+    const void *impl;      /* current implementation outside a transition */
+    uint64_t tx_epoch;     /* epoch of the transition this function is in; 0 none */
+    const void *tx_old;    /* its implementation in that transition's old universe */
+    const void *tx_new;    /* ... and in the new one */
+    uint32_t tx_index;     /* index among the transition's functions */
+    uint32_t hold;         /* SWITCH_FUNCTION: new entries wait while 1 (futex word) */
+    uint32_t fn_universe;  /* SWITCH_FUNCTION: this function's universe */
+    uint32_t index;        /* index in lp_func_table */
+    const void *orig;      /* the registered implementation */
+    const char *name;      /* owned copy */
+    /* line 1: totals flushed from the thread caches, written by any thread */
+    uint64_t entries;
+    uint64_t exits;
+    uint64_t live;         /* 1 once registered */
+    uint64_t pad[5];
+};
+
+/* A patch handle: the data lives in Swift; this is what C holds. */
+struct lp_patch {
+    uint32_t live;
+    uint32_t index;
+    uint64_t generation;
+};
+
+/* The transition state every hook reads: one read-mostly line, then one line
+ * the threads write (the futex word that wakes the patcher). */
+typedef struct lp_global {
+    uint64_t epoch;        /* bumped (release) when a transition starts */
+    uint32_t leave;        /* cell of the transition of `epoch` */
+    uint32_t sw;
+    uint32_t flags;        /* model extras */
+    uint32_t target;       /* 0 old, 1 new: the universe the transition heads to */
+    uint32_t kuniv;        /* SWITCH_KERNEL: the kernel-wide universe */
+    uint32_t hold;         /* SWITCH_KERNEL: new activations wait while 1 (futex word) */
+    uint32_t waiting;      /* the patcher sleeps in lp_transition_wait: wake it */
+    uint32_t kernel_area;  /* 1 while a LEAVE_KERNEL transition of `epoch` runs */
+    uint64_t *fn_counts;   /* SWITCH_FUNCTION: per-thread rows of per-function counters */
+    uint64_t fn_stride;    /* ... words per row */
+    uint64_t pad0[1];
+    /* line 1 */
+    uint32_t wake_seq;     /* futex word: bumped by threads that unblock the patcher */
+    uint32_t pad1;
+    uint64_t unregistered_calls; /* hooks on threads with no record */
+    uint64_t pad2[6];
+} lp_global_t;
+
+_Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
+_Static_assert(offsetof(lp_thread_rec_t, cache) == 64, "hook state fills line 0");
+_Static_assert(sizeof(struct lp_func) == 128, "function record is two lines");
+_Static_assert(offsetof(struct lp_func, entries) == 64, "flushed totals on their own line");
+_Static_assert(sizeof(lp_global_t) == 128, "global: read-mostly line + written line");
+_Static_assert(offsetof(lp_global_t, wake_seq) == 64, "wake_seq on its own line");
+
+/* The records carry no alignment attribute (Swift imports over-aligned C
+ * structs as opaque); the storage below is cache-line aligned instead, and
+ * every record size is a whole number of lines. */
+extern lp_global_t lp_global;
+extern lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
+extern struct lp_func lp_func_table[LP_MAX_FUNCS];
+extern struct lp_patch lp_patch_table[LP_MAX_PATCHES];
+/* Swift imports C arrays as tuples, which cannot be this long. */
+static inline lp_thread_rec_t *lp_thread_table_base(void) { return lp_thread_table; }
+static inline struct lp_func *lp_func_table_base(void) { return lp_func_table; }
+static inline struct lp_patch *lp_patch_table_base(void) { return lp_patch_table; }
+
+/* SWITCH_FUNCTION counter rows: published before lp_global.epoch (release). */
+static inline uint64_t *lp_global_fn_counts(void) { return __atomic_load_n(&lp_global.fn_counts, __ATOMIC_RELAXED); }
+static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)
+{
+    __atomic_store_n(&lp_global.fn_counts, rows, __ATOMIC_RELAXED);
+    __atomic_store_n(&lp_global.fn_stride, stride, __ATOMIC_RELAXED);
+}
+
+/* The count-cache slot a function maps to. */
+static inline lp_count_slot_t *lp_rec_slot(lp_thread_rec_t *rec, uint32_t func_index)
+{
+    return &rec->cache[func_index & (LP_COUNT_SLOTS - 1)];
+}
+static inline const struct lp_func *lp_slot_func(const lp_count_slot_t *s) { return __atomic_load_n(&s->func, __ATOMIC_RELAXED); }
+static inline void lp_slot_set_func(lp_count_slot_t *s, const struct lp_func *f) { __atomic_store_n(&s->func, f, __ATOMIC_RELAXED); }
+
+/* ---- the TLS block ----------------------------------------------------------- */
+
+typedef struct lp_tls {
+    lp_thread_rec_t *rec;  /* NULL until the thread registers */
+    uint32_t registering;  /* 1 while registration runs (a nested signal hook must not re-enter it) */
+    uint32_t urcu_online;  /* nesting of lp_rcu_reader_online(): registered with liburcu while > 0 */
+    uint64_t generation;   /* generation of rec at registration; a fork child re-checks it */
+} lp_tls_t;
+
+extern __thread lp_tls_t lp_tls __attribute__((tls_model("initial-exec")));
+static inline lp_tls_t *lp_tls_block(void) { return &lp_tls; }
+static inline lp_thread_rec_t *lp_tls_rec(void) { return lp_tls.rec; }
+
+/* ---- out of line system calls and liburcu wrappers (lp_shim.c) -------------- */
+
+int lp_sys_membarrier_init(void);  /* 0, or -errno when no expedited membarrier */
+void lp_sys_membarrier(void);      /* a full fence on every thread of the process */
+int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns); /* 0 woken, -ETIMEDOUT, -EAGAIN */
+void lp_sys_futex_wake(uint32_t *word, int count);
+int32_t lp_sys_gettid(void);
+uint64_t lp_sys_pthread_self(void);
+int lp_sys_pthread_kill(uint64_t thread, int signo);
+int lp_sys_sigrtmax(void);
+uint64_t lp_sys_now_ns(void);      /* CLOCK_MONOTONIC */
+void lp_sys_yield(void);
+void lp_sys_cpu_relax(void);
+void *lp_sys_calloc(size_t n, size_t size);
+void lp_sys_free(void *p);
+char *lp_sys_strdup(const char *s);
+void lp_sys_set_errno(int err);
+int lp_sys_thread_exit_hook(void (*fn)(void *)); /* pthread key whose destructor is fn */
+void lp_sys_thread_exit_arm(void *value);        /* set this thread's key value */
+int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+
+/* A plain mutex for the slow paths (registry, patches, transitions). */
+void lp_lock_registry(void);
+void lp_unlock_registry(void);
+void lp_lock_patcher(void);
+void lp_unlock_patcher(void);
+void lp_locks_reinit_after_fork(void);
+
+/* liburcu: reader registration, read side, thread list, call_rcu. */
+void lp_rcu_reader_online(void);   /* nests; registers the calling thread with liburcu on the first */
+void lp_rcu_reader_offline(void);
+void lp_rcu_read_lock(void);
+void lp_rcu_read_unlock(void);
+void lp_rcu_synchronize(void);
+void lp_thread_list_add(lp_thread_rec_t *rec);
+void lp_thread_list_del(lp_thread_rec_t *rec);
+void lp_thread_list_reset(void);
+lp_thread_rec_t *lp_thread_list_first(void);  /* under lp_rcu_read_lock */
+lp_thread_rec_t *lp_thread_list_next(lp_thread_rec_t *rec);
+void lp_rcu_free_thread(lp_thread_rec_t *rec, void (*fn)(lp_thread_rec_t *));
+void lp_rcu_before_fork(void);
+void lp_rcu_after_fork_parent(void);
+void lp_rcu_after_fork_child(void);
+
+#endif /* LP_SHIM_H */

@@ -1,0 +1,176 @@
+/*
+ * The out-of-line half of the shim: storage the hooks address directly, and
+ * thin wrappers over system calls and liburcu. No engine logic lives here.
+ */
+#define _GNU_SOURCE
+#include "lp_shim.h"
+
+#include <linux/futex.h>
+#include <linux/membarrier.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define LP_LINE_ALIGNED __attribute__((aligned(LP_CACHELINE)))
+LP_LINE_ALIGNED lp_global_t lp_global;
+LP_LINE_ALIGNED lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
+LP_LINE_ALIGNED struct lp_func lp_func_table[LP_MAX_FUNCS];
+struct lp_patch lp_patch_table[LP_MAX_PATCHES];
+__thread lp_tls_t lp_tls __attribute__((tls_model("initial-exec")));
+
+/* ---- membarrier: the patcher's half of the asymmetric fence ---------------- */
+
+static int membarrier_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+
+int lp_sys_membarrier_init(void)
+{
+    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
+    if (cmds < 0)
+        return -errno;
+    if ((cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0) {
+        membarrier_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+        return 0;
+    }
+    if (cmds & MEMBARRIER_CMD_GLOBAL) {
+        membarrier_cmd = MEMBARRIER_CMD_GLOBAL; /* slower (a scheduler grace period), equally strong */
+        return 0;
+    }
+    return -ENOSYS;
+}
+
+void lp_sys_membarrier(void)
+{
+    /* Pairs with lp_signal_fence() on every hook: after this returns, each
+     * running thread has executed a full barrier, so its earlier stores are
+     * visible to our later loads and its later loads see our earlier stores. */
+    if (syscall(__NR_membarrier, membarrier_cmd, 0) != 0)
+        abort(); /* registered in lp_sys_membarrier_init; failure here is a kernel bug */
+}
+
+/* ---- futex: event-driven completion ---------------------------------------- */
+
+int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns)
+{
+    struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
+    long r = syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout_ns ? &ts : NULL, NULL, 0);
+    if (r == 0)
+        return 0;
+    return -errno;
+}
+
+void lp_sys_futex_wake(uint32_t *word, int count)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
+}
+
+/* ---- small libc wrappers, so Swift needs no Glibc module (Embedded builds) -- */
+
+int32_t lp_sys_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+uint64_t lp_sys_pthread_self(void) { return (uint64_t)pthread_self(); }
+int lp_sys_pthread_kill(uint64_t thread, int signo) { return pthread_kill((pthread_t)thread, signo); }
+int lp_sys_sigrtmax(void) { return SIGRTMAX; }
+void lp_sys_yield(void) { sched_yield(); }
+void lp_sys_cpu_relax(void) { __builtin_ia32_pause(); }
+void *lp_sys_calloc(size_t n, size_t size) { return calloc(n, size); }
+void lp_sys_free(void *p) { free(p); }
+char *lp_sys_strdup(const char *s) { return strdup(s); }
+void lp_sys_set_errno(int err) { errno = err; }
+
+uint64_t lp_sys_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static pthread_key_t exit_key;
+
+int lp_sys_thread_exit_hook(void (*fn)(void *)) { return -pthread_key_create(&exit_key, fn); }
+void lp_sys_thread_exit_arm(void *value) { pthread_setspecific(exit_key, value); }
+int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
+{
+    return -pthread_atfork(prepare, parent, child);
+}
+
+/* ---- slow-path locks ------------------------------------------------------- */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t patcher_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void lp_lock_registry(void) { pthread_mutex_lock(&registry_lock); }
+void lp_unlock_registry(void) { pthread_mutex_unlock(&registry_lock); }
+void lp_lock_patcher(void) { pthread_mutex_lock(&patcher_lock); }
+void lp_unlock_patcher(void) { pthread_mutex_unlock(&patcher_lock); }
+void lp_locks_reinit_after_fork(void)
+{
+    pthread_mutex_init(&registry_lock, NULL);
+    pthread_mutex_init(&patcher_lock, NULL);
+}
+
+/* ---- liburcu ----------------------------------------------------------------
+ * The thread list is liburcu's RCU list: writers hold registry_lock, readers
+ * (the patcher's scans) hold the memb read lock, and a record returns to the
+ * free list through call_rcu once no scan can still see it. liburcu's list
+ * macros use volatile accesses that ThreadSanitizer cannot pair with its own
+ * model, so these few functions are not instrumented; the record fields they
+ * lead to are all read and written with the atomics of lp_shim.h.
+ */
+#define LP_NO_TSAN __attribute__((no_sanitize("thread")))
+
+static CDS_LIST_HEAD(lp_thread_list);
+
+/* Readers register for the span of one use and unregister right after, so a
+ * thread never exits (or forks) while liburcu still lists it. */
+void lp_rcu_reader_online(void)
+{
+    if (lp_tls.urcu_online++ == 0)
+        urcu_memb_register_thread();
+}
+
+void lp_rcu_reader_offline(void)
+{
+    if (--lp_tls.urcu_online == 0)
+        urcu_memb_unregister_thread();
+}
+
+void lp_rcu_read_lock(void) { urcu_memb_read_lock(); }
+void lp_rcu_read_unlock(void) { urcu_memb_read_unlock(); }
+void lp_rcu_synchronize(void) { urcu_memb_synchronize_rcu(); }
+
+LP_NO_TSAN void lp_thread_list_add(lp_thread_rec_t *rec) { cds_list_add_tail_rcu(&rec->node, &lp_thread_list); }
+LP_NO_TSAN void lp_thread_list_del(lp_thread_rec_t *rec) { cds_list_del_rcu(&rec->node); }
+LP_NO_TSAN void lp_thread_list_reset(void) { CDS_INIT_LIST_HEAD(&lp_thread_list); }
+
+LP_NO_TSAN lp_thread_rec_t *lp_thread_list_first(void)
+{
+    struct cds_list_head *n = rcu_dereference(lp_thread_list.next);
+    return n == &lp_thread_list ? NULL : caa_container_of(n, lp_thread_rec_t, node);
+}
+
+LP_NO_TSAN lp_thread_rec_t *lp_thread_list_next(lp_thread_rec_t *rec)
+{
+    struct cds_list_head *n = rcu_dereference(rec->node.next);
+    return n == &lp_thread_list ? NULL : caa_container_of(n, lp_thread_rec_t, node);
+}
+
+static void (*rcu_free_fn)(lp_thread_rec_t *);
+
+static void rcu_free_trampoline(struct rcu_head *head)
+{
+    rcu_free_fn(caa_container_of(head, lp_thread_rec_t, rcu));
+}
+
+void lp_rcu_free_thread(lp_thread_rec_t *rec, void (*fn)(lp_thread_rec_t *))
+{
+    rcu_free_fn = fn;
+    urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline);
+}
+
+void lp_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
+void lp_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
+void lp_rcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }

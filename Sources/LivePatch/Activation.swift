@@ -1,0 +1,185 @@
+import CLivePatchShim
+
+/// The universes of a transition: where it started from, and where it heads.
+let universeOld: UInt32 = 0
+let universeNew: UInt32 = 1
+
+/// An area activation: the outermost entry into the counted area (a kernel
+/// section, or a patched-set function) fixes the universe that every call
+/// inside it runs in. It is one 64-bit word in the thread record, so the
+/// patcher reads it in one load:
+///
+///     bits 0-1   state: 0 none, 1 undecided, 2 old, 3 new
+///     bit  2     kind: 0 function activation, 1 kernel section
+///     bits 3-31  marker: the function depth at which it began
+///     bits 32-63 the low 32 bits of the transition epoch it belongs to
+///
+/// "Undecided" is stored before the universe is read (the thread's half of
+/// the store-then-load fence with the patcher), so a patcher that sees it
+/// treats the thread as busy rather than guessing.
+enum Act {
+    static let none: UInt64 = 0
+    static let undecided: UInt64 = 1
+    static let kernelKind: UInt64 = 4
+
+    @inline(__always) static func word(epoch: UInt64, marker: UInt32, kernel: Bool, state: UInt64) -> UInt64 {
+        (epoch << 32) | (UInt64(marker & 0x1fff_ffff) << 3) | (kernel ? kernelKind : 0) | state
+    }
+    @inline(__always) static func state(_ a: UInt64) -> UInt64 { a & 3 }
+    @inline(__always) static func isKernel(_ a: UInt64) -> Bool { a & kernelKind != 0 }
+    @inline(__always) static func marker(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: a >> 3) & 0x1fff_ffff }
+    @inline(__always) static func epoch(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: a >> 32) }
+    @inline(__always) static func isDecided(_ a: UInt64) -> Bool { state(a) >= 2 }
+    @inline(__always) static func universe(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: state(a) &- 2) }
+    @inline(__always) static func belongs(_ a: UInt64, to epoch: UInt64) -> Bool {
+        a != none && Act.epoch(a) == UInt32(truncatingIfNeeded: epoch)
+    }
+}
+
+typealias ThreadRecord = UnsafeMutablePointer<lp_thread_rec_t>
+typealias FunctionRecord = UnsafeMutablePointer<lp_func_t>
+
+/// Begins an area activation for `epoch` and returns its universe.
+///
+/// Under SWITCH_KERNEL the activation may be held back here while the
+/// patcher checks for its switch instant (Transition.swift, `holdAndSwitch`).
+@inline(never)
+func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
+    let undecided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: Act.undecided)
+    while true {
+        lp_store_u64(&t.pointee.act, undecided)
+        // Thread half of the store-then-load pair: act is stored before hold,
+        // kuniv and target are read. Pairs with lp_sys_membarrier() in
+        // Transition.publish(), which the patcher runs after storing them and
+        // before it reads act.
+        lp_signal_fence()
+        let u: UInt32
+        if lp_load_u32(&lp_global.sw) == LP_SWITCH_KERNEL.rawValue {
+            if lp_load_u32(&lp_global.hold) != 0 {
+                lp_store_u64(&t.pointee.act, Act.none)
+                notifyPatcher()
+                waitWhileHeld(&lp_global.hold)
+                continue
+            }
+            u = lp_load_u32(&lp_global.kuniv)
+        } else {
+            u = lp_load_u32(&lp_global.target)
+        }
+        let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
+        if lp_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
+        // A signal handler interrupted us and decided this activation: keep its universe.
+        let now = lp_load_u64(&t.pointee.act)
+        if Act.isDecided(now) { return Act.universe(now) }
+    }
+}
+
+/// Ends the activation `a` of thread `t` and wakes a waiting patcher if the
+/// activation could have been what it waits for.
+@inline(__always)
+func endActivation(_ t: ThreadRecord, _ a: UInt64) {
+    lp_store_u64(&t.pointee.act, Act.none)
+    // Pairs with the lp_sys_membarrier() the patcher runs after it sets
+    // lp_global.waiting: either it sees act cleared, or we see waiting.
+    lp_signal_fence()
+    if lp_load_u32(&lp_global.waiting) != 0 {
+        wakeIfBlocking(a)
+    }
+}
+
+@inline(never)
+func wakeIfBlocking(_ a: UInt64) {
+    let stale = !Act.belongs(a, to: lp_load_u64(&lp_global.epoch))
+    if stale || lp_load_u32(&lp_global.hold) != 0 || Act.universe(a) != lp_load_u32(&lp_global.target) {
+        notifyPatcher()
+    }
+}
+
+/// Wakes every patcher sleeping in lp_transition_wait().
+@inline(never)
+func notifyPatcher() {
+    _ = lp_fetch_add_u32(&lp_global.wake_seq, 1)
+    lp_sys_futex_wake(&lp_global.wake_seq, Int32.max)
+}
+
+/// Sleeps while the futex word reads 1 (a hold by the patcher, which is
+/// bounded by the switch policy).
+@inline(never)
+func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>) {
+    while lp_load_acquire_u32(word) != 0 {
+        // Pairs with the release store that clears the hold in
+        // Transition.releaseHold(): seeing 0 implies seeing the new universe.
+        _ = lp_sys_futex_wait(word, 1, 1_000_000)
+    }
+}
+
+/// The universe of a call to a set function for `epoch`, beginning an
+/// activation if the thread is not inside one (activation-based cells).
+@inline(__always)
+func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UInt32 {
+    let a = lp_load_u64(&t.pointee.act)
+    if Act.belongs(a, to: epoch) {
+        if Act.isDecided(a) { return Act.universe(a) }
+        // Only a signal handler nested in beginActivation sees "undecided".
+        return beginActivation(t, epoch: epoch, kernel: Act.isKernel(a), marker: Act.marker(a))
+    }
+    if leave == LP_LEAVE_KERNEL.rawValue && lp_load_u32(&t.pointee.kdepth) != 0 {
+        // A kernel section that began before this transition runs in the old
+        // universe to its end.
+        if lp_load_u64(&t.pointee.kepoch) != epoch { return universeOld }
+        return beginActivation(t, epoch: epoch, kernel: true, marker: 0)
+    }
+    return beginActivation(t, epoch: epoch, kernel: false, marker: depth)
+}
+
+/// PATCHED_SET x FUNCTION: counts an execution of `f` in the thread's row of
+/// per-function counters and returns f's universe. A counter word holds the
+/// low 32 bits of its epoch above a 32-bit count, so rows need no clearing
+/// between transitions.
+@inline(never)
+func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UInt32? {
+    guard let word = functionCounter(t, f, epoch: epoch) else { return nil }
+    let tag = epoch << 32
+    while true {
+        var v = lp_load_u64(word)
+        if v & ~UInt64(0xffff_ffff) != tag { v = tag }
+        lp_store_u64(word, v &+ 1)
+        // Thread half of the store-then-load pair: the count is stored before
+        // f.hold is read. Pairs with lp_sys_membarrier() in
+        // Transition.holdFunctions(), run after the patcher sets f.hold and
+        // before it sums the counts.
+        lp_signal_fence()
+        if lp_load_u32(&f.pointee.hold) != 0 {
+            lp_store_u64(word, lp_load_u64(word) &- 1)
+            notifyPatcher()
+            waitWhileHeld(&f.pointee.hold)
+            continue
+        }
+        return lp_load_u32(&f.pointee.fn_universe)
+    }
+}
+
+/// The exit half of enterCountedFunction.
+@inline(never)
+func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) {
+    guard let word = functionCounter(t, f, epoch: epoch) else { return }
+    let v = lp_load_u64(word)
+    guard v >> 32 == epoch & 0xffff_ffff, v & 0xffff_ffff != 0 else { return }
+    lp_store_u64(word, v &- 1)
+    // Pairs with the membarrier after f.hold is set (see enterCountedFunction).
+    lp_signal_fence()
+    if lp_load_u32(&lp_global.waiting) != 0 && lp_load_u32(&f.pointee.hold) != 0 {
+        notifyPatcher()
+    }
+}
+
+@inline(__always)
+func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
+    // Pairs with the release store of lp_global.epoch in Transition.publish():
+    // fn_counts and fn_stride are stored before it.
+    guard lp_load_acquire_u64(&lp_global.epoch) == epoch,
+          let base = lp_global_fn_counts() else { return nil }
+    let stride = lp_load_u64(&lp_global.fn_stride)
+    let index = UInt64(lp_load_u32(&f.pointee.tx_index))
+    guard index < stride else { return nil }
+    return base + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride &+ index)
+}

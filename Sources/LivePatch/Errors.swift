@@ -1,0 +1,44 @@
+import CLivePatchShim
+
+/// The negative errno values the engine returns, named once.
+enum LPError {
+    static let invalid = -Int32(LP_EINVAL.rawValue)
+    static let notFound = -Int32(LP_ENOENT.rawValue)
+    static let exists = -Int32(LP_EEXIST.rawValue)
+    static let busy = -Int32(LP_EBUSY.rawValue)
+    static let timedOut = -Int32(LP_ETIMEDOUT.rawValue)
+    static let noMemory = -Int32(LP_ENOMEM.rawValue)
+    static let notPermitted = -Int32(LP_EPERM.rawValue)
+    static let deadlock = -Int32(LP_EDEADLK.rawValue)
+}
+
+/// Sets errno for the pointer-returning calls and returns nil.
+@inline(never)
+func failNull<T>(_ negativeErrno: Int32) -> T? {
+    lp_sys_set_errno(-negativeErrno)
+    return nil
+}
+
+func cString(_ s: StaticString) -> UnsafePointer<CChar> {
+    UnsafeRawPointer(s.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+/// The library's ABI version, `LP_ABI_VERSION` at build time. C: `lp_abi_version`.
+@c public func lp_abi_version() -> Int32 { Int32(LP_ABI_VERSION) }
+
+/// A static description of a (negative or positive) errno returned by this
+/// library. C: `lp_strerror`.
+@c public func lp_strerror(_ err: Int32) -> UnsafePointer<CChar> {
+    switch err < 0 ? -err : err {
+    case 0: return cString("success")
+    case Int32(LP_EINVAL.rawValue): return cString("invalid argument (EINVAL)")
+    case Int32(LP_ENOENT.rawValue): return cString("no such function, patch or thread (ENOENT)")
+    case Int32(LP_EEXIST.rawValue): return cString("already exists or already registered (EEXIST)")
+    case Int32(LP_EBUSY.rawValue): return cString("busy: a transition is in flight, or the object is in use (EBUSY)")
+    case Int32(LP_ETIMEDOUT.rawValue): return cString("the transition did not complete in time (ETIMEDOUT)")
+    case Int32(LP_ENOMEM.rawValue): return cString("capacity exhausted or out of memory (ENOMEM)")
+    case Int32(LP_EPERM.rawValue): return cString("not permitted: membarrier is unavailable (EPERM)")
+    case Int32(LP_EDEADLK.rawValue): return cString("would deadlock: the caller is inside a kernel section or a hooked function (EDEADLK)")
+    default: return cString("unknown error")
+    }
+}

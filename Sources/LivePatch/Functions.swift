@@ -1,0 +1,122 @@
+import CLivePatchShim
+
+// The function registry: records live in the static lp_func_table for the
+// life of the process (a function is never unregistered), so a handle is
+// checked by its address alone; names are found through an open-addressing
+// table of indices. Both are guarded by the registry lock.
+
+struct FunctionRegistry {
+    var count: UInt32 = 0
+    /// index + 1 of the function whose name hashes here; 0 empty.
+    var byName: [UInt32] = []
+}
+
+nonisolated(unsafe) var functionRegistry = FunctionRegistry()
+
+let functionTableBase: FunctionRecord = lp_func_table_base()
+
+func functionRecord(_ index: UInt32) -> FunctionRecord { functionTableBase + Int(index) }
+
+/// The index of a registered function's handle, or nil for anything else
+/// (NULL, a foreign pointer, a misaligned one), without dereferencing it
+/// unless it lies inside the table.
+func validFunction(_ f: UnsafePointer<lp_func_t>?) -> UInt32? {
+    guard let f else { return nil }
+    let offset = UnsafeRawPointer(f) - UnsafeRawPointer(functionTableBase)
+    let size = MemoryLayout<lp_func_t>.stride
+    guard offset >= 0, offset % size == 0, offset / size < Int(LP_MAX_FUNCS) else { return nil }
+    let index = UInt32(offset / size)
+    // Pairs with the release store of `live` in lp_func_register().
+    guard lp_load_acquire_u64(&functionRecord(index).pointee.live) != 0 else { return nil }
+    return index
+}
+
+/// FNV-1a over a NUL-terminated string.
+func nameHash(_ s: UnsafePointer<CChar>) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    var p = s
+    while p.pointee != 0 {
+        h = (h ^ UInt64(UInt8(bitPattern: p.pointee))) &* 0x100_0000_01b3
+        p += 1
+    }
+    return h
+}
+
+func sameName(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Bool {
+    var i = 0
+    while a[i] == b[i] {
+        if a[i] == 0 { return true }
+        i += 1
+    }
+    return false
+}
+
+/// The slot of `name` in byName: where it is, or the empty slot where it
+/// would go. Registry lock held.
+func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
+    if functionRegistry.byName.isEmpty {
+        functionRegistry.byName = [UInt32](repeating: 0, count: 2 * Int(LP_MAX_FUNCS))
+    }
+    let mask = functionRegistry.byName.count - 1
+    var i = Int(truncatingIfNeeded: nameHash(name)) & mask
+    while true {
+        let entry = functionRegistry.byName[i]
+        if entry == 0 { return i }
+        if let other = functionRecord(entry - 1).pointee.name, sameName(other, name) { return i }
+        i = (i + 1) & mask
+    }
+}
+
+/// Registers a patchable function. C: `lp_func_register`.
+@c public func lp_func_register(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?) -> UnsafeMutablePointer<lp_func_t>? {
+    guard let name, let impl else { return failNull(LPError.invalid) }
+    lp_lock_registry()
+    defer { lp_unlock_registry() }
+    let slot = nameSlot(name)
+    if functionRegistry.byName[slot] != 0 { return failNull(LPError.exists) }
+    guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
+        return failNull(LPError.noMemory)
+    }
+    let index = functionRegistry.count
+    let f = functionRecord(index)
+    f.pointee.name = UnsafePointer(copy)
+    f.pointee.orig = impl
+    f.pointee.index = index
+    lp_store_release_ptr(&f.pointee.impl, impl)
+    // Pairs with the acquire load in validFunction().
+    lp_store_release_u64(&f.pointee.live, 1)
+    functionRegistry.count += 1
+    functionRegistry.byName[slot] = index + 1
+    return f
+}
+
+/// The function registered under `name`. C: `lp_func_lookup`.
+@c public func lp_func_lookup(_ name: UnsafePointer<CChar>?) -> UnsafeMutablePointer<lp_func_t>? {
+    guard let name else { return failNull(LPError.invalid) }
+    lp_lock_registry()
+    defer { lp_unlock_registry() }
+    let entry = functionRegistry.byName.isEmpty ? 0 : functionRegistry.byName[nameSlot(name)]
+    guard entry != 0 else { return failNull(LPError.notFound) }
+    return functionRecord(entry - 1)
+}
+
+/// Entries and exits of `f` over all threads, exact at quiescence.
+/// C: `lp_func_counts`.
+@c public func lp_func_counts(_ f: UnsafePointer<lp_func_t>?, _ entries: UnsafeMutablePointer<UInt64>?,
+                              _ exits: UnsafeMutablePointer<UInt64>?) -> Int32 {
+    guard f != nil, let entries, let exits else { return LPError.invalid }
+    guard let index = validFunction(f) else { return LPError.notFound }
+    let rec = functionRecord(index)
+    var e = lp_load_u64(&rec.pointee.entries)
+    var x = lp_load_u64(&rec.pointee.exits)
+    forEachLiveThread { t in
+        let s = lp_rec_slot(t, index)!
+        if lp_slot_func(s) == UnsafePointer(rec) {
+            e &+= lp_load_u64(&s.pointee.entries)
+            x &+= lp_load_u64(&s.pointee.exits)
+        }
+    }
+    entries.pointee = e
+    exits.pointee = x
+    return 0
+}

@@ -1,0 +1,228 @@
+import CLivePatchShim
+
+// The hooks: the only code on the callers' hot path. They write only the
+// calling thread's record, read the read-mostly line of lp_global and of the
+// function, and never allocate, lock, or call into the Swift runtime
+// (scripts/check-hot-path disassembles them to keep it so).
+
+/// The implementation the calling thread must run now, counting an entry.
+/// C: `lp_func_enter`.
+@c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
+    guard let f else { return failNull(LPError.invalid) }
+    guard let t = lp_tls_rec() else { return enterUnregistered(f) }
+    let depth = lp_load_u32(&t.pointee.fdepth)
+    lp_store_u32(&t.pointee.fdepth, depth &+ 1)
+    var fepoch: UInt64
+    if depth == 0 {
+        // Pairs with the release store of lp_global.epoch in
+        // Transition.publish(): seeing epoch e implies seeing the tx_* fields
+        // of every function of transition e.
+        fepoch = lp_load_acquire_u64(&lp_global.epoch)
+        lp_store_u64(&t.pointee.fepoch, fepoch)
+    } else {
+        fepoch = lp_load_u64(&t.pointee.fepoch)
+    }
+    countCall(t, f, entry: true)
+    // Pairs with the release stores of tx_epoch in Transition.publish() and
+    // Transition.complete(): a hook that reads 0 sees the final impl.
+    let fe = lp_load_acquire_u64(&f.pointee.tx_epoch)
+    if fe == 0 || fe != fepoch {
+        // No transition, or this thread's outermost activation predates it:
+        // the steady implementation (the old one while the transition runs).
+        return lp_load_ptr(&f.pointee.impl)
+    }
+    return enterInTransition(t, f, epoch: fe, depth: depth)
+}
+
+/// Counts an exit of `f`. C: `lp_func_exit`.
+@c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
+    guard let t = lp_tls_rec() else { return countUnregisteredCall() }
+    let depth = lp_load_u32(&t.pointee.fdepth)
+    guard let f, depth != 0 else { return countUnbalanced(t) }
+    let outer = depth &- 1
+    lp_store_u32(&t.pointee.fdepth, outer)
+    countCall(t, f, entry: false)
+    let fepoch = lp_load_u64(&t.pointee.fepoch)
+    let fe = lp_load_u64(&f.pointee.tx_epoch)
+    if fe != 0 && fe == fepoch && lp_load_u32(&lp_global.leave) == LP_LEAVE_PATCHED_SET.rawValue
+        && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
+        exitCountedFunction(t, f, epoch: fe)
+    }
+    let a = lp_load_u64(&t.pointee.act)
+    if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
+        endActivation(t, a)
+    } else if outer == 0 && lp_load_u32(&lp_global.waiting) != 0
+                && fepoch != lp_load_u64(&lp_global.epoch) {
+        // Leaving an activation that predates the transition: a switch point.
+        notifyPatcher()
+    }
+}
+
+/// Enters a kernel section. C: `lp_kernel_enter`.
+@c public func lp_kernel_enter() {
+    guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
+    let depth = lp_load_u32(&t.pointee.kdepth)
+    lp_store_u32(&t.pointee.kdepth, depth &+ 1)
+    if depth == 0 {
+        // Pairs with the release store of lp_global.epoch in Transition.publish().
+        let epoch = lp_load_acquire_u64(&lp_global.epoch)
+        lp_store_u64(&t.pointee.kepoch, epoch)
+        if lp_load_u32(&lp_global.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
+            _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
+        }
+    }
+}
+
+/// Leaves a kernel section; the outermost exit is a switch point.
+/// C: `lp_kernel_exit`.
+@c public func lp_kernel_exit() {
+    guard let t = lp_tls_rec() else { return countUnregisteredCall() }
+    let depth = lp_load_u32(&t.pointee.kdepth)
+    guard depth != 0 else { return countUnbalanced(t) }
+    lp_store_u32(&t.pointee.kdepth, depth &- 1)
+    guard depth == 1 else { return }
+    let a = lp_load_u64(&t.pointee.act)
+    if a != Act.none && Act.isKernel(a) {
+        endActivation(t, a)
+    } else if lp_load_u32(&lp_global.flags) & LP_MODEL_F_KERNEL_EXIT_SWITCHES != 0 {
+        // UPSTREAM: the return to "user space" proves no set function is on
+        // this thread's stack, so its function activations re-arm here.
+        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
+        lp_signal_fence() // pairs with the membarrier after lp_global.waiting is set
+        if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    } else if lp_load_u32(&lp_global.waiting) != 0
+                && lp_load_u64(&t.pointee.kepoch) != lp_load_u64(&lp_global.epoch) {
+        notifyPatcher()
+    }
+}
+
+/// A long-running thread is outside the kernel and the patched set right
+/// now: its activation ends, it takes the current universe, and its kernel
+/// section (if any) begins again. C: `lp_safe_point`.
+@c public func lp_safe_point() {
+    guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
+    rearm(t)
+}
+
+/// The thread will block outside every patched function and the kernel; the
+/// patcher may switch it meanwhile. C: `lp_thread_offline`.
+@c public func lp_thread_offline() {
+    guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
+    lp_store_u64(&t.pointee.act, Act.none)
+    lp_store_u32(&t.pointee.offline, 1)
+    // Pairs with the membarrier after lp_global.waiting is set.
+    lp_signal_fence()
+    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+}
+
+/// The thread runs again and takes the current universe.
+/// C: `lp_thread_online`.
+@c public func lp_thread_online() {
+    guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
+    lp_store_u32(&t.pointee.offline, 0)
+    rearm(t)
+}
+
+/// Re-reads the epoch as if the thread had just left every activation, and
+/// restarts its kernel section's activation.
+@inline(never)
+func rearm(_ t: ThreadRecord) {
+    let a = lp_load_u64(&t.pointee.act)
+    if a != Act.none { lp_store_u64(&t.pointee.act, Act.none) }
+    // Thread half of the store-then-load pair: offline and act are stored
+    // before the epoch is read. Pairs with lp_sys_membarrier() in
+    // Transition.publish(), after the epoch store and before act is read.
+    lp_signal_fence()
+    let epoch = lp_load_acquire_u64(&lp_global.epoch)
+    lp_store_u64(&t.pointee.fepoch, epoch)
+    let inKernel = lp_load_u32(&t.pointee.kdepth) != 0
+    if inKernel { lp_store_u64(&t.pointee.kepoch, epoch) }
+    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    if inKernel && lp_load_u32(&lp_global.kernel_area) != 0 {
+        _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
+    }
+}
+
+/// The implementation for a call to `f` while it is in transition `epoch`
+/// and the thread counts for it.
+@inline(never)
+func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    let leave = lp_load_u32(&lp_global.leave)
+    var universe: UInt32? = nil
+    if leave == LP_LEAVE_FUNCTION.rawValue {
+        universe = lp_load_u32(&lp_global.target)
+    } else if leave == LP_LEAVE_PATCHED_SET.rawValue && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
+        universe = enterCountedFunction(t, f, epoch: epoch)
+    } else {
+        universe = activationUniverse(t, epoch: epoch, depth: depth, leave: leave)
+    }
+    let old = lp_load_ptr(&f.pointee.tx_old)
+    let new = lp_load_ptr(&f.pointee.tx_new)
+    // Seqlock-style re-check: if the transition ended while we decided, what
+    // we read may belong to the next one; the steady impl is then right.
+    lp_acquire_fence()
+    guard let u = universe, lp_load_u64(&f.pointee.tx_epoch) == epoch else {
+        return lp_load_ptr(&f.pointee.impl)
+    }
+    return u == universeNew ? new : old
+}
+
+// MARK: - entry/exit counts
+
+/// Counts an entry or exit of `f` in the thread's cache of LP_COUNT_SLOTS
+/// (function, entries, exits) slots. A function that maps to a slot held by
+/// another evicts it: the evicted counts are added to that function's
+/// totals. lp_func_counts() sums totals and caches, so counts are exact
+/// whenever no hook is running.
+@inline(__always)
+func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
+    let slot = lp_rec_slot(t, f.pointee.index)!
+    if lp_slot_func(slot) == UnsafePointer(f) && lp_load_u32(&t.pointee.evicting) == 0 {
+        if entry {
+            lp_store_u64(&slot.pointee.entries, lp_load_u64(&slot.pointee.entries) &+ 1)
+        } else {
+            lp_store_u64(&slot.pointee.exits, lp_load_u64(&slot.pointee.exits) &+ 1)
+        }
+    } else {
+        countCallSlow(t, slot, f, entry: entry)
+    }
+}
+
+@inline(never)
+func countCallSlow(_ t: ThreadRecord, _ slot: UnsafeMutablePointer<lp_count_slot_t>, _ f: FunctionRecord, entry: Bool) {
+    if lp_load_u32(&t.pointee.evicting) != 0 {
+        // A signal handler landed inside an eviction: count straight into the totals.
+        if entry { _ = lp_fetch_add_u64(&f.pointee.entries, 1) } else { _ = lp_fetch_add_u64(&f.pointee.exits, 1) }
+        return
+    }
+    lp_store_u32(&t.pointee.evicting, 1)
+    lp_signal_fence() // a nested handler must see `evicting` before the slot changes
+    let victim = lp_slot_func(slot)
+    let entries = lp_load_u64(&slot.pointee.entries)
+    let exits = lp_load_u64(&slot.pointee.exits)
+    lp_store_u64(&slot.pointee.entries, entry ? 1 : 0)
+    lp_store_u64(&slot.pointee.exits, entry ? 0 : 1)
+    lp_slot_set_func(slot, f)
+    lp_signal_fence()
+    lp_store_u32(&t.pointee.evicting, 0)
+    if let victim {
+        let v = UnsafeMutablePointer(mutating: victim)
+        _ = lp_fetch_add_u64(&v.pointee.entries, entries)
+        _ = lp_fetch_add_u64(&v.pointee.exits, exits)
+    }
+}
+
+@inline(never)
+func countUnbalanced(_ t: ThreadRecord) {
+    lp_store_u64(&t.pointee.unbalanced, lp_load_u64(&t.pointee.unbalanced) &+ 1)
+}
+
+/// First hook of a thread: register it, then run the hook as usual.
+@inline(never)
+func enterUnregistered(_ f: FunctionRecord) -> UnsafeRawPointer? {
+    guard registerFromHook() != nil else {
+        countUnregisteredCall()
+        return lp_load_ptr(&f.pointee.impl)
+    }
+    return lp_func_enter(f)
+}

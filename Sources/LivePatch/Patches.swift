@@ -1,0 +1,171 @@
+import CLivePatchShim
+
+// Patches: what a patch replaces, the stack of enabled patches (the newest
+// wins on each function), and the C verbs that create, fill, enable,
+// disable and destroy them. All of it is guarded by the patcher lock.
+
+final class Patch {
+    let slot: Int
+    let name: [UInt8]
+    let model: Model
+    var replacements: [(function: UInt32, impl: UnsafeRawPointer)] = []
+    var extended: [UInt32] = []
+    var enabled = false
+    var inTransition = false
+
+    init(slot: Int, name: [UInt8], model: Model) {
+        self.slot = slot
+        self.name = name
+        self.model = model
+    }
+
+    var functions: [UInt32] { replacements.map { $0.function } + extended }
+
+    func contains(_ function: UInt32) -> Bool { functions.contains(function) }
+}
+
+struct PatchRegistry {
+    var patches: [Patch?] = []
+    /// Slots of the enabled patches, oldest first: the stack.
+    var enabledOrder: [Int] = []
+}
+
+nonisolated(unsafe) var patchRegistry = PatchRegistry()
+
+let patchTableBase: UnsafeMutablePointer<lp_patch_t> = lp_patch_table_base()
+
+/// The implementation `function` has when the patches in `order` are enabled.
+func effectiveImpl(_ function: UInt32, order: [Int]) -> UnsafeRawPointer {
+    for slot in order.reversed() {
+        if let patch = patchRegistry.patches[slot],
+           let r = patch.replacements.last(where: { $0.function == function }) {
+            return r.impl
+        }
+    }
+    return functionRecord(function).pointee.orig!
+}
+
+/// The patch behind a handle, or an errno: -EINVAL for NULL, -ENOENT for a
+/// pointer that is not a live patch handle (checked by address first).
+func lookupPatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> (Patch?, Int32) {
+    guard let p else { return (nil, LPError.invalid) }
+    let offset = UnsafeRawPointer(p) - UnsafeRawPointer(patchTableBase)
+    let size = MemoryLayout<lp_patch_t>.stride
+    guard offset >= 0, offset % size == 0, offset / size < Int(LP_MAX_PATCHES) else { return (nil, LPError.notFound) }
+    let slot = offset / size
+    guard slot < patchRegistry.patches.count, p.pointee.live != 0, let patch = patchRegistry.patches[slot] else {
+        return (nil, LPError.notFound)
+    }
+    return (patch, 0)
+}
+
+func copyName(_ s: UnsafePointer<CChar>) -> [UInt8] {
+    var bytes: [UInt8] = []
+    var i = 0
+    while s[i] != 0 {
+        bytes.append(UInt8(bitPattern: s[i]))
+        i += 1
+    }
+    return bytes
+}
+
+/// Runs `body` with the patcher lock held.
+func withPatcherLock<R>(_ body: () -> R) -> R {
+    lp_lock_patcher()
+    defer { lp_unlock_patcher() }
+    return body()
+}
+
+// MARK: - C API
+
+/// A new, disabled patch. C: `lp_patch_create`.
+@c public func lp_patch_create(_ name: UnsafePointer<CChar>?, _ model: lp_model_t, _ flags: UInt32) -> UnsafeMutablePointer<lp_patch_t>? {
+    guard let name, let decoded = Model(model), flags == 0 else { return failNull(LPError.invalid) }
+    let bytes = copyName(name)
+    return withPatcherLock { () -> UnsafeMutablePointer<lp_patch_t>? in
+        if patchRegistry.patches.isEmpty {
+            patchRegistry.patches = [Patch?](repeating: nil, count: Int(LP_MAX_PATCHES))
+        }
+        if patchRegistry.patches.contains(where: { $0?.name == bytes }) { return failNull(LPError.exists) }
+        guard let slot = patchRegistry.patches.firstIndex(where: { $0 == nil }) else {
+            return failNull(LPError.noMemory)
+        }
+        patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded)
+        let handle = patchTableBase + slot
+        handle.pointee.index = UInt32(slot)
+        handle.pointee.generation &+= 1
+        handle.pointee.live = 1
+        return handle
+    }
+}
+
+/// Checks shared by lp_patch_add_func and lp_patch_extend_set.
+func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?) -> (Patch?, UInt32, Int32) {
+    let (patch, err) = lookupPatch(p)
+    guard let patch else { return (nil, 0, err) }
+    guard f != nil else { return (nil, 0, LPError.invalid) }
+    guard let function = validFunction(f) else { return (nil, 0, LPError.notFound) }
+    if patch.enabled || patch.inTransition { return (nil, 0, LPError.busy) }
+    if patch.contains(function) { return (nil, 0, LPError.exists) }
+    if patch.functions.count >= Int(LP_MAX_FUNCS) { return (nil, 0, LPError.noMemory) }
+    return (patch, function, 0)
+}
+
+/// Replaces `f` with `newImpl` while the patch is enabled. C: `lp_patch_add_func`.
+@c public func lp_patch_add_func(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?,
+                                 _ newImpl: UnsafeRawPointer?) -> Int32 {
+    withPatcherLock {
+        let (patch, function, err) = patchForEditing(p, f)
+        guard let patch else { return err }
+        guard let newImpl else { return LPError.invalid }
+        patch.replacements.append((function, newImpl))
+        return 0
+    }
+}
+
+/// Counts `f` in the patched set without replacing it. C: `lp_patch_extend_set`.
+@c public func lp_patch_extend_set(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?) -> Int32 {
+    withPatcherLock {
+        let (patch, function, err) = patchForEditing(p, f)
+        guard let patch else { return err }
+        patch.extended.append(function)
+        return 0
+    }
+}
+
+/// Starts the transition that enables the patch. C: `lp_patch_enable`.
+@c public func lp_patch_enable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
+    withPatcherLock {
+        let (patch, err) = lookupPatch(p)
+        guard let patch else { return err }
+        if patch.enabled || patch.functions.isEmpty { return LPError.invalid }
+        if transition != nil { return LPError.busy }
+        return startTransition(patch, enabling: true,
+                               from: patchRegistry.enabledOrder, to: patchRegistry.enabledOrder + [patch.slot])
+    }
+}
+
+/// Starts the transition that disables the patch. C: `lp_patch_disable`.
+@c public func lp_patch_disable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
+    withPatcherLock {
+        let (patch, err) = lookupPatch(p)
+        guard let patch else { return err }
+        if transition != nil { return LPError.busy }
+        if !patch.enabled { return LPError.invalid }
+        if patchRegistry.enabledOrder.last != patch.slot { return LPError.busy }
+        return startTransition(patch, enabling: false,
+                               from: patchRegistry.enabledOrder, to: patchRegistry.enabledOrder.dropLast())
+    }
+}
+
+/// Frees a disabled patch. C: `lp_patch_destroy`.
+@c public func lp_patch_destroy(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
+    withPatcherLock {
+        let (patch, err) = lookupPatch(p)
+        guard let patch else { return err }
+        if patch.enabled || patch.inTransition { return LPError.busy }
+        patchRegistry.patches[patch.slot] = nil
+        (patchTableBase + patch.slot).pointee.live = 0
+        return 0
+    }
+}

@@ -1,0 +1,120 @@
+import CLivePatchShim
+
+// The patcher's view of the threads: which of them block the transition in
+// flight, and why. Every read here is of a field the owning thread may be
+// changing; each rule below is sound for any interleaving of those reads
+// because each field it trusts was true at the instant it was read, and the
+// fence that published the transition makes the thread's later entries
+// follow it (see DESIGN.md section 3 and Activation.swift).
+
+struct Stalled {
+    let thread: ThreadRecord
+    let generation: UInt64
+    let reason: Int32
+}
+
+nonisolated(unsafe) var lastStalled: [Stalled] = []
+nonisolated(unsafe) var lastScanTransient = false
+
+/// Why `t` blocks the activation-based transition `tx` (0: it does not),
+/// and whether that reason is transient (a half-begun activation).
+func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transient: Bool) {
+    if lp_load_u32(&t.pointee.offline) != 0 { return (0, false) }
+    let epoch = tx.epoch
+    let a = lp_load_u64(&t.pointee.act)
+    let inKernel = Int32(LP_STALL_IN_KERNEL)
+    if Act.belongs(a, to: epoch) {
+        if !Act.isDecided(a) { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), true) }
+        if Act.universe(a) != tx.target { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), false) }
+    }
+    let kdepth = lp_load_u32(&t.pointee.kdepth)
+    let kernelFresh = lp_load_u64(&t.pointee.kepoch) == epoch
+    if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 {
+        // A section from before the transition runs old code; one from after
+        // with no activation of this transition has not taken a universe yet.
+        if kernelFresh ? !Act.belongs(a, to: epoch) : tx.target == universeNew { return (inKernel, false) }
+    }
+    // Activations that predate the transition are in the old universe: they
+    // block only a transition heading to the new one.
+    guard tx.target == universeNew else { return (0, false) }
+    if lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != epoch {
+        return (Int32(LP_STALL_NO_SWITCH_POINT), false)
+    }
+    if tx.model.flags & LP_MODEL_F_ARM_AT_KERNEL_EXIT != 0 && kdepth != 0 && !kernelFresh {
+        return (Int32(LP_STALL_NO_SWITCH_POINT), false)
+    }
+    return (0, false)
+}
+
+/// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
+/// if an activation that predates the transition may hold one.
+func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
+    if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
+    if tx.target == universeNew && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+        return Int32(LP_STALL_NO_SWITCH_POINT)
+    }
+    guard let rows else { return 0 }
+    let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)
+    for fn in tx.functions {
+        let f = functionRecord(fn.index)
+        guard lp_load_u32(&f.pointee.fn_universe) != tx.target else { continue }
+        let v = lp_load_u64(row + Int(lp_load_u32(&f.pointee.tx_index)))
+        if v >> 32 == tx.epoch & 0xffff_ffff && v & 0xffff_ffff != 0 { return Int32(LP_STALL_IN_SET) }
+    }
+    return 0
+}
+
+/// Scans every live thread; remembers the stalled ones for nudges and
+/// lp_transition_for_each_stalled().
+func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
+    var stalled: [Stalled] = []
+    var transient = false
+    let perFunction = tx.model.countsPerFunction
+    let rows = lp_global_fn_counts()
+    let stride = lp_load_u64(&lp_global.fn_stride)
+    if !tx.model.countsNothing {
+        forEachLiveThread { t in
+            var reason: Int32
+            if perFunction {
+                reason = countedBlockReason(t, tx, rows: rows, stride: stride)
+            } else {
+                let r = blockReason(t, tx)
+                reason = r.reason
+                transient = transient || r.transient
+            }
+            if reason != 0 {
+                stalled.append(Stalled(thread: t, generation: lp_load_u64(&t.pointee.generation), reason: reason))
+            }
+        }
+    }
+    lastStalled = stalled
+    lastScanTransient = transient
+    transitionStats.lastPending = UInt64(stalled.count)
+    return (stalled.count, transient)
+}
+
+/// PATCHED_SET x FUNCTION: executions in flight of each function of the
+/// transition, summed over threads (index = tx_index). Threads whose
+/// activation predates the transition make every count unknown (max).
+func liveCounts(_ tx: Transition) -> [UInt64] {
+    var counts = [UInt64](repeating: 0, count: tx.functions.count)
+    let rows = lp_global_fn_counts()
+    let stride = lp_load_u64(&lp_global.fn_stride)
+    let tag = tx.epoch & 0xffff_ffff
+    var unknown = false
+    forEachLiveThread { t in
+        if lp_load_u32(&t.pointee.offline) != 0 { return }
+        if tx.target == universeNew && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+            unknown = true
+            return
+        }
+        guard let rows else { return }
+        let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)
+        for i in 0..<counts.count {
+            let v = lp_load_u64(row + i)
+            if v >> 32 == tag { counts[i] &+= v & 0xffff_ffff }
+        }
+    }
+    if unknown { return [UInt64](repeating: UInt64.max, count: counts.count) }
+    return counts
+}

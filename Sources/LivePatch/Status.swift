@@ -1,0 +1,105 @@
+import CLivePatchShim
+
+// Introspection and stragglers: the status snapshot, the stalled-thread
+// walk, and nudges.
+
+nonisolated(unsafe) var nudgeSignal: Int32 = 0
+nonisolated(unsafe) var nudgesSent: UInt64 = 0
+let nudgePeriodNs: UInt64 = 10_000_000
+
+/// Sends the nudge signal to each thread of the last scan that is still the
+/// thread it was (same slot generation, still live). Under the registry
+/// lock, so a thread cannot finish exiting while we signal it.
+func sendNudges() {
+    let signo = nudgeSignal
+    let targets: [Stalled] = withPatcherLock { lastStalled }
+    lp_lock_registry()
+    for s in targets where lp_load_u32(&s.thread.pointee.state) == UInt32(LP_REC_LIVE)
+        && lp_load_u64(&s.thread.pointee.generation) == s.generation {
+        if lp_sys_pthread_kill(s.thread.pointee.pthread, signo) == 0 { nudgesSent &+= 1 }
+    }
+    lp_unlock_registry()
+}
+
+func copyBytes<T>(_ bytes: [UInt8], into field: inout T) {
+    withUnsafeMutableBytes(of: &field) { buf in
+        buf.initializeMemory(as: UInt8.self, repeating: 0)
+        for (i, b) in bytes.prefix(buf.count - 1).enumerated() { buf[i] = b }
+    }
+}
+
+/// A snapshot of the transition state and the misuse counters.
+/// C: `lp_transition_status`.
+@c public func lp_transition_status(_ out: UnsafeMutablePointer<lp_transition_status_t>?) -> Int32 {
+    guard let out else { return LPError.invalid }
+    var s = lp_transition_status_t()
+    withPatcherLock {
+        if let tx = transition {
+            let heading = tx.enabling == (tx.target == universeNew)
+            s.state = Int32(heading ? LP_TRANSITION_PATCHING : LP_TRANSITION_UNPATCHING)
+        } else {
+            s.state = Int32(LP_TRANSITION_IDLE)
+        }
+        s.model = transitionStats.lastModel
+        s.pending_threads = transitionStats.lastPending
+        s.pending_functions = transitionStats.lastPendingFunctions
+        s.transitions = transitionStats.started
+        s.completed = transitionStats.completed
+        s.reversed = transitionStats.reversed
+        s.forced = transitionStats.forced
+        s.checks = transitionStats.checks
+        s.hold_attempts = transitionStats.holdAttempts
+        s.hold_timeouts = transitionStats.holdTimeouts
+        s.hold_ns = switchPolicy.holdNs
+        s.retry_ns = switchPolicy.retryNs
+        s.nudges_sent = nudgesSent
+        copyBytes(transitionStats.lastPatchName, into: &s.patch)
+    }
+    var unbalanced: UInt64 = 0
+    forEachLiveThread { t in unbalanced &+= lp_load_u64(&t.pointee.unbalanced) }
+    lp_lock_registry()
+    s.registered_threads = threadRegistry.live
+    s.registered_functions = UInt64(functionRegistry.count)
+    s.unbalanced_exits = unbalanced &+ threadRegistry.unbalancedOfExited
+    s.exited_inside = threadRegistry.exitedInside
+    lp_unlock_registry()
+    s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)
+    out.pointee = s
+    return 0
+}
+
+/// Calls `cb` for each thread that blocks the transition in flight, from a
+/// fresh scan. C: `lp_transition_for_each_stalled`.
+@c public func lp_transition_for_each_stalled(
+    _ cb: (@convention(c) (UnsafePointer<lp_thread_info_t>?, UnsafeMutableRawPointer?) -> Int32)?,
+    _ ctx: UnsafeMutableRawPointer?
+) -> Int32 {
+    guard let cb else { return LPError.invalid }
+    var infos: [lp_thread_info_t] = []
+    withPatcherLock {
+        guard let tx = transition else { return }
+        _ = scan(tx)
+        for s in lastStalled {
+            var info = lp_thread_info_t()
+            info.name = s.thread.pointee.name
+            info.tid = s.thread.pointee.tid
+            info.reason = s.reason
+            info.kernel_depth = lp_load_u32(&s.thread.pointee.kdepth)
+            info.function_depth = lp_load_u32(&s.thread.pointee.fdepth)
+            infos.append(info)
+        }
+    }
+    for var info in infos {
+        let r = cb(&info, ctx)
+        if r != 0 { return r }
+    }
+    return 0
+}
+
+/// The signal lp_transition_wait() sends to stalled threads; 0 turns nudges
+/// off. C: `lp_set_nudge_signal`.
+@c public func lp_set_nudge_signal(_ signo: Int32) -> Int32 {
+    guard signo >= 0, signo <= lp_sys_sigrtmax() else { return LPError.invalid }
+    withPatcherLock { nudgeSignal = signo }
+    return 0
+}

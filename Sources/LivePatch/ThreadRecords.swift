@@ -1,0 +1,257 @@
+import CLivePatchShim
+
+// Thread records: one 256-byte slot of lp_thread_table per live registered
+// thread, linked into liburcu's RCU list that the patcher scans under the
+// memb read lock. A record is unlinked when its thread exits and its slot
+// returns to the free list from a call_rcu callback, once no scan can still
+// see it. Slots are static so that registering needs no malloc.
+
+/// Registry state, guarded by lp_lock_registry().
+struct ThreadRegistry {
+    var freeSlots: [UInt32] = []
+    var highWater: UInt32 = 0
+    var live: UInt64 = 0
+    var exitedInside: UInt64 = 0
+    var unbalancedOfExited: UInt64 = 0
+    var initialized = false
+    var membarrierError: Int32 = 0
+}
+
+nonisolated(unsafe) var threadRegistry = ThreadRegistry()
+
+/// One-time set-up: membarrier registration, the thread-exit key, fork
+/// handlers. Called with the registry lock held.
+func initializeOnce() {
+    guard !threadRegistry.initialized else { return }
+    threadRegistry.initialized = true
+    threadRegistry.membarrierError = lp_sys_membarrier_init()
+    _ = lp_sys_thread_exit_hook { value in
+        if let value { threadExited(value.assumingMemoryBound(to: lp_thread_rec_t.self)) }
+    }
+    _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
+}
+
+func ensureInitialized() {
+    lp_lock_registry()
+    initializeOnce()
+    lp_unlock_registry()
+}
+
+/// Registers the calling thread; nil when the capacity is exhausted, or when
+/// a signal handler interrupted this thread's own registration.
+func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
+    let tls = lp_tls_block()!
+    guard tls.pointee.registering == 0 else { return nil }
+    tls.pointee.registering = 1
+    defer { tls.pointee.registering = 0 }
+    lp_lock_registry()
+    initializeOnce()
+    var slot: UInt32
+    if let reused = threadRegistry.freeSlots.popLast() {
+        slot = reused
+    } else if threadRegistry.highWater < UInt32(LP_MAX_THREADS) {
+        slot = threadRegistry.highWater
+        threadRegistry.highWater += 1
+    } else {
+        lp_unlock_registry()
+        return nil
+    }
+    let t = lp_thread_table_base() + Int(slot)
+    resetRecord(t, slot: slot, name: name)
+    clearFunctionCounters(slot: slot)
+    // Pairs with the acquire load of state in the scans: a scan that sees
+    // LIVE sees the fields stored above.
+    lp_store_release_u32(&t.pointee.state, UInt32(LP_REC_LIVE))
+    lp_thread_list_add(t)
+    threadRegistry.live += 1
+    lp_unlock_registry()
+    tls.pointee.rec = t
+    tls.pointee.generation = lp_load_u64(&t.pointee.generation)
+    lp_sys_thread_exit_arm(t)
+    return t
+}
+
+@inline(never)
+func registerFromHook() -> ThreadRecord? {
+    registerCurrentThread(name: nil)
+}
+
+func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
+    lp_store_u32(&t.pointee.fdepth, 0)
+    lp_store_u32(&t.pointee.kdepth, 0)
+    lp_store_u64(&t.pointee.fepoch, 0)
+    lp_store_u64(&t.pointee.kepoch, 0)
+    lp_store_u64(&t.pointee.act, Act.none)
+    lp_store_u32(&t.pointee.offline, 0)
+    lp_store_u32(&t.pointee.evicting, 0)
+    lp_store_u64(&t.pointee.unbalanced, 0)
+    lp_store_u32(&t.pointee.slot, slot)
+    lp_store_u64(&t.pointee.generation, lp_load_u64(&t.pointee.generation) &+ 1)
+    for i in 0..<UInt32(LP_COUNT_SLOTS) {
+        let s = lp_rec_slot(t, i)!
+        lp_slot_set_func(s, nil)
+        lp_store_u64(&s.pointee.entries, 0)
+        lp_store_u64(&s.pointee.exits, 0)
+    }
+    t.pointee.tid = lp_sys_gettid()
+    t.pointee.exited_inside = 0
+    t.pointee.pthread = lp_sys_pthread_self()
+    withUnsafeMutableBytes(of: &t.pointee.name) { buf in
+        buf.initializeMemory(as: UInt8.self, repeating: 0)
+        if let name {
+            var i = 0
+            while i < buf.count - 1 && name[i] != 0 {
+                buf[i] = UInt8(bitPattern: name[i])
+                i += 1
+            }
+        } else {
+            writeDefaultName(into: buf, tid: t.pointee.tid)
+        }
+    }
+}
+
+/// "tid-N" without String formatting (Embedded builds have no printf-style API).
+func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
+    var digits: [UInt8] = []
+    var v = UInt32(bitPattern: tid)
+    repeat {
+        digits.append(UInt8(48 + v % 10))
+        v /= 10
+    } while v != 0
+    let text: [UInt8] = [116, 105, 100, 45] + digits.reversed() // "tid-"
+    for (i, c) in text.prefix(buf.count - 1).enumerated() { buf[i] = c }
+}
+
+/// Flushes a record's count cache into the functions' totals.
+func flushCounts(_ t: ThreadRecord) {
+    for i in 0..<UInt32(LP_COUNT_SLOTS) {
+        let s = lp_rec_slot(t, i)!
+        guard let f = lp_slot_func(s) else { continue }
+        let fm = UnsafeMutablePointer(mutating: f)
+        _ = lp_fetch_add_u64(&fm.pointee.entries, lp_load_u64(&s.pointee.entries))
+        _ = lp_fetch_add_u64(&fm.pointee.exits, lp_load_u64(&s.pointee.exits))
+        lp_slot_set_func(s, nil)
+        lp_store_u64(&s.pointee.entries, 0)
+        lp_store_u64(&s.pointee.exits, 0)
+    }
+}
+
+/// Removes the calling thread's record; shared by lp_thread_unregister()
+/// and the thread-exit destructor.
+func retire(_ t: ThreadRecord, exiting: Bool) {
+    let inside = lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
+    lp_store_u64(&t.pointee.act, Act.none)
+    clearFunctionCounters(slot: lp_load_u32(&t.pointee.slot))
+    flushCounts(t)
+    lp_lock_registry()
+    if inside && exiting {
+        threadRegistry.exitedInside += 1
+        t.pointee.exited_inside = 1
+    }
+    threadRegistry.unbalancedOfExited &+= lp_load_u64(&t.pointee.unbalanced)
+    // A scan that still holds this record sees DEAD and skips it.
+    lp_store_release_u32(&t.pointee.state, UInt32(LP_REC_DEAD))
+    lp_thread_list_del(t)
+    threadRegistry.live -= 1
+    lp_unlock_registry()
+    lp_tls_block()!.pointee.rec = nil
+    lp_sys_thread_exit_arm(nil)
+    // It may have been the last thread a waiting patcher waited for.
+    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    lp_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
+    defer { lp_rcu_reader_offline() }
+    lp_rcu_free_thread(t) { rec in
+        guard let rec else { return }
+        lp_lock_registry()
+        lp_store_u32(&rec.pointee.state, UInt32(LP_REC_FREE))
+        threadRegistry.freeSlots.append(lp_load_u32(&rec.pointee.slot))
+        lp_unlock_registry()
+    }
+}
+
+func threadExited(_ t: ThreadRecord) {
+    guard lp_tls_rec() == t else { return }
+    retire(t, exiting: true)
+}
+
+/// Zeroes a slot's SWITCH_FUNCTION counter row, so that a reused slot
+/// never inherits counts.
+func clearFunctionCounters(slot: UInt32) {
+    guard let base = lp_global_fn_counts() else { return }
+    let stride = lp_load_u64(&lp_global.fn_stride)
+    let row = base + Int(UInt64(slot) &* stride)
+    for i in 0..<Int(stride) { lp_store_u64(row + i, 0) }
+}
+
+/// Calls `body` for each live record, under the memb read lock.
+func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
+    lp_rcu_reader_online()
+    lp_rcu_read_lock()
+    var cursor = lp_thread_list_first()
+    while let t = cursor {
+        // Pairs with the release store of LIVE in registerCurrentThread().
+        if lp_load_acquire_u32(&t.pointee.state) == UInt32(LP_REC_LIVE) { body(t) }
+        cursor = lp_thread_list_next(t)
+    }
+    lp_rcu_read_unlock()
+    lp_rcu_reader_offline()
+}
+
+// MARK: - fork
+
+func forkPrepare() {
+    lp_lock_patcher()
+    lp_lock_registry()
+    lp_rcu_before_fork()
+}
+
+func forkParent() {
+    lp_rcu_after_fork_parent()
+    lp_unlock_registry()
+    lp_unlock_patcher()
+}
+
+/// In the child only the forking thread exists: every other record is
+/// dropped (no grace period is needed, no other thread can be reading), so a
+/// transition in flight waits for this thread alone.
+func forkChild() {
+    lp_locks_reinit_after_fork()
+    lp_rcu_after_fork_child()
+    let me = lp_tls_rec()
+    lp_thread_list_reset()
+    threadRegistry.freeSlots.removeAll()
+    threadRegistry.live = 0
+    var slot: UInt32 = 0
+    while slot < threadRegistry.highWater {
+        let t = lp_thread_table_base() + Int(slot)
+        if t == me {
+            lp_thread_list_add(t)
+            threadRegistry.live = 1
+        } else {
+            lp_store_u32(&t.pointee.state, UInt32(LP_REC_FREE))
+            threadRegistry.freeSlots.append(slot)
+        }
+        slot += 1
+    }
+}
+
+// MARK: - C API
+
+/// Registers the calling thread under `name`. C: `lp_thread_register`.
+@c public func lp_thread_register(_ name: UnsafePointer<CChar>?) -> Int32 {
+    if lp_tls_rec() != nil { return LPError.exists }
+    return registerCurrentThread(name: name) == nil ? LPError.noMemory : 0
+}
+
+/// Unregisters the calling thread. C: `lp_thread_unregister`.
+@c public func lp_thread_unregister() -> Int32 {
+    guard let t = lp_tls_rec() else { return LPError.notFound }
+    if lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0 { return LPError.busy }
+    retire(t, exiting: false)
+    return 0
+}
+
+@inline(never)
+func countUnregisteredCall() {
+    _ = lp_fetch_add_u64(&lp_global.unregistered_calls, 1)
+}

@@ -1,0 +1,325 @@
+import CLivePatchShim
+
+// The transition engine, in the kernel's verbs: start (publish), try
+// complete, reverse, force, complete. Guarded by the patcher lock; the
+// hooks read what it publishes in lp_global and the function records.
+
+struct TransitionFunction {
+    let index: UInt32
+    let old: UnsafeRawPointer
+    let new: UnsafeRawPointer
+}
+
+struct Transition {
+    let patch: Patch
+    let enabling: Bool
+    let model: Model
+    let epoch: UInt64
+    let functions: [TransitionFunction]
+    var target: UInt32 = universeNew
+    /// SWITCH_KERNEL / SWITCH_FUNCTION: no hold before this time.
+    var nextHoldAt: UInt64 = 0
+}
+
+struct SwitchPolicy {
+    var holdNs: UInt64 = 2_000_000
+    var retryNs: UInt64 = 5_000_000
+}
+
+struct TransitionStats {
+    var started: UInt64 = 0
+    var completed: UInt64 = 0
+    var reversed: UInt64 = 0
+    var forced: UInt64 = 0
+    var checks: UInt64 = 0
+    var holdAttempts: UInt64 = 0
+    var holdTimeouts: UInt64 = 0
+    var lastModel: lp_model_t = 0
+    var lastPatchName: [UInt8] = []
+    var lastPending: UInt64 = 0
+    var lastPendingFunctions: UInt64 = 0
+}
+
+nonisolated(unsafe) var transition: Transition? = nil
+nonisolated(unsafe) var switchPolicy = SwitchPolicy()
+nonisolated(unsafe) var transitionStats = TransitionStats()
+/// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
+/// the old pointer may still write to it, so they are kept, not freed; each
+/// is at least twice the size of the one before.
+nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
+
+/// init + start: computes each function's old and new implementation,
+/// publishes them and the model, then the epoch, and fences every thread.
+func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> Int32 {
+    ensureInitialized()
+    if threadRegistry.membarrierError != 0 { return LPError.notPermitted }
+    let functions = patch.functions.map {
+        TransitionFunction(index: $0, old: effectiveImpl($0, order: from), new: effectiveImpl($0, order: to))
+    }
+    let model = patch.model
+    if model.countsPerFunction && !ensureCounterRows(functions.count) { return LPError.noMemory }
+    let epoch = lp_load_u64(&lp_global.epoch) &+ 1
+    for (i, fn) in functions.enumerated() {
+        let f = functionRecord(fn.index)
+        lp_store_release_ptr(&f.pointee.tx_old, fn.old)
+        lp_store_release_ptr(&f.pointee.tx_new, fn.new)
+        lp_store_u32(&f.pointee.tx_index, UInt32(i))
+        lp_store_u32(&f.pointee.hold, 0)
+        lp_store_u32(&f.pointee.fn_universe, universeOld)
+        lp_store_release_u64(&f.pointee.tx_epoch, epoch)
+    }
+    lp_store_u32(&lp_global.leave, model.leave)
+    lp_store_u32(&lp_global.sw, model.effectiveSwitch)
+    lp_store_u32(&lp_global.flags, model.flags)
+    lp_store_u32(&lp_global.target, universeNew)
+    lp_store_u32(&lp_global.kuniv, universeOld)
+    lp_store_u32(&lp_global.hold, 0)
+    lp_store_u32(&lp_global.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
+    // Pairs with the acquire loads of lp_global.epoch at every outermost
+    // entry (Hooks.swift): a thread that reads this epoch sees all of the above.
+    lp_store_release_u64(&lp_global.epoch, epoch)
+    // Pairs with lp_signal_fence() in the hooks: after this, every thread's
+    // next outermost entry reads the new epoch, and every activation it had
+    // begun is visible to the scans.
+    lp_sys_membarrier()
+    patch.inTransition = true
+    transition = Transition(patch: patch, enabling: enabling, model: model, epoch: epoch, functions: functions)
+    transitionStats.started += 1
+    transitionStats.lastModel = model.raw
+    transitionStats.lastPatchName = patch.name
+    return 0
+}
+
+/// SWITCH_FUNCTION rows: one per thread slot, a counter word per function,
+/// padded to whole cache lines so that no two threads share a line.
+func ensureCounterRows(_ count: Int) -> Bool {
+    let needed = UInt64((count + 7) & ~7)
+    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global.fn_stride) >= needed { return true }
+    let stride = max(needed, 2 * lp_load_u64(&lp_global.fn_stride))
+    guard let raw = lp_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
+    if let old = lp_global_fn_counts() { retiredCounterRows.append(old) }
+    // Published before the epoch (release) in startTransition().
+    lp_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
+    return true
+}
+
+/// One completion step. Returns 1 done, 0 pending. Patcher lock held.
+func tryCompleteLocked() -> Int32 {
+    guard var tx = transition else { return 1 }
+    transitionStats.checks += 1
+    let model = tx.model
+    let done: Bool
+    if model.countsNothing {
+        done = true
+    } else if model.countsPerFunction {
+        done = switchFunctions(&tx)
+    } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
+        done = lp_load_u32(&lp_global.kuniv) == tx.target || holdAndSwitchKernel(&tx)
+    } else {
+        done = scan(tx).blocked == 0
+    }
+    transition = tx
+    if done { complete() }
+    return done ? 1 : 0
+}
+
+/// SWITCH_KERNEL: hold new outermost activations back, wait (bounded) for
+/// the live ones to drain, and switch everything at the instant none is left.
+func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
+    let now = lp_sys_now_ns()
+    guard now >= tx.nextHoldAt else {
+        transitionStats.lastPending = UInt64(scan(tx).blocked)
+        return false
+    }
+    transitionStats.holdAttempts += 1
+    let current = tx
+    let switched = holding(&lp_global.hold) { scan(current).blocked == 0 }
+    if switched {
+        lp_store_u32(&lp_global.kuniv, tx.target)
+    } else {
+        tx.nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs
+    }
+    releaseHold(&lp_global.hold)
+    return switched
+}
+
+/// PATCHED_SET x FUNCTION: hold the pending functions, and switch each one
+/// whose count over all threads is zero.
+func switchFunctions(_ tx: inout Transition) -> Bool {
+    let pending = tx.functions.filter { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
+    transitionStats.lastPendingFunctions = UInt64(pending.count)
+    if pending.isEmpty { return true }
+    guard lp_sys_now_ns() >= tx.nextHoldAt else { return false }
+    transitionStats.holdAttempts += 1
+    for fn in pending { lp_store_u32(&functionRecord(fn.index).pointee.hold, 1) }
+    var left = pending
+    let current = tx
+    let switched = holding(nil) {
+        let counts = liveCounts(current)
+        left = left.filter { fn in
+            guard counts[Int(lp_load_u32(&functionRecord(fn.index).pointee.tx_index))] == 0 else { return true }
+            lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, current.target)
+            return false
+        }
+        return left.isEmpty
+    }
+    if !switched { tx.nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs }
+    for fn in pending { releaseHold(&functionRecord(fn.index).pointee.hold) }
+    transitionStats.lastPendingFunctions = UInt64(left.count)
+    return left.isEmpty
+}
+
+/// Runs `check` after a fence, then again each time a thread reports
+/// progress, until it returns true or the hold bound passes. `word` is the
+/// hold flag set here, or nil when the caller set its own.
+func holding(_ word: UnsafeMutablePointer<UInt32>?, _ check: () -> Bool) -> Bool {
+    if let word { lp_store_u32(word, 1) }
+    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
+    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
+    // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
+    // after it, a thread either is visible in the scan or sees the hold.
+    lp_sys_membarrier()
+    let deadline = lp_sys_now_ns() &+ switchPolicy.holdNs
+    while true {
+        let seq = lp_load_u32(&lp_global.wake_seq)
+        if check() { return true }
+        let now = lp_sys_now_ns()
+        if now >= deadline {
+            transitionStats.holdTimeouts += 1
+            return false
+        }
+        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(deadline - now, 50_000))
+    }
+}
+
+/// Lets held threads go on. Pairs with the acquire load in waitWhileHeld():
+/// every store before this one (the new universe) is seen by them.
+func releaseHold(_ word: UnsafeMutablePointer<UInt32>) {
+    lp_store_release_u32(word, 0)
+    lp_sys_futex_wake(word, Int32.max)
+}
+
+/// complete: every function takes its final implementation, then leaves the
+/// transition; the patch stack and states follow.
+func complete() {
+    guard let tx = transition else { return }
+    for fn in tx.functions {
+        let f = functionRecord(fn.index)
+        lp_store_release_ptr(&f.pointee.impl, tx.target == universeNew ? fn.new : fn.old)
+    }
+    for fn in tx.functions {
+        // Release: a hook that reads tx_epoch == 0 (acquire) sees impl above.
+        lp_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
+    }
+    lp_store_u32(&lp_global.kernel_area, 0)
+    let switchedOver = tx.target == universeNew
+    if tx.enabling && switchedOver {
+        patchRegistry.enabledOrder.append(tx.patch.slot)
+        tx.patch.enabled = true
+    } else if !tx.enabling && switchedOver {
+        patchRegistry.enabledOrder.removeAll { $0 == tx.patch.slot }
+        tx.patch.enabled = false
+    }
+    tx.patch.inTransition = false
+    transition = nil
+    transitionStats.completed += 1
+    transitionStats.lastPending = 0
+    transitionStats.lastPendingFunctions = 0
+    // A patcher asleep in lp_transition_wait() on another thread may go.
+    notifyPatcher()
+}
+
+/// The caller would wait for itself.
+func callerIsInside() -> Bool {
+    guard let t = lp_tls_rec() else { return false }
+    return lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
+}
+
+// MARK: - C API
+
+/// One completion step: 1 done (or nothing in flight), 0 pending.
+/// C: `lp_transition_try_complete`.
+@c public func lp_transition_try_complete() -> Int32 {
+    if callerIsInside() { return LPError.deadlock }
+    return withPatcherLock { tryCompleteLocked() }
+}
+
+/// Drives the transition until it completes or `timeoutNs` passes (0: no
+/// limit). C: `lp_transition_wait`.
+@c public func lp_transition_wait(_ timeoutNs: UInt64) -> Int32 {
+    if callerIsInside() { return LPError.deadlock }
+    let start = lp_sys_now_ns()
+    let deadline = timeoutNs == 0 ? UInt64.max : start &+ timeoutNs
+    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
+    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
+    // Pairs with lp_signal_fence() after a thread leaves an activation: from
+    // here on, a thread that unblocks us either is seen by the next scan or
+    // sees `waiting` and bumps wake_seq.
+    lp_sys_membarrier()
+    var nextNudge = start &+ nudgePeriodNs
+    while true {
+        let seq = lp_load_u32(&lp_global.wake_seq)
+        var wakeAt = deadline
+        let state: (done: Bool, transient: Bool) = withPatcherLock {
+            if tryCompleteLocked() == 1 { return (true, false) }
+            if let tx = transition, tx.nextHoldAt > lp_sys_now_ns() { wakeAt = min(wakeAt, tx.nextHoldAt) }
+            return (false, lastScanTransient)
+        }
+        if state.done { return 0 }
+        let now = lp_sys_now_ns()
+        if now >= deadline { return LPError.timedOut }
+        if nudgeSignal != 0 {
+            if now >= nextNudge {
+                sendNudges()
+                nextNudge = now &+ nudgePeriodNs
+            }
+            wakeAt = min(wakeAt, nextNudge)
+        }
+        // A thread caught between storing "undecided" and deciding wakes no
+        // one; look again shortly. Otherwise sleep until a thread reports
+        // progress, the next hold, the next nudge or the deadline; the one
+        // second cap is a backstop against a lost wake-up, not a poll.
+        let cap: UInt64 = state.transient ? 20_000 : 1_000_000_000
+        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(wakeAt &- now, cap))
+    }
+}
+
+/// Turns the transition in flight around. C: `lp_transition_reverse`.
+@c public func lp_transition_reverse() -> Int32 {
+    withPatcherLock {
+        guard var tx = transition else { return LPError.invalid }
+        tx.target ^= 1
+        tx.nextHoldAt = 0
+        transition = tx
+        transitionStats.reversed += 1
+        lp_store_u32(&lp_global.target, tx.target)
+        // Pairs with lp_signal_fence() in beginActivation: activations that
+        // begin after this take the new target, earlier ones are scanned.
+        lp_sys_membarrier()
+        notifyPatcher()
+        return 0
+    }
+}
+
+/// Completes the transition now. C: `lp_transition_force`.
+@c public func lp_transition_force() -> Int32 {
+    withPatcherLock {
+        guard let tx = transition else { return LPError.invalid }
+        lp_store_u32(&lp_global.kuniv, tx.target)
+        for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
+        transitionStats.forced += 1
+        complete()
+        return 0
+    }
+}
+
+/// The bound on one hold and the pause between holds.
+/// C: `lp_set_switch_policy`.
+@c public func lp_set_switch_policy(_ holdNs: UInt64, _ retryNs: UInt64) -> Int32 {
+    let limit: UInt64 = 1_000_000_000
+    guard holdNs != 0, retryNs != 0, holdNs <= limit, retryNs <= limit else { return LPError.invalid }
+    return withPatcherLock {
+        switchPolicy = SwitchPolicy(holdNs: holdNs, retryNs: retryNs)
+        return 0
+    }
+}

@@ -1,0 +1,2 @@
+import LivePatch
+print(lp_abi_version())

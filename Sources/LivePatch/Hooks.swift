@@ -51,6 +51,13 @@ import CLivePatchShim
     let a = lp_load_u64(&t.pointee.act)
     if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
         endActivation(t, a)
+        if lp_load_u32(&t.pointee.kdepth) != 0 && lp_load_u32(&lp_global.kernel_area) != 0
+            && lp_load_u64(&t.pointee.kepoch) == fepoch {
+            // A kernel section begun inside this activation outlives it: it
+            // becomes an activation of its own, so that no kernel section of
+            // a LEAVE_KERNEL transition is ever without one.
+            _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
+        }
     } else if outer == 0 && lp_load_u32(&lp_global.waiting) != 0
                 && fepoch != lp_load_u64(&lp_global.epoch) {
         // Leaving an activation that predates the transition: a switch point.

@@ -27,16 +27,14 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
         if !Act.isDecided(a) { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), true) }
         if Act.universe(a) != tx.target { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), false) }
     }
+    // Activations that predate the transition are in the old universe: they
+    // block only a transition heading to the new one. (A kernel section
+    // begun after it always has an activation, or is held before it has
+    // run anything: see lp_kernel_enter and lp_func_exit.)
+    guard tx.target == universeNew else { return (0, false) }
     let kdepth = lp_load_u32(&t.pointee.kdepth)
     let kernelFresh = lp_load_u64(&t.pointee.kepoch) == epoch
-    if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 {
-        // A section from before the transition runs old code; one from after
-        // with no activation of this transition has not taken a universe yet.
-        if kernelFresh ? !Act.belongs(a, to: epoch) : tx.target == universeNew { return (inKernel, false) }
-    }
-    // Activations that predate the transition are in the old universe: they
-    // block only a transition heading to the new one.
-    guard tx.target == universeNew else { return (0, false) }
+    if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh { return (inKernel, false) }
     if lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != epoch {
         return (Int32(LP_STALL_NO_SWITCH_POINT), false)
     }

@@ -1,0 +1,31 @@
+# Shared by scripts/*: where things are built and how C programs link them.
+EMBEDDED_SCRATCH=.build-embedded
+EMBEDDED_DIR=$EMBEDDED_SCRATCH/release
+CC=${CC:-cc}
+CFLAGS_HARNESS=${CFLAGS_HARNESS:--O2 -g -Wall -Wextra -Werror}
+
+# liburcu-dev comes from Debian; a fresh machine has none.
+ensure_liburcu() {
+    if ! pkg-config --exists liburcu-memb 2>/dev/null; then
+        echo "installing liburcu-dev (and pkg-config)"
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq liburcu-dev pkg-config >/dev/null
+        else
+            sudo apt-get update -qq && sudo apt-get install -y -qq liburcu-dev pkg-config >/dev/null
+        fi
+    fi
+}
+
+build_embedded() {
+    LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | tail -n 3
+    [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
+}
+
+# The link lines of the README, as commands.
+cc_static_cmd() { # SRC OUT [extra flags]
+    local src=$1 out=$2; shift 2
+    echo "$CC $CFLAGS_HARNESS $* $src -I CInclude $EMBEDDED_DIR/liblivepatch.a $(pkg-config --libs liburcu-memb) -lpthread -o $out"
+}
+cc_shared_cmd() { # SRC OUT
+    echo "$CC $CFLAGS_HARNESS $1 -I CInclude -L $EMBEDDED_DIR -llivepatch-shared -lpthread -o $2"
+}

@@ -149,6 +149,13 @@ int lp_set_nudge_signal(int signo);
  * try (defaults 2 ms and 5 ms). -EINVAL zero or above one second. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
 
+/* ---- testing ------------------------------------------------------------------ */
+
+/* Break the protocol on purpose (LP_BUG_*), so that a checker can prove it
+ * catches the break; LP_BUG_NONE restores it. For test harnesses only.
+ * -EINVAL unknown kind. */
+int lp_debug_inject_bug(int kind);
+
 #ifdef __cplusplus
 }
 #endif

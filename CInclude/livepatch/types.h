@@ -83,6 +83,14 @@ enum {
     LP_STALL_NO_SWITCH_POINT = 3, /* its current activation predates the transition: no switch point reached yet */
 };
 
+/* lp_debug_inject_bug() kinds: protocol breaks for proving the checkers. */
+enum {
+    LP_BUG_NONE = 0,
+    LP_BUG_SKIP_GRACE_PERIOD = 1,  /* no fence after publishing, and activations that predate the transition are ignored */
+    LP_BUG_SWITCH_BUSY_THREAD = 2, /* a thread inside an old activation is counted as switched */
+    LP_BUG_FLIP_BUSY_KERNEL = 3,   /* SWITCH_KERNEL flips at once, whatever the count */
+};
+
 typedef struct lp_transition_status {
     int state;                  /* LP_TRANSITION_* */
     lp_model_t model;           /* model of the transition in flight (or of the last one) */

@@ -25,13 +25,15 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     let inKernel = Int32(LP_STALL_IN_KERNEL)
     if Act.belongs(a, to: epoch) {
         if !Act.isDecided(a) { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), true) }
-        if Act.universe(a) != tx.target { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), false) }
+        if Act.universe(a) != tx.target && injectedBug != LP_BUG_SWITCH_BUSY_THREAD {
+            return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), false)
+        }
     }
     // Activations that predate the transition are in the old universe: they
     // block only a transition heading to the new one. (A kernel section
     // begun after it always has an activation, or is held before it has
     // run anything: see lp_kernel_enter and lp_func_exit.)
-    guard tx.target == universeNew else { return (0, false) }
+    guard tx.target == universeNew, injectedBug != LP_BUG_SKIP_GRACE_PERIOD else { return (0, false) }
     let kdepth = lp_load_u32(&t.pointee.kdepth)
     let kernelFresh = lp_load_u64(&t.pointee.kepoch) == epoch
     if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh { return (inKernel, false) }
@@ -48,7 +50,7 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
 /// if an activation that predates the transition may hold one.
 func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
     if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
-    if tx.target == universeNew && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
@@ -102,7 +104,7 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
     var unknown = false
     forEachLiveThread { t in
         if lp_load_u32(&t.pointee.offline) != 0 { return }
-        if tx.target == universeNew && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
             unknown = true
             return
         }

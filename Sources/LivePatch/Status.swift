@@ -8,11 +8,13 @@ nonisolated(unsafe) var nudgesSent: UInt64 = 0
 let nudgePeriodNs: UInt64 = 10_000_000
 
 /// Sends the nudge signal to each thread of the last scan that is still the
-/// thread it was (same slot generation, still live). Under the registry
-/// lock, so a thread cannot finish exiting while we signal it.
-func sendNudges() {
+/// thread it was (same slot generation, still live). Patcher lock held; the
+/// registry lock is taken so that a thread cannot finish exiting while we
+/// signal it.
+func nudgeStalled() {
     let signo = nudgeSignal
-    let targets: [Stalled] = withPatcherLock { lastStalled }
+    guard signo != 0 else { return }
+    let targets = lastStalled
     lp_lock_registry()
     for s in targets where lp_load_u32(&s.thread.pointee.state) == UInt32(LP_REC_LIVE)
         && lp_load_u64(&s.thread.pointee.generation) == s.generation {

@@ -29,6 +29,7 @@ func initializeOnce() {
         if let value { threadExited(value.assumingMemoryBound(to: lp_thread_rec_t.self)) }
     }
     _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
+    lp_rcu_set_free_callback { slotIsFree($0) }
 }
 
 func ensureInitialized() {
@@ -160,13 +161,16 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
     lp_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
     defer { lp_rcu_reader_offline() }
-    lp_rcu_free_thread(t) { rec in
-        guard let rec else { return }
-        lp_lock_registry()
-        lp_store_u32(&rec.pointee.state, UInt32(LP_REC_FREE))
-        threadRegistry.freeSlots.append(lp_load_u32(&rec.pointee.slot))
-        lp_unlock_registry()
-    }
+    lp_rcu_free_thread(t)
+}
+
+/// call_rcu callback: no scan can see the record any more; its slot is free.
+func slotIsFree(_ rec: ThreadRecord?) {
+    guard let rec else { return }
+    lp_lock_registry()
+    lp_store_u32(&rec.pointee.state, UInt32(LP_REC_FREE))
+    threadRegistry.freeSlots.append(lp_load_u32(&rec.pointee.slot))
+    lp_unlock_registry()
 }
 
 func threadExited(_ t: ThreadRecord) {

@@ -41,6 +41,8 @@ struct TransitionStats {
 }
 
 nonisolated(unsafe) var transition: Transition? = nil
+/// LP_BUG_*: a protocol break the torture checker must catch (testing only).
+nonisolated(unsafe) var injectedBug: Int32 = 0
 nonisolated(unsafe) var switchPolicy = SwitchPolicy()
 nonisolated(unsafe) var transitionStats = TransitionStats()
 /// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
@@ -81,7 +83,7 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
     // Pairs with lp_signal_fence() in the hooks: after this, every thread's
     // next outermost entry reads the new epoch, and every activation it had
     // begun is visible to the scans.
-    lp_sys_membarrier()
+    if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lp_sys_membarrier() }
     patch.inTransition = true
     transition = Transition(patch: patch, enabling: enabling, model: model, epoch: epoch, functions: functions)
     transitionStats.started += 1
@@ -133,7 +135,9 @@ func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let switched = holding(&lp_global.hold) { scan(current).blocked == 0 }
+    let switched = holding(&lp_global.hold) {
+        scan(current).blocked == 0 || injectedBug == LP_BUG_FLIP_BUSY_KERNEL
+    }
     if switched {
         lp_store_u32(&lp_global.kuniv, tx.target)
     } else {
@@ -151,13 +155,15 @@ func switchFunctions(_ tx: inout Transition) -> Bool {
     if pending.isEmpty { return true }
     guard lp_sys_now_ns() >= tx.nextHoldAt else { return false }
     transitionStats.holdAttempts += 1
+    _ = scan(tx) // names the threads to nudge
     for fn in pending { lp_store_u32(&functionRecord(fn.index).pointee.hold, 1) }
     var left = pending
     let current = tx
     let switched = holding(nil) {
         let counts = liveCounts(current)
         left = left.filter { fn in
-            guard counts[Int(lp_load_u32(&functionRecord(fn.index).pointee.tx_index))] == 0 else { return true }
+            let busy = counts[Int(lp_load_u32(&functionRecord(fn.index).pointee.tx_index))] != 0
+            guard !busy || injectedBug == LP_BUG_SWITCH_BUSY_THREAD else { return true }
             lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, current.target)
             return false
         }
@@ -180,9 +186,15 @@ func holding(_ word: UnsafeMutablePointer<UInt32>?, _ check: () -> Bool) -> Bool
     // after it, a thread either is visible in the scan or sees the hold.
     lp_sys_membarrier()
     let deadline = lp_sys_now_ns() &+ switchPolicy.holdNs
+    var nudged = false
     while true {
         let seq = lp_load_u32(&lp_global.wake_seq)
         if check() { return true }
+        if !nudged {
+            // Sleepers inside the area would outlast the hold: wake them now.
+            nudgeStalled()
+            nudged = true
+        }
         let now = lp_sys_now_ns()
         if now >= deadline {
             transitionStats.holdTimeouts += 1
@@ -270,7 +282,7 @@ func callerIsInside() -> Bool {
         if now >= deadline { return LPError.timedOut }
         if nudgeSignal != 0 {
             if now >= nextNudge {
-                sendNudges()
+                withPatcherLock { nudgeStalled() }
                 nextNudge = now &+ nudgePeriodNs
             }
             wakeAt = min(wakeAt, nextNudge)
@@ -311,6 +323,13 @@ func callerIsInside() -> Bool {
         complete()
         return 0
     }
+}
+
+/// Breaks the protocol on purpose (LP_BUG_*). C: `lp_debug_inject_bug`.
+@c public func lp_debug_inject_bug(_ kind: Int32) -> Int32 {
+    guard kind >= LP_BUG_NONE && kind <= LP_BUG_FLIP_BUSY_KERNEL else { return LPError.invalid }
+    withPatcherLock { injectedBug = kind }
+    return 0
 }
 
 /// The bound on one hold and the pause between holds.

@@ -20,12 +20,14 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MS 1000000ull
@@ -137,7 +139,7 @@ static void patch_off(const char *name, lp_patch_t *p)
 /* ---- round trips under load ----------------------------------------------- */
 
 static atomic_int stop_workers;
-static atomic_ulong bad_values, checked_sections, split_sections;
+static atomic_ulong sections, bad_values, checked_sections, split_sections;
 /* Odd while the transitions that may run count kernel sections (leave =
  * KERNEL): then both calls of one worker section must get the same
  * implementation (invariant I1/I2 of DESIGN.md). A worker checks only a
@@ -155,6 +157,7 @@ static void *worker_main(void *arg)
         int first = call_f();
         int second = call_f_by_hand();
         lp_kernel_exit();
+        atomic_fetch_add(&sections, 1);
         if (first < V_OLD || first > V_B || second < V_OLD || second > V_B)
             atomic_fetch_add(&bad_values, 1);
         if ((phase & 1) && phase == atomic_load(&kernel_phase)) {
@@ -166,6 +169,28 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 * MS + (uint64_t)ts.tv_nsec;
+}
+
+/* Returns once the workers ran 2 * WORKERS more sections, so that they ran
+ * while the transition just started was in flight however the threads are
+ * scheduled; 0 if they made no progress within the hang bound. */
+static int workers_progress(void)
+{
+    unsigned long target = atomic_load(&sections) + 2 * WORKERS;
+    uint64_t deadline = now_ns() + HANG_BOUND;
+    while (atomic_load(&sections) < target) {
+        if (now_ns() > deadline)
+            return 0;
+        sched_yield();
+    }
+    return 1;
+}
+
 static void round_trip(const char *label, lp_model_t model)
 {
     int counts_kernel = (model & 0xf) == LP_LEAVE_KERNEL;
@@ -174,9 +199,11 @@ static void round_trip(const char *label, lp_model_t model)
         atomic_fetch_add(&kernel_phase, 1);
     int added = p ? lp_patch_add_func(p, f, (const void *)impl_a) : -1;
     int enabled = lp_patch_enable(p);
+    int ran = workers_progress();
     int waited_on = lp_transition_wait(HANG_BOUND);
     int v_on = call_f();
     int disabled = lp_patch_disable(p);
+    ran = workers_progress() && ran;
     int waited_off = lp_transition_wait(HANG_BOUND);
     int v_off = call_f_by_hand();
     if (counts_kernel)
@@ -186,10 +213,11 @@ static void round_trip(const char *label, lp_model_t model)
     char what[256];
     snprintf(what, sizeof what,
              "%s (model 0x%x): add %d, enable %d, wait %d, f=%d (want %d); disable %d, wait %d, f=%d (want %d); "
-             "destroy %d",
-             label, model, added, enabled, waited_on, v_on, V_A, disabled, waited_off, v_off, V_OLD, destroyed);
+             "destroy %d; workers ran in both transitions: %s",
+             label, model, added, enabled, waited_on, v_on, V_A, disabled, waited_off, v_off, V_OLD, destroyed,
+             ran ? "yes" : "NO");
     check(added == 0 && enabled == 0 && waited_on == 0 && v_on == V_A && disabled == 0 && waited_off == 0 &&
-              v_off == V_OLD && destroyed == 0,
+              v_off == V_OLD && destroyed == 0 && ran,
           what);
 }
 
@@ -338,7 +366,6 @@ static void *sleeper_main(void *arg)
 }
 
 struct stalled_seen {
-    int count;
     lp_thread_info_t sleeper; /* the "sleeper" entry, if any */
     int found;
 };
@@ -346,7 +373,6 @@ struct stalled_seen {
 static int collect_stalled(const lp_thread_info_t *info, void *ctx)
 {
     struct stalled_seen *seen = ctx;
-    seen->count++;
     if (strcmp(info->name, "sleeper") == 0) {
         seen->sleeper = *info;
         seen->found = 1;

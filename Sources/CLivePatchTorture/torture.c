@@ -1,0 +1,1210 @@
+/*
+ * The torture harness (see lp_torture.h).
+ *
+ * One run is a sequence of rounds. In a round the threads run their
+ * workloads while the driver makes one random transition (enable, disable,
+ * stacked enable, reverse in flight, force, extended set) under the next
+ * model of the selection; then every thread parks at the top of its loop,
+ * and the checker reads what the threads recorded in the round:
+ *
+ *  - each call records the time before lp_func_enter (t_pre), after it
+ *    returned (t_start, read first thing in the implementation) and before
+ *    lp_func_exit (t_end), so [t_start, t_end] lies inside the true
+ *    execution and t_pre is a lower bound of the entry: no false alarms;
+ *  - kernel sections record [after lp_kernel_enter, before lp_kernel_exit];
+ *  - every implementation knows its own (function, variant), so the
+ *    universe a call ran in is known without asking the engine.
+ *
+ * The checker counts violations of I0-I3 (DESIGN.md section 2) for the cell
+ * of the transition, calls into a retired implementation (poison), and
+ * mismatches between lp_func_counts() and the harness's own counts.
+ */
+#define _GNU_SOURCE
+#include "include/lp_torture.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <livepatch.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NF 16          /* registered functions */
+#define NPATCHABLE 12  /* 0..11 may be patched; 12..15 never are (calls outside the set) */
+#define NV 8           /* variants per function: 0 original, 1..7 patch implementations */
+#define MAX_STACK 3    /* enabled patches at once */
+#define CHURN_SLOTS 8
+#define NONE UINT32_MAX
+
+/* ---- time, randomness ------------------------------------------------------- */
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static unsigned rnd(uint64_t *s, unsigned n) { return (unsigned)(splitmix(s) % n); }
+
+/* ---- records ------------------------------------------------------------------ */
+
+struct rec {
+    uint64_t t_pre, t_start, t_end;
+    uint32_t parent;      /* index of the calling record in this thread's ring, or NONE */
+    uint32_t section;     /* kernel section id, 0 outside any */
+    uint16_t incarnation; /* churn slots host successive threads */
+    uint8_t fn, ver;
+};
+
+struct sect {
+    uint64_t t_start, t_end; /* t_end 0: the thread exited inside it */
+    uint32_t id;
+    uint16_t incarnation;
+};
+
+enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN };
+static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn" };
+
+struct tctx {
+    int idx;
+    enum kind kind;
+    pthread_t th;
+    char name[LP_THREAD_NAME_MAX];
+    uint64_t rng;
+    struct rec *recs;     /* a ring: record number n lives at recs[n % cap] */
+    uint32_t nrec, cap;   /* records made this round; the last cap are kept */
+    struct sect *sects;   /* likewise for kernel sections */
+    uint32_t nsect, scap;
+    uint32_t section, section_seq, cur_parent;
+    uint16_t incarnation;
+    uint64_t enters[NF], exits[NF];
+    uint64_t strays, poison;
+    volatile sig_atomic_t nudged;
+    atomic_int running; /* churn slots: a thread occupies it */
+};
+
+typedef long (*impl_fn)(struct tctx *t, int depth, uint64_t t_pre, uint64_t block_ns);
+
+/* ---- the run's shared state ---------------------------------------------------- */
+
+struct model_stats {
+    lp_model_t model;
+    const char *name;
+    uint64_t transitions, completed, reversed, forced, stalls, expected_stalls;
+    uint64_t i0, i1, i2, i3, poison, counts;
+    uint64_t *lat;
+    size_t nlat, caplat;
+};
+
+static struct {
+    /* options */
+    unsigned threads;
+    double duration;
+    uint64_t seed;
+    int inject;
+    int nudges;
+    int progress;
+    const char *json;
+    uint64_t bound_ns;
+    /* functions and implementations */
+    lp_func_t *f[NF];
+    /* threads */
+    struct tctx *ctx;
+    unsigned nctx;
+    struct tctx churn[CHURN_SLOTS];
+    pthread_t churn_driver;
+    uint64_t churn_enters[NF], churn_exits[NF]; /* of exited churn threads, under lock */
+    /* round control */
+    atomic_int stop, pause, parked, long_sleep, wake_sleepers, lazy_kthread;
+    pthread_mutex_t lock;
+    pthread_cond_t parked_cv, resume_cv;
+    int parties; /* threads that park: workers + the churn driver */
+    /* retirement: calls into (fn, ver) entered after retired_at[fn][ver] are poison */
+    _Atomic uint64_t retired_at[NF][NV];
+    /* results */
+    struct model_stats *stats;
+    size_t nstats;
+    uint64_t passed, failed, unexplained, lost_records;
+    char stalled_report[4096];
+} G;
+
+static __thread struct tctx *self;
+
+/* ---- implementations: NF x NV distinct functions ------------------------------ */
+
+static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uint64_t block_ns);
+
+#define IMPL(f, v) \
+    static long impl_##f##_##v(struct tctx *t, int d, uint64_t p, uint64_t b) { return body(t, f, v, d, p, b); }
+#define IMPLS(f) IMPL(f, 0) IMPL(f, 1) IMPL(f, 2) IMPL(f, 3) IMPL(f, 4) IMPL(f, 5) IMPL(f, 6) IMPL(f, 7)
+#define ROW(f) { impl_##f##_0, impl_##f##_1, impl_##f##_2, impl_##f##_3, impl_##f##_4, impl_##f##_5, impl_##f##_6, impl_##f##_7 }
+IMPLS(0) IMPLS(1) IMPLS(2) IMPLS(3) IMPLS(4) IMPLS(5) IMPLS(6) IMPLS(7)
+IMPLS(8) IMPLS(9) IMPLS(10) IMPLS(11) IMPLS(12) IMPLS(13) IMPLS(14) IMPLS(15)
+static const impl_fn impls[NF][NV] = {
+    ROW(0), ROW(1), ROW(2), ROW(3), ROW(4), ROW(5), ROW(6), ROW(7),
+    ROW(8), ROW(9), ROW(10), ROW(11), ROW(12), ROW(13), ROW(14), ROW(15),
+};
+
+/* ---- sleeping, yielding, nudges ------------------------------------------------ */
+
+static void on_nudge(int signo)
+{
+    (void)signo;
+    if (self)
+        self->nudged = 1;
+}
+
+/* Sleeps ns in short slices; a nudge or the end of the round cuts it short. */
+static void sleep_nudgeable(struct tctx *t, uint64_t ns)
+{
+    uint64_t end = now_ns() + ns;
+    t->nudged = 0;
+    while (!t->nudged && !atomic_load_explicit(&G.wake_sleepers, memory_order_relaxed) && now_ns() < end) {
+        struct timespec slice = { 0, 200000 };
+        nanosleep(&slice, NULL);
+    }
+}
+
+/* liburcu's debug-yield, roughly: now and then give the CPU away. */
+static void debug_yield(struct tctx *t)
+{
+    unsigned r = rnd(&t->rng, 1024);
+    if (r < 16)
+        sched_yield();
+    else if (r == 16) {
+        struct timespec ts = { 0, 20000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
+static uint64_t block_time(struct tctx *t)
+{
+    if (atomic_load_explicit(&G.long_sleep, memory_order_relaxed))
+        return 2000000000ull; /* only a nudge ends it early */
+    return 500000 + rnd(&t->rng, 3500000);
+}
+
+/* ---- calls --------------------------------------------------------------------- */
+
+static struct rec *rec_at(const struct tctx *t, uint32_t n) { return &t->recs[n % t->cap]; }
+static uint32_t first_kept(uint32_t made, uint32_t cap) { return made > cap ? made - cap : 0; }
+
+static uint32_t rec_begin(struct tctx *t, int fn, int ver, uint64_t t_pre, uint64_t t_start)
+{
+    uint32_t n = t->nrec++;
+    *rec_at(t, n) = (struct rec){ .t_pre = t_pre, .t_start = t_start, .parent = t->cur_parent,
+                                  .section = t->section, .incarnation = t->incarnation,
+                                  .fn = (uint8_t)fn, .ver = (uint8_t)ver };
+    return n;
+}
+
+static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns);
+
+static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uint64_t block_ns)
+{
+    uint64_t t_start = now_ns();
+    uint64_t retired = atomic_load_explicit(&G.retired_at[fn][ver], memory_order_relaxed);
+    uint32_t parent = t->cur_parent;
+    uint32_t me = rec_begin(t, fn, ver, t_pre, t_start);
+    if (retired && t_pre > retired)
+        t->poison++; /* entered after its retirement: the poison of rcutorture's mbtest */
+    t->cur_parent = me;
+    long acc = fn;
+    if (block_ns)
+        sleep_nudgeable(t, block_ns); /* an old activation that calls on after a while */
+    if (depth > 0) {
+        int calls = 1 + (int)rnd(&t->rng, 2); /* loops */
+        for (int i = 0; i < calls; i++) {
+            unsigned r = rnd(&t->rng, 10);
+            int callee = r < 5 ? (int)rnd(&t->rng, NPATCHABLE)                   /* chains in the set */
+                       : r < 7 ? fn                                              /* recursion */
+                               : NPATCHABLE + (int)rnd(&t->rng, NF - NPATCHABLE); /* outside the set */
+            acc += call_fn(t, callee, depth - 1, 0);
+        }
+    }
+    debug_yield(t);
+    if (t->nrec - me <= t->cap) /* not yet overwritten by its own descendants */
+        rec_at(t, me)->t_end = now_ns();
+    t->cur_parent = parent;
+    return acc;
+}
+
+static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
+{
+    uint64_t t_pre = now_ns();
+    const void *p = lp_func_enter(G.f[fn]);
+    t->enters[fn]++;
+    long r = 0;
+    int known = 0;
+    for (int v = 0; v < NV; v++)
+        if (p == (const void *)impls[fn][v]) {
+            known = 1;
+            r = impls[fn][v](t, depth, t_pre, block_ns);
+            break;
+        }
+    if (!known)
+        t->strays++; /* neither old nor new: an I0 violation; never call it */
+    lp_func_exit(G.f[fn]);
+    t->exits[fn]++;
+    return r;
+}
+
+static void section_begin(struct tctx *t)
+{
+    t->section = ++t->section_seq;
+    t->sects[t->nsect++ % t->scap] = (struct sect){ .t_start = now_ns(), .id = t->section, .incarnation = t->incarnation };
+}
+
+static void section_end(struct tctx *t)
+{
+    struct sect *last = &t->sects[(t->nsect - 1) % t->scap];
+    if (t->nsect && last->id == t->section && !last->t_end)
+        last->t_end = now_ns();
+    t->section = 0;
+}
+
+static void kernel_enter(struct tctx *t) { lp_kernel_enter(); section_begin(t); }
+static void kernel_exit(struct tctx *t) { section_end(t); lp_kernel_exit(); }
+
+/* A kthread's safe point ends one stretch of its endless section and begins the next. */
+static void safe_point(struct tctx *t) { section_end(t); lp_safe_point(); section_begin(t); }
+
+static int pick_top(struct tctx *t)
+{
+    return rnd(&t->rng, 10) < 8 ? (int)rnd(&t->rng, NPATCHABLE) : NPATCHABLE + (int)rnd(&t->rng, NF - NPATCHABLE);
+}
+
+/* ---- parking ------------------------------------------------------------------- */
+
+static void park(void)
+{
+    pthread_mutex_lock(&G.lock);
+    G.parked++;
+    pthread_cond_signal(&G.parked_cv);
+    while (atomic_load(&G.pause) && !atomic_load(&G.stop))
+        pthread_cond_wait(&G.resume_cv, &G.lock);
+    G.parked--;
+    pthread_mutex_unlock(&G.lock);
+}
+
+static int should_park(void) { return atomic_load_explicit(&G.pause, memory_order_acquire); }
+
+/* ---- workloads ------------------------------------------------------------------- */
+
+static void *worker(void *arg)
+{
+    struct tctx *t = arg;
+    self = t;
+    lp_thread_register(t->name);
+    if (t->kind == K_KTHREAD)
+        kernel_enter(t); /* and never leaves: only safe points */
+    while (!atomic_load(&G.stop)) {
+        if (should_park()) {
+            if (t->kind == K_KTHREAD) {
+                section_end(t); /* parked at a safe point */
+                park();
+                lp_safe_point();
+                section_begin(t);
+            } else {
+                park();
+            }
+            continue;
+        }
+        switch (t->kind) {
+        case K_WORKER: {
+            int in_kernel = rnd(&t->rng, 10) < 7;
+            if (in_kernel)
+                kernel_enter(t);
+            call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
+            if (in_kernel)
+                kernel_exit(t);
+            break;
+        }
+        case K_BLOCK_FN:
+            call_fn(t, (int)rnd(&t->rng, NPATCHABLE), 1 + (int)rnd(&t->rng, 2), block_time(t));
+            break;
+        case K_BLOCK_KERNEL:
+            kernel_enter(t);
+            sleep_nudgeable(t, block_time(t));
+            call_fn(t, pick_top(t), 1, 0);
+            kernel_exit(t);
+            break;
+        case K_KTHREAD:
+            call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 2), 0);
+            if (t->idx != 0 || !atomic_load_explicit(&G.lazy_kthread, memory_order_relaxed))
+                safe_point(t);
+            break;
+        case K_OFFLINE:
+            lp_thread_offline();
+            sleep_nudgeable(t, 1000000 + rnd(&t->rng, 9000000));
+            lp_thread_online();
+            call_fn(t, pick_top(t), 1, 0);
+            break;
+        case K_CHURN:
+            break;
+        }
+        debug_yield(t);
+    }
+    if (t->kind == K_KTHREAD)
+        kernel_exit(t);
+    return NULL;
+}
+
+/* A short-lived thread: a few call chains, then exit; one in eight exits
+ * inside a kernel section (misuse the engine must survive and count). */
+static void *churn_thread(void *arg)
+{
+    struct tctx *t = arg;
+    self = t;
+    int calls = 5 + (int)rnd(&t->rng, 40);
+    for (int i = 0; i < calls; i++) {
+        kernel_enter(t);
+        call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 2), 0);
+        kernel_exit(t);
+    }
+    if (rnd(&t->rng, 8) == 0)
+        kernel_enter(t); /* and exit without leaving it */
+    pthread_mutex_lock(&G.lock);
+    for (int f = 0; f < NF; f++) {
+        G.churn_enters[f] += t->enters[f];
+        G.churn_exits[f] += t->exits[f];
+        t->enters[f] = t->exits[f] = 0;
+    }
+    pthread_mutex_unlock(&G.lock);
+    atomic_store(&t->running, 0);
+    return NULL;
+}
+
+static void *churn_driver(void *arg)
+{
+    (void)arg;
+    int live[CHURN_SLOTS] = { 0 };
+    while (!atomic_load(&G.stop)) {
+        int pausing = should_park();
+        int any = 0;
+        for (int s = 0; s < CHURN_SLOTS; s++) {
+            struct tctx *t = &G.churn[s];
+            if (live[s] && !atomic_load(&t->running)) {
+                pthread_join(t->th, NULL);
+                live[s] = 0;
+            }
+            if (!live[s] && !pausing) {
+                t->incarnation++;
+                atomic_store(&t->running, 1);
+                live[s] = 1;
+                if (pthread_create(&t->th, NULL, churn_thread, t) != 0) {
+                    atomic_store(&t->running, 0);
+                    live[s] = 0;
+                }
+            }
+            any |= live[s];
+        }
+        if (pausing && !any)
+            park();
+        else {
+            struct timespec ts = { 0, 200000 };
+            nanosleep(&ts, NULL);
+        }
+    }
+    for (int s = 0; s < CHURN_SLOTS; s++)
+        if (live[s])
+            pthread_join(G.churn[s].th, NULL);
+    return NULL;
+}
+
+/* ---- the patch stack, as the harness models it ----------------------------------- */
+
+struct hpatch {
+    lp_patch_t *p;
+    lp_model_t model;
+    int nrep, next;
+    int rep[4], ext[2];
+    int variant;
+};
+
+static struct hpatch stack[MAX_STACK];
+static int depth;
+static unsigned patch_seq;
+
+static int effective_version(int fn, int levels)
+{
+    for (int i = levels - 1; i >= 0; i--)
+        for (int r = 0; r < stack[i].nrep; r++)
+            if (stack[i].rep[r] == fn)
+                return stack[i].variant;
+    return 0;
+}
+
+/* ---- the checker ------------------------------------------------------------------ */
+
+struct txinfo {
+    lp_model_t model;
+    int in_set[NF];
+    int before[NF], after[NF]; /* effective variant before, and after a completed forward transition */
+    int final_new;             /* the transition ended in the new universe (not reversed) */
+    int forced;
+    uint64_t S, D;
+};
+
+enum { U_OLD = 0, U_NEW = 1, U_UNKNOWN = 2 };
+
+static int universe(const struct txinfo *x, const struct rec *r)
+{
+    int fn = r->fn, ver = r->ver;
+    if (!x->in_set[fn] || x->before[fn] == x->after[fn])
+        return U_UNKNOWN;
+    return ver == x->after[fn] ? U_NEW : U_OLD;
+}
+
+/* Outermost kept ancestor of record n that is in the set (n itself if its
+ * parent is not, or was overwritten). */
+static uint32_t outermost_in_set(const struct txinfo *x, const struct tctx *t, uint32_t n, uint32_t first)
+{
+    for (uint32_t p; (p = rec_at(t, n)->parent) != NONE && p >= first && x->in_set[rec_at(t, p)->fn];)
+        n = p;
+    return n;
+}
+
+/* The universe of each kernel section of a thread (by id - base): that of
+ * the first of its calls with a known one. */
+static int *section_universes(const struct txinfo *x, const struct tctx *t, uint32_t first, uint32_t *base)
+{
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (uint32_t n = first; n < t->nrec; n++) {
+        uint32_t id = rec_at(t, n)->section;
+        if (id && id < lo) lo = id;
+        if (id > hi) hi = id;
+    }
+    for (uint32_t n = first_kept(t->nsect, t->scap); n < t->nsect; n++) {
+        uint32_t id = t->sects[n % t->scap].id;
+        if (id < lo) lo = id;
+        if (id > hi) hi = id;
+    }
+    if (lo > hi)
+        return NULL;
+    int *u = malloc(sizeof(int) * (hi - lo + 1));
+    for (uint32_t i = 0; i <= hi - lo; i++)
+        u[i] = U_UNKNOWN;
+    for (uint32_t n = first; n < t->nrec; n++) {
+        const struct rec *r = rec_at(t, n);
+        if (r->section && u[r->section - lo] == U_UNKNOWN)
+            u[r->section - lo] = universe(x, r);
+    }
+    *base = lo;
+    return u;
+}
+
+static void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **all, unsigned nall)
+{
+    unsigned leave = x->model & 0xf, sw = (x->model >> 4) & 0xf;
+    int one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
+    int per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
+    int promises = leave != LP_LEAVE_FUNCTION && !x->forced;
+    uint64_t max_old_end = 0, max_old_end_fn[NF] = { 0 }, max_old_sect = 0;
+
+    /* Pass 1: I0, poison, and the latest end of an old execution / section. */
+    for (unsigned k = 0; k < nall; k++) {
+        struct tctx *t = all[k];
+        uint32_t first = first_kept(t->nrec, t->cap);
+        G.lost_records += first;
+        for (uint32_t n = first; n < t->nrec; n++) {
+            const struct rec *r = rec_at(t, n);
+            int fn = r->fn, ver = r->ver;
+            int final = x->final_new ? x->after[fn] : x->before[fn];
+            if (r->t_start < x->S && ver != x->before[fn])
+                m->i0++;
+            else if (r->t_pre > x->D && ver != final)
+                m->i0++;
+            else if (ver != x->before[fn] && ver != x->after[fn])
+                m->i0++;
+            if (universe(x, r) == U_OLD) {
+                if (r->t_end > max_old_end) max_old_end = r->t_end;
+                if (r->t_end > max_old_end_fn[fn]) max_old_end_fn[fn] = r->t_end;
+            }
+        }
+        m->i0 += t->strays;
+        m->poison += t->poison;
+    }
+    if (!promises)
+        return;
+
+    /* Pass 2: I1 (per thread), I2 and I3 (across threads). */
+    for (unsigned k = 0; k < nall; k++) {
+        struct tctx *t = all[k];
+        uint32_t first = first_kept(t->nrec, t->cap), base = 0;
+        int *sections = leave == LP_LEAVE_KERNEL ? section_universes(x, t, first, &base) : NULL;
+        int *group = NULL;
+        if (sw == LP_SWITCH_THREAD) {
+            group = malloc(sizeof(int) * (t->cap));
+            for (uint32_t i = 0; i < t->cap; i++)
+                group[i] = -1;
+        }
+        int seen_new = 0;
+        uint16_t inc = t->nrec > first ? rec_at(t, first)->incarnation : 0;
+        for (uint32_t n = first; n < t->nrec; n++) {
+            const struct rec *r = rec_at(t, n);
+            int u = universe(x, r);
+            if (u == U_UNKNOWN)
+                continue;
+            if (one_instant && u == U_NEW && r->t_start < max_old_end)
+                m->i2++;
+            if (per_function && u == U_NEW && r->t_start < max_old_end_fn[r->fn])
+                m->i3++;
+            if (!group)
+                continue;
+            if (r->incarnation != inc) {
+                inc = r->incarnation;
+                seen_new = 0;
+            }
+            /* I1: monotonic per thread (a reversed transition goes back on purpose) ... */
+            if (x->final_new) {
+                if (u == U_NEW)
+                    seen_new = 1;
+                else if (seen_new)
+                    m->i1++;
+            }
+            /* ... and one universe per activation: a kernel section under
+             * LEAVE_KERNEL, else the outermost set function. */
+            if (sections && r->section) {
+                if (sections[r->section - base] != u)
+                    m->i1++;
+            } else {
+                uint32_t root = outermost_in_set(x, t, n, first) % t->cap;
+                if (group[root] == -1)
+                    group[root] = u;
+                else if (group[root] != u)
+                    m->i1++;
+            }
+        }
+        /* I2 with LEAVE_KERNEL: old kernel sections end before new ones begin. */
+        if (one_instant && sections)
+            for (uint32_t n = first_kept(t->nsect, t->scap); n < t->nsect; n++) {
+                const struct sect *sc = &t->sects[n % t->scap];
+                if (sections[sc->id - base] == U_OLD && sc->t_end > max_old_sect)
+                    max_old_sect = sc->t_end;
+            }
+        free(group);
+        free(sections);
+    }
+    if (one_instant && leave == LP_LEAVE_KERNEL)
+        for (unsigned k = 0; k < nall; k++) {
+            struct tctx *t = all[k];
+            uint32_t base = 0;
+            int *sections = section_universes(x, t, first_kept(t->nrec, t->cap), &base);
+            for (uint32_t n = first_kept(t->nsect, t->scap); sections && n < t->nsect; n++) {
+                const struct sect *sc = &t->sects[n % t->scap];
+                if (sections[sc->id - base] == U_NEW && sc->t_start < max_old_sect)
+                    m->i2++;
+            }
+            free(sections);
+        }
+}
+
+/* Counts: at quiescence lp_func_counts() equals the harness's own tally. */
+static void check_counts(struct model_stats *m)
+{
+    for (int fn = 0; fn < NF; fn++) {
+        uint64_t e = G.churn_enters[fn], x = G.churn_exits[fn], le, lx;
+        for (unsigned k = 0; k < G.nctx; k++) {
+            e += G.ctx[k].enters[fn];
+            x += G.ctx[k].exits[fn];
+        }
+        if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le != e || lx != x || le != lx)
+            m->counts++;
+    }
+}
+
+/* ---- rounds ------------------------------------------------------------------------- */
+
+static void pause_all(void)
+{
+    atomic_store(&G.wake_sleepers, 1);
+    pthread_mutex_lock(&G.lock);
+    atomic_store_explicit(&G.pause, 1, memory_order_release);
+    while (G.parked < G.parties)
+        pthread_cond_wait(&G.parked_cv, &G.lock);
+    pthread_mutex_unlock(&G.lock);
+}
+
+static void resume_all(void)
+{
+    atomic_store(&G.wake_sleepers, 0);
+    pthread_mutex_lock(&G.lock);
+    atomic_store(&G.pause, 0);
+    pthread_cond_broadcast(&G.resume_cv);
+    pthread_mutex_unlock(&G.lock);
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = { (time_t)(ns / 1000000000u), (long)(ns % 1000000000u) };
+    nanosleep(&ts, NULL);
+}
+
+static int collect_stalled(const lp_thread_info_t *info, void *ctx)
+{
+    int *lazy_named = ctx;
+    size_t len = strlen(G.stalled_report);
+    if (len < sizeof G.stalled_report - 64)
+        snprintf(G.stalled_report + len, sizeof G.stalled_report - len, " %s(tid %d, %s)", info->name, info->tid,
+                 info->reason == LP_STALL_IN_KERNEL ? "in kernel"
+                 : info->reason == LP_STALL_IN_SET  ? "in set"
+                                                    : "no switch point");
+    if (strcmp(info->name, "kthread-0") == 0 && info->reason == LP_STALL_IN_KERNEL)
+        *lazy_named = 1;
+    return 0;
+}
+
+enum op { OP_ENABLE, OP_DISABLE, OP_STACK, OP_REVERSE, OP_FORCE, OP_EXTEND, OP_COUNT };
+static const char *op_names[] = { "enable", "disable", "stack", "reverse", "force", "extend-set" };
+
+/* Creates and fills a patch for an enable-like operation; 0 on success. */
+static int new_patch(uint64_t *rng, lp_model_t model, int extend, struct hpatch *out)
+{
+    char name[32];
+    snprintf(name, sizeof name, "torture-%u", ++patch_seq);
+    struct hpatch h = { .model = model, .variant = 1 + (int)(patch_seq % (NV - 1)) };
+    h.p = lp_patch_create(name, model, 0);
+    if (!h.p)
+        return -errno;
+    int want = 1 + (int)rnd(rng, 4);
+    /* a stacked patch overlaps the one below it */
+    if (depth > 0 && rnd(rng, 2))
+        h.rep[h.nrep++] = stack[depth - 1].rep[0];
+    while (h.nrep < want) {
+        int fn = (int)rnd(rng, NPATCHABLE), dup = 0;
+        for (int i = 0; i < h.nrep; i++)
+            dup |= h.rep[i] == fn;
+        if (!dup)
+            h.rep[h.nrep++] = fn;
+    }
+    for (int i = 0; i < h.nrep; i++)
+        if (lp_patch_add_func(h.p, G.f[h.rep[i]], (const void *)impls[h.rep[i]][h.variant]) != 0)
+            return -EINVAL;
+    for (int tries = 0; extend && h.next < 2 && tries < 8; tries++) {
+        int fn = (int)rnd(rng, NPATCHABLE), dup = 0;
+        for (int i = 0; i < h.nrep; i++)
+            dup |= h.rep[i] == fn;
+        for (int i = 0; i < h.next; i++)
+            dup |= h.ext[i] == fn;
+        if (!dup && lp_patch_extend_set(h.p, G.f[fn]) == 0)
+            h.ext[h.next++] = fn;
+    }
+    *out = h;
+    return 0;
+}
+
+static struct model_stats *stats_for(lp_model_t model)
+{
+    for (size_t i = 0; i < G.nstats; i++)
+        if (G.stats[i].model == model)
+            return &G.stats[i];
+    return &G.stats[0];
+}
+
+static void record_latency(struct model_stats *m, uint64_t ns)
+{
+    if (m->nlat == m->caplat) {
+        m->caplat = m->caplat ? 2 * m->caplat : 256;
+        m->lat = realloc(m->lat, m->caplat * sizeof *m->lat);
+    }
+    m->lat[m->nlat++] = ns;
+}
+
+/* One round: one transition, then the check. Returns 1 if the round passed. */
+static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, size_t nmodels)
+{
+    struct txinfo x = { 0 };
+    enum op op = depth == MAX_STACK ? OP_DISABLE : depth == 0 ? OP_ENABLE : (enum op)rnd(rng, OP_COUNT);
+    if (op == OP_STACK && depth == 0)
+        op = OP_ENABLE;
+    static unsigned enables;
+    lp_model_t model = models[enables % nmodels];
+    unsigned leave = model & 0xf, sw = (model >> 4) & 0xf;
+    int disabling = op == OP_DISABLE || (op == OP_REVERSE && depth > 0 && rnd(rng, 2));
+    struct hpatch h;
+    if (disabling) {
+        h = stack[depth - 1];
+        model = h.model;
+        leave = model & 0xf;
+        sw = (model >> 4) & 0xf;
+    } else if (enables++, new_patch(rng, model, op == OP_EXTEND || rnd(rng, 5) == 0, &h) != 0) {
+        fprintf(stderr, "torture: cannot build a patch: %s\n", lp_strerror(-errno));
+        return 0;
+    }
+    struct model_stats *m = stats_for(model);
+    uint64_t before[4] = { m->i0, m->i1, m->i2, m->i3 }, before_poison = m->poison, before_counts = m->counts;
+    x.model = model;
+    for (int fn = 0; fn < NF; fn++)
+        x.before[fn] = effective_version(fn, depth);
+    if (disabling) {
+        for (int fn = 0; fn < NF; fn++)
+            x.after[fn] = effective_version(fn, depth - 1);
+    } else {
+        stack[depth] = h;
+        for (int fn = 0; fn < NF; fn++)
+            x.after[fn] = effective_version(fn, depth + 1);
+    }
+    for (int i = 0; i < h.nrep; i++)
+        x.in_set[h.rep[i]] = 1;
+    for (int i = 0; i < h.next; i++)
+        x.in_set[h.ext[i]] = 1;
+
+    /* KGRAFT-like cells: now and then kthread-0 stops taking safe points; the
+     * transition must stall and name it. */
+    int lazy = leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_THREAD && rnd(rng, 6) == 0 && op != OP_FORCE;
+    atomic_store(&G.lazy_kthread, lazy);
+    atomic_store(&G.long_sleep, G.nudges && rnd(rng, 12) == 0);
+    resume_all();
+    sleep_ns(1000000 + rnd(rng, 2000000));
+
+    /* Both ends of the transition are reachable while it runs. */
+    for (int fn = 0; fn < NF; fn++) {
+        atomic_store(&G.retired_at[fn][x.before[fn]], 0);
+        atomic_store(&G.retired_at[fn][x.after[fn]], 0);
+    }
+    x.S = now_ns();
+    int rc = disabling ? lp_patch_disable(h.p) : lp_patch_enable(h.p);
+    if (rc != 0) {
+        fprintf(stderr, "torture: %s %s: %s\n", op_names[op], disabling ? "disable" : "enable", lp_strerror(rc));
+        pause_all();
+        return 0;
+    }
+    m->transitions++;
+    int turned = 0;
+    if (op == OP_REVERSE) {
+        sleep_ns(rnd(rng, 2000000));
+        turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
+        m->reversed += turned;
+    } else if (op == OP_FORCE) {
+        sleep_ns(rnd(rng, 1000000));
+        lp_transition_force();
+        x.forced = 1;
+        m->forced++;
+    }
+    int explained = 1;
+    G.stalled_report[0] = 0;
+    if (lazy) {
+        /* It must stall while kthread-0 skips its safe points, and say so. */
+        int named = 0;
+        rc = lp_transition_wait(100000000);
+        if (rc == -ETIMEDOUT) {
+            lp_transition_for_each_stalled(collect_stalled, &named);
+            m->expected_stalls++;
+            explained = named;
+        }
+        atomic_store(&G.lazy_kthread, 0);
+    }
+    rc = lp_transition_wait(G.bound_ns);
+    if (rc == -ETIMEDOUT) {
+        int ignored = 0;
+        lp_transition_for_each_stalled(collect_stalled, &ignored);
+        fprintf(stderr, "\ntorture: round %u (%s, %s) did not complete in %.1f s; stalled:%s\n", round, m->name,
+                op_names[op], G.bound_ns / 1e9, G.stalled_report);
+        m->stalls++;
+        explained = 0;
+        lp_transition_force();
+        x.forced = 1;
+    }
+    x.D = now_ns();
+    if (!explained) {
+        G.unexplained++;
+        if (!rc)
+            fprintf(stderr, "\ntorture: round %u: the stalled report did not name the lazy kthread:%s\n", round,
+                    G.stalled_report);
+    }
+    /* What the transition ended in: a reverse ends where it started. */
+    x.final_new = !turned;
+    if (!x.forced)
+        record_latency(m, x.D - x.S);
+    m->completed++;
+    /* Retire what is no longer reachable: calls into it from now on are poison. */
+    for (int fn = 0; fn < NF; fn++) {
+        int from = x.final_new ? x.before[fn] : x.after[fn], to = x.final_new ? x.after[fn] : x.before[fn];
+        if (from != to)
+            atomic_store(&G.retired_at[fn][from], x.D);
+    }
+    /* The harness's stack follows the outcome. */
+    if (x.final_new) {
+        if (disabling) {
+            lp_patch_destroy(stack[--depth].p);
+        } else {
+            depth++;
+        }
+    } else if (!disabling) {
+        lp_patch_destroy(h.p);
+    }
+
+    sleep_ns(1000000 + rnd(rng, 2000000));
+    pause_all();
+
+    struct tctx *all[G.nctx + CHURN_SLOTS];
+    unsigned nall = 0;
+    for (unsigned k = 0; k < G.nctx; k++)
+        all[nall++] = &G.ctx[k];
+    for (int s = 0; s < CHURN_SLOTS; s++)
+        all[nall++] = &G.churn[s];
+    check_round(&x, m, all, nall);
+    check_counts(m);
+    for (unsigned k = 0; k < nall; k++) {
+        all[k]->nrec = all[k]->nsect = 0;
+        all[k]->strays = all[k]->poison = 0;
+        all[k]->cur_parent = NONE;
+    }
+    int clean = m->i0 == before[0] && m->i1 == before[1] && m->i2 == before[2] && m->i3 == before[3] &&
+                m->poison == before_poison && m->counts == before_counts && explained;
+    return clean;
+}
+
+/* ---- models, options, output ---------------------------------------------------------- */
+
+static const struct { const char *name; lp_model_t model; } presets[] = {
+    { "IMMEDIATE", LP_MODEL_IMMEDIATE }, { "KGRAFT", LP_MODEL_KGRAFT },       { "KPATCH", LP_MODEL_KPATCH },
+    { "UPSTREAM", LP_MODEL_UPSTREAM },   { "HIRAMATSU", LP_MODEL_HIRAMATSU }, { "RENEW", LP_MODEL_RENEW },
+};
+static const char *leave_names[] = { "function", "set", "kernel" };
+static const char *switch_names[] = { "function", "thread", "kernel" };
+static char cell_names[9][24];
+
+static const struct { const char *name; int kind; const char *what; } bugs[] = {
+    { "skip-grace-period", LP_BUG_SKIP_GRACE_PERIOD, "no fence after publishing; activations that predate the transition are ignored" },
+    { "switch-busy-thread", LP_BUG_SWITCH_BUSY_THREAD, "a thread inside an old activation counts as switched" },
+    { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
+};
+
+/* Every cell, then every preset that is not a bare cell. */
+static size_t all_models(lp_model_t *out, const char **names)
+{
+    size_t n = 0;
+    for (unsigned l = 0; l < 3; l++)
+        for (unsigned w = 0; w < 3; w++) {
+            snprintf(cell_names[n], sizeof cell_names[n], "%s x %s", leave_names[l], switch_names[w]);
+            names[n] = cell_names[n];
+            out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
+        }
+    for (size_t p = 0; p < sizeof presets / sizeof *presets; p++) {
+        names[n] = presets[p].name;
+        out[n++] = presets[p].model;
+    }
+    return n;
+}
+
+static int pick_models(const char *spec, lp_model_t *out, const char **names, size_t *n)
+{
+    lp_model_t every[16];
+    const char *every_names[16];
+    size_t total = all_models(every, every_names);
+    if (!spec || strcmp(spec, "all") == 0) {
+        memcpy(out, every, total * sizeof *out);
+        memcpy(names, every_names, total * sizeof *names);
+        *n = total;
+        return 0;
+    }
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    *n = 0;
+    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+        size_t i;
+        for (i = 0; i < total; i++) {
+            char alias[24]; /* "set-thread" for "set x thread" */
+            snprintf(alias, sizeof alias, "%s", every_names[i]);
+            for (char *c = alias; *c; c++)
+                if (*c == ' ')
+                    memmove(c, c + 1, strlen(c));
+            for (char *c = alias; *c; c++)
+                if (*c == 'x' && c[-1] != 'e' && c > alias)
+                    *c = '-';
+            if (strcasecmp(tok, every_names[i]) == 0 || strcasecmp(tok, alias) == 0)
+                break;
+        }
+        if (i == total) {
+            fprintf(stderr, "torture: unknown model '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU RENEW; cells: function-function ... kernel-kernel)\n", tok);
+            return -1;
+        }
+        out[*n] = every[i];
+        names[(*n)++] = every_names[i];
+    }
+    return 0;
+}
+
+static uint64_t percentile(uint64_t *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    for (size_t i = 1; i < n; i++) /* insertion sort: a few thousand values at most per model */
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint64_t tmp = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = tmp;
+        }
+    size_t k = (size_t)(q * (double)(n - 1) + 0.5);
+    return v[k];
+}
+
+static void print_table(FILE *out)
+{
+    fprintf(out, "\n%-20s %6s %6s %6s %9s %9s %6s %6s %5s %5s %5s %5s %6s %6s\n", "model", "trans", "rev", "force",
+            "median_ms", "p99_ms", "stalls", "named", "I0", "I1", "I2", "I3", "poison", "counts");
+    for (size_t i = 0; i < G.nstats; i++) {
+        struct model_stats *m = &G.stats[i];
+        fprintf(out, "%-20s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.3f %9.3f %6" PRIu64 " %6" PRIu64 " %5" PRIu64
+                     " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+                m->name, m->transitions, m->reversed, m->forced, percentile(m->lat, m->nlat, 0.5) / 1e6,
+                percentile(m->lat, m->nlat, 0.99) / 1e6, m->stalls, m->expected_stalls, m->i0, m->i1, m->i2, m->i3,
+                m->poison, m->counts);
+    }
+}
+
+static void write_json(const char *path, double elapsed)
+{
+    FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (!out) {
+        fprintf(stderr, "torture: cannot write %s: %s\n", path, strerror(errno));
+        return;
+    }
+    lp_transition_status_t st;
+    lp_transition_status(&st);
+    fprintf(out, "{\n  \"seed\": %" PRIu64 ", \"threads\": %u, \"duration_s\": %.1f, \"inject_bug\": %d,\n", G.seed,
+            G.threads, elapsed, G.inject);
+    fprintf(out, "  \"passed\": %" PRIu64 ", \"failed\": %" PRIu64 ", \"unexplained_hangs\": %" PRIu64
+                 ", \"lost_records\": %" PRIu64 ",\n",
+            G.passed, G.failed, G.unexplained, G.lost_records);
+    fprintf(out, "  \"engine\": {\"exited_inside\": %" PRIu64 ", \"unbalanced_exits\": %" PRIu64
+                 ", \"nudges_sent\": %" PRIu64 ", \"hold_attempts\": %" PRIu64 ", \"hold_timeouts\": %" PRIu64 "},\n",
+            st.exited_inside, st.unbalanced_exits, st.nudges_sent, st.hold_attempts, st.hold_timeouts);
+    fprintf(out, "  \"models\": [\n");
+    for (size_t i = 0; i < G.nstats; i++) {
+        struct model_stats *m = &G.stats[i];
+        fprintf(out, "    {\"name\": \"%s\", \"model\": %u, \"transitions\": %" PRIu64 ", \"reversed\": %" PRIu64
+                     ", \"forced\": %" PRIu64 ", \"median_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64
+                     ", \"stalls\": %" PRIu64 ", \"named_stalls\": %" PRIu64 ", \"violations\": {\"I0\": %" PRIu64
+                     ", \"I1\": %" PRIu64 ", \"I2\": %" PRIu64 ", \"I3\": %" PRIu64 ", \"poison\": %" PRIu64
+                     ", \"counts\": %" PRIu64 "}}%s\n",
+                m->name, m->model, m->transitions, m->reversed, m->forced, percentile(m->lat, m->nlat, 0.5),
+                percentile(m->lat, m->nlat, 0.99), m->stalls, m->expected_stalls, m->i0, m->i1, m->i2, m->i3,
+                m->poison, m->counts, i + 1 < G.nstats ? "," : "");
+    }
+    fprintf(out, "  ]\n}\n");
+    if (out != stdout)
+        fclose(out);
+}
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: livepatch torture [options]\n"
+            "  --threads N        pthreads running workloads (default 256)\n"
+            "  --duration S       seconds to run (default 30)\n"
+            "  --seed N           PRNG seed (default: from the clock; printed)\n"
+            "  --models LIST      all (default), or presets/cells: KGRAFT,RENEW,set-thread,...\n"
+            "  --inject-bug KIND  break the protocol on purpose; 'list' names the kinds\n"
+            "  --no-nudges        do not nudge stalled sleepers (no long sleeps either)\n"
+            "  --bound-ms N       a transition that takes longer is a hang (default 5000)\n"
+            "  --json FILE        also write the results as JSON ('-': stdout)\n"
+            "  --no-progress      no progress bar, even on a TTY\n"
+            "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
+            "older ones are overwritten and reported as lost, never judged.\n");
+}
+
+int lp_torture_main(int argc, char **argv)
+{
+    G.threads = 256;
+    G.duration = 30;
+    G.seed = now_ns();
+    G.nudges = 1;
+    G.progress = isatty(STDERR_FILENO);
+    G.bound_ns = 5000000000ull;
+    const char *model_spec = NULL;
+    static const struct option opts[] = {
+        { "threads", required_argument, 0, 't' }, { "duration", required_argument, 0, 'd' },
+        { "seed", required_argument, 0, 's' },    { "models", required_argument, 0, 'm' },
+        { "inject-bug", required_argument, 0, 'i' }, { "no-nudges", no_argument, 0, 'n' },
+        { "bound-ms", required_argument, 0, 'b' }, { "json", required_argument, 0, 'j' },
+        { "no-progress", no_argument, 0, 'p' },    { "help", no_argument, 0, 'h' },
+        { 0, 0, 0, 0 },
+    };
+    optind = 1;
+    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
+        switch (c) {
+        case 't': G.threads = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'd': G.duration = strtod(optarg, NULL); break;
+        case 's': G.seed = strtoull(optarg, NULL, 0); break;
+        case 'm': model_spec = optarg; break;
+        case 'n': G.nudges = 0; break;
+        case 'b': G.bound_ns = strtoull(optarg, NULL, 10) * 1000000ull; break;
+        case 'j': G.json = optarg; break;
+        case 'p': G.progress = 0; break;
+        case 'h': usage(stdout); return 0;
+        case 'i': {
+            size_t i, nb = sizeof bugs / sizeof *bugs;
+            if (strcmp(optarg, "list") == 0) {
+                for (i = 0; i < nb; i++)
+                    printf("%-20s %s\n", bugs[i].name, bugs[i].what);
+                return 0;
+            }
+            for (i = 0; i < nb && strcmp(optarg, bugs[i].name) != 0; i++)
+                ;
+            if (i == nb) {
+                fprintf(stderr, "torture: unknown bug '%s' (--inject-bug list)\n", optarg);
+                return 2;
+            }
+            G.inject = bugs[i].kind;
+            break;
+        }
+        default: usage(stderr); return 2;
+        }
+    }
+    if (G.threads < 16 || G.threads > 4096 || G.duration <= 0) {
+        fprintf(stderr, "torture: --threads must be 16..4096 and --duration positive\n");
+        return 2;
+    }
+    lp_model_t models[16];
+    const char *names[16];
+    size_t nmodels;
+    if (pick_models(model_spec, models, names, &nmodels) != 0)
+        return 2;
+    G.stats = calloc(nmodels, sizeof *G.stats);
+    for (size_t i = 0; i < nmodels; i++) {
+        /* a preset equal to a bare cell (KGRAFT is kernel x thread) shares its row */
+        size_t j;
+        for (j = 0; j < G.nstats && G.stats[j].model != models[i]; j++)
+            ;
+        if (j == G.nstats) {
+            G.stats[G.nstats].model = models[i];
+            G.stats[G.nstats++].name = names[i];
+        } else if (names[i][0] >= 'A' && names[i][0] <= 'Z') {
+            G.stats[j].name = names[i];
+        }
+    }
+
+    /* Functions, signals, policy. */
+    char name[32];
+    for (int fn = 0; fn < NF; fn++) {
+        snprintf(name, sizeof name, "torture.f%d", fn);
+        G.f[fn] = lp_func_lookup(name);
+        if (!G.f[fn])
+            G.f[fn] = lp_func_register(name, (const void *)impls[fn][0]);
+        if (!G.f[fn]) {
+            fprintf(stderr, "torture: lp_func_register: %s\n", strerror(errno));
+            return 1;
+        }
+    }
+    struct sigaction sa = { .sa_handler = on_nudge };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
+    lp_set_nudge_signal(G.nudges ? SIGUSR1 : 0);
+    /* Blockers sleep up to 4 ms inside functions: hold new entries long enough to drain them. */
+    lp_set_switch_policy(10000000, 2000000);
+    if (G.inject)
+        lp_debug_inject_bug(G.inject);
+
+    /* Threads: mostly workers, plus blockers, kthreads, offline sleepers and churn. */
+    pthread_mutex_init(&G.lock, NULL);
+    pthread_cond_init(&G.parked_cv, NULL);
+    pthread_cond_init(&G.resume_cv, NULL);
+    atomic_store(&G.pause, 1);
+    G.nctx = G.threads;
+    G.ctx = calloc(G.nctx, sizeof *G.ctx);
+    uint64_t per_thread = (256ull << 20) / G.nctx / sizeof(struct rec);
+    uint32_t cap = per_thread < 512 ? 512 : per_thread > 8192 ? 8192 : (uint32_t)per_thread;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 256 * 1024);
+    uint64_t seed = G.seed;
+    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20;
+    for (unsigned k = 0; k < G.nctx + CHURN_SLOTS; k++) {
+        struct tctx *t = k < G.nctx ? &G.ctx[k] : &G.churn[k - G.nctx];
+        unsigned kind_idx = k < nk ? K_KTHREAD : k < nk + nbf ? K_BLOCK_FN : k < nk + nbf + nbk ? K_BLOCK_KERNEL
+                          : k < nk + nbf + nbk + noff ? K_OFFLINE : K_WORKER;
+        t->kind = k < G.nctx ? (enum kind)kind_idx : K_CHURN;
+        t->idx = t->kind == K_KTHREAD ? (int)k : (int)k;
+        snprintf(t->name, sizeof t->name, "%s-%u", kind_names[t->kind], t->kind == K_KTHREAD ? k : k);
+        t->rng = splitmix(&seed);
+        t->cap = cap;
+        t->recs = calloc(cap, sizeof *t->recs);
+        t->scap = cap / 2;
+        t->sects = calloc(t->scap, sizeof *t->sects);
+        t->cur_parent = NONE;
+        if (!t->recs || !t->sects) {
+            fprintf(stderr, "torture: out of memory for %u threads\n", G.threads);
+            return 1;
+        }
+    }
+    G.parties = (int)G.nctx + 1;
+    for (unsigned k = 0; k < G.nctx; k++)
+        if (pthread_create(&G.ctx[k].th, &attr, worker, &G.ctx[k]) != 0) {
+            fprintf(stderr, "torture: pthread_create: thread %u of %u\n", k, G.nctx);
+            return 1;
+        }
+    pthread_create(&G.churn_driver, &attr, churn_driver, NULL);
+    pthread_mutex_lock(&G.lock);
+    while (G.parked < G.parties)
+        pthread_cond_wait(&G.parked_cv, &G.lock);
+    pthread_mutex_unlock(&G.lock);
+
+    printf("torture: %u threads, %.0f s, seed %" PRIu64 ", %zu models%s%s\n", G.threads, G.duration, G.seed, nmodels,
+           G.inject ? ", injected bug: " : "", G.inject ? bugs[G.inject - 1].name : "");
+    fflush(stdout);
+    uint64_t start = now_ns(), end = start + (uint64_t)(G.duration * 1e9);
+    uint64_t rng = G.seed ^ 0x5eedull;
+    for (unsigned round = 0; now_ns() < end; round++) {
+        if (run_round(&rng, round, models, nmodels))
+            G.passed++;
+        else
+            G.failed++;
+        if (G.progress) {
+            double frac = (double)(now_ns() - start) / (double)(end - start);
+            int bar = (int)(frac * 30);
+            fprintf(stderr, "\r[%-30.*s] %3.0f%% %" PRIu64 " transitions, %" PRIu64 " failed", bar,
+                    "##############################", frac > 1 ? 100.0 : frac * 100, G.passed + G.failed, G.failed);
+        }
+    }
+    if (G.progress)
+        fprintf(stderr, "\n");
+    /* Leave nothing enabled, so that a process running several tortures starts clean. */
+    while (depth > 0) {
+        struct hpatch *h = &stack[--depth];
+        if (lp_patch_disable(h->p) == 0 && lp_transition_wait(G.bound_ns) != 0)
+            lp_transition_force();
+        lp_patch_destroy(h->p);
+    }
+    atomic_store(&G.stop, 1);
+    resume_all();
+    for (unsigned k = 0; k < G.nctx; k++)
+        pthread_join(G.ctx[k].th, NULL);
+    pthread_join(G.churn_driver, NULL);
+    if (G.inject)
+        lp_debug_inject_bug(LP_BUG_NONE);
+    double elapsed = (double)(now_ns() - start) / 1e9;
+
+    print_table(stdout);
+    uint64_t v = 0;
+    for (size_t i = 0; i < G.nstats; i++)
+        v += G.stats[i].i0 + G.stats[i].i1 + G.stats[i].i2 + G.stats[i].i3 + G.stats[i].poison + G.stats[i].counts;
+    lp_transition_status_t st;
+    lp_transition_status(&st);
+    printf("\nviolations: %" PRIu64 ", unexplained hangs: %" PRIu64 ", records lost to full rings: %" PRIu64
+           ", threads that exited inside a kernel section: %" PRIu64 ", nudges: %" PRIu64 "\n",
+           v, G.unexplained, G.lost_records, st.exited_inside, st.nudges_sent);
+    printf("seed %" PRIu64 " (--seed %" PRIu64 " repeats this run's choices)\n", G.seed, G.seed);
+    if (G.json)
+        write_json(G.json, elapsed);
+    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", G.passed, G.failed);
+    return G.failed || v || G.unexplained ? 1 : 0;
+}

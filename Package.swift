@@ -35,6 +35,11 @@ let liburcu: Target = .systemLibrary(
     pkgConfig: "liburcu-memb",
     providers: [.apt(["liburcu-dev"])]
 )
+let torture: Target = .target(
+    name: "CLivePatchTorture",
+    exclude: ["standalone"],
+    cSettings: [.headerSearchPath("../../CInclude"), .define("_GNU_SOURCE")]
+)
 let engine: Target = .target(
     name: "LivePatch",
     dependencies: ["CLivePatchShim"],
@@ -61,10 +66,11 @@ if embedded {
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
         targets: [
-            liburcu, shim, engine,
+            liburcu, shim, engine, torture,
             .executableTarget(
                 name: "livepatch",
-                dependencies: ["LivePatch", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                dependencies: ["LivePatch", "CLivePatchTorture",
+                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
                 swiftSettings: [.swiftLanguageMode(.v5)]
             ),
             .testTarget(

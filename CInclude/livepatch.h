@@ -146,7 +146,9 @@ int lp_transition_for_each_stalled(int (*cb)(const lp_thread_info_t *info, void 
 int lp_set_nudge_signal(int signo);
 /* SWITCH_KERNEL and SWITCH_FUNCTION: hold new outermost entries back for at
  * most hold_ns while the count drains, then pause retry_ns before the next
- * try (defaults 2 ms and 5 ms). -EINVAL zero or above one second. */
+ * try (defaults 2 ms and 5 ms). Each hold that ends without a switch doubles
+ * the next one's bound, up to one second, so that a busy program switches in
+ * the end. -EINVAL zero or above one second. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
 
 /* ---- testing ------------------------------------------------------------------ */

@@ -18,7 +18,9 @@ ensure_liburcu() {
 
 build_embedded() {
     LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | tail -n 3
-    [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
+    # swift build's status, not tail's: after a failed build the libraries of
+    # an earlier one are still there and would pass the test below.
+    [ "${PIPESTATUS[0]}" -eq 0 ] && [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
 }
 
 # The link lines of the README, as commands.

@@ -19,7 +19,9 @@
  * of the transition, calls into a retired implementation (poison), and
  * mismatches between lp_func_counts() and the harness's own counts.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include "include/lp_torture.h"
 
 #include <errno.h>
@@ -1015,7 +1017,8 @@ static void usage(FILE *out)
             "  --models LIST      all (default), or presets/cells: KGRAFT,RENEW,set-thread,...\n"
             "  --inject-bug KIND  break the protocol on purpose; 'list' names the kinds\n"
             "  --no-nudges        do not nudge stalled sleepers (no long sleeps either)\n"
-            "  --bound-ms N       a transition that takes longer is a hang (default 5000)\n"
+            "  --bound-ms N       a transition that takes longer is a hang\n"
+            "                     (default and minimum: 5000, or 5 ms per thread if more)\n"
             "  --json FILE        also write the results as JSON ('-': stdout)\n"
             "  --no-progress      no progress bar, even on a TTY\n"
             "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
@@ -1070,6 +1073,10 @@ int lp_torture_main(int argc, char **argv)
         default: usage(stderr); return 2;
         }
     }
+    /* Draining a hold takes CPU time from every thread inside the area: on a
+     * small machine that grows with the thread count. */
+    if (G.bound_ns < G.threads * 5000000ull)
+        G.bound_ns = G.threads * 5000000ull;
     if (G.threads < 16 || G.threads > 4096 || G.duration <= 0) {
         fprintf(stderr, "torture: --threads must be 16..4096 and --duration positive\n");
         return 2;

@@ -50,7 +50,7 @@ func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UIn
         lp_store_u64(&t.pointee.act, undecided)
         // Thread half of the store-then-load pair: act is stored before hold,
         // kuniv and target are read. Pairs with lp_sys_membarrier() in
-        // Transition.publish(), which the patcher runs after storing them and
+        // startTransition(), which the patcher runs after storing them and
         // before it reads act.
         lp_signal_fence()
         let u: UInt32
@@ -101,14 +101,15 @@ func notifyPatcher() {
     lp_sys_futex_wake(&lp_global.wake_seq, Int32.max)
 }
 
-/// Sleeps while the futex word reads 1 (a hold by the patcher, which is
-/// bounded by the switch policy).
+/// Sleeps while the futex word reads 1: a hold by the patcher, bounded by
+/// the switch policy and always ended by releaseHold(), which wakes every
+/// sleeper (so no timeout: a thousand held threads must not poll).
 @inline(never)
 func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>) {
     while lp_load_acquire_u32(word) != 0 {
         // Pairs with the release store that clears the hold in
-        // Transition.releaseHold(): seeing 0 implies seeing the new universe.
-        _ = lp_sys_futex_wait(word, 1, 1_000_000)
+        // releaseHold(): seeing 0 implies seeing the new universe.
+        _ = lp_sys_futex_wait(word, 1, 0)
     }
 }
 
@@ -143,6 +144,11 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
         var v = lp_load_u64(word)
         if v & ~UInt64(0xffff_ffff) != tag { v = tag }
         lp_store_u64(word, v &+ 1)
+        if v != tag {
+            // A recursive entry: this thread already executes f, so f cannot
+            // switch before it returns; holding it would wait for itself.
+            return lp_load_u32(&f.pointee.fn_universe)
+        }
         // Thread half of the store-then-load pair: the count is stored before
         // f.hold is read. Pairs with lp_sys_membarrier() in
         // Transition.holdFunctions(), run after the patcher sets f.hold and
@@ -174,7 +180,7 @@ func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) 
 
 @inline(__always)
 func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
-    // Pairs with the release store of lp_global.epoch in Transition.publish():
+    // Pairs with the release store of lp_global.epoch in startTransition():
     // fn_counts and fn_stride are stored before it.
     guard lp_load_acquire_u64(&lp_global.epoch) == epoch,
           let base = lp_global_fn_counts() else { return nil }

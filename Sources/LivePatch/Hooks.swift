@@ -11,19 +11,20 @@ import CLivePatchShim
     guard let f else { return failNull(LPError.invalid) }
     guard let t = lp_tls_rec() else { return enterUnregistered(f) }
     let depth = lp_load_u32(&t.pointee.fdepth)
-    lp_store_u32(&t.pointee.fdepth, depth &+ 1)
-    var fepoch: UInt64
     if depth == 0 {
         // Pairs with the release store of lp_global.epoch in
-        // Transition.publish(): seeing epoch e implies seeing the tx_* fields
+        // startTransition(): seeing epoch e implies seeing the tx_* fields
         // of every function of transition e.
-        fepoch = lp_load_acquire_u64(&lp_global.epoch)
-        lp_store_u64(&t.pointee.fepoch, fepoch)
+        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
+        // Release: a scan that reads the new depth (acquire, in blockReason)
+        // reads this epoch too, never the one of an earlier activation.
+        lp_store_release_u32(&t.pointee.fdepth, 1)
     } else {
-        fepoch = lp_load_u64(&t.pointee.fepoch)
+        lp_store_u32(&t.pointee.fdepth, depth &+ 1)
     }
+    let fepoch = lp_load_u64(&t.pointee.fepoch)
     countCall(t, f, entry: true)
-    // Pairs with the release stores of tx_epoch in Transition.publish() and
+    // Pairs with the release stores of tx_epoch in startTransition() and
     // Transition.complete(): a hook that reads 0 sees the final impl.
     let fe = lp_load_acquire_u64(&f.pointee.tx_epoch)
     if fe == 0 || fe != fepoch {
@@ -36,7 +37,7 @@ import CLivePatchShim
 
 /// Counts an exit of `f`. C: `lp_func_exit`.
 @c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
-    guard let t = lp_tls_rec() else { return countUnregisteredCall() }
+    guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
     let outer = depth &- 1
@@ -69,21 +70,24 @@ import CLivePatchShim
 @c public func lp_kernel_enter() {
     guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
     let depth = lp_load_u32(&t.pointee.kdepth)
-    lp_store_u32(&t.pointee.kdepth, depth &+ 1)
     if depth == 0 {
-        // Pairs with the release store of lp_global.epoch in Transition.publish().
+        // Pairs with the release store of lp_global.epoch in startTransition().
         let epoch = lp_load_acquire_u64(&lp_global.epoch)
         lp_store_u64(&t.pointee.kepoch, epoch)
+        // Release: a scan that reads the new depth reads this epoch too.
+        lp_store_release_u32(&t.pointee.kdepth, 1)
         if lp_load_u32(&lp_global.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
             _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
         }
+    } else {
+        lp_store_u32(&t.pointee.kdepth, depth &+ 1)
     }
 }
 
 /// Leaves a kernel section; the outermost exit is a switch point.
 /// C: `lp_kernel_exit`.
 @c public func lp_kernel_exit() {
-    guard let t = lp_tls_rec() else { return countUnregisteredCall() }
+    guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lp_load_u32(&t.pointee.kdepth)
     guard depth != 0 else { return countUnbalanced(t) }
     lp_store_u32(&t.pointee.kdepth, depth &- 1)
@@ -138,7 +142,7 @@ func rearm(_ t: ThreadRecord) {
     if a != Act.none { lp_store_u64(&t.pointee.act, Act.none) }
     // Thread half of the store-then-load pair: offline and act are stored
     // before the epoch is read. Pairs with lp_sys_membarrier() in
-    // Transition.publish(), after the epoch store and before act is read.
+    // startTransition(), after the epoch store and before act is read.
     lp_signal_fence()
     let epoch = lp_load_acquire_u64(&lp_global.epoch)
     lp_store_u64(&t.pointee.fepoch, epoch)
@@ -217,6 +221,12 @@ func countCallSlow(_ t: ThreadRecord, _ slot: UnsafeMutablePointer<lp_count_slot
         _ = lp_fetch_add_u64(&v.pointee.entries, entries)
         _ = lp_fetch_add_u64(&v.pointee.exits, exits)
     }
+}
+
+/// An exit on a thread that never entered anything (it has no record).
+@inline(never)
+func countUnbalancedUnregistered() {
+    _ = lp_fetch_add_u64(&lp_global.unbalanced_unregistered, 1)
 }
 
 @inline(never)

@@ -28,6 +28,8 @@ struct PatchRegistry {
     var patches: [Patch?] = []
     /// Slots of the enabled patches, oldest first: the stack.
     var enabledOrder: [Int] = []
+    /// Where the search for a free slot starts.
+    var nextSlot = 0
 }
 
 nonisolated(unsafe) var patchRegistry = PatchRegistry()
@@ -87,9 +89,14 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
             patchRegistry.patches = [Patch?](repeating: nil, count: Int(LP_MAX_PATCHES))
         }
         if patchRegistry.patches.contains(where: { $0?.name == bytes }) { return failNull(LPError.exists) }
-        guard let slot = patchRegistry.patches.firstIndex(where: { $0 == nil }) else {
-            return failNull(LPError.noMemory)
-        }
+        // Slots are handed out round-robin, so a destroyed patch's handle
+        // stays unknown (-ENOENT) for as long as possible: until every
+        // other slot has been used since.
+        let count = patchRegistry.patches.count
+        guard let offset = (0..<count).first(where: { patchRegistry.patches[(patchRegistry.nextSlot + $0) % count] == nil })
+        else { return failNull(LPError.noMemory) }
+        let slot = (patchRegistry.nextSlot + offset) % count
+        patchRegistry.nextSlot = (slot + 1) % count
         patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded)
         let handle = patchTableBase + slot
         handle.pointee.index = UInt32(slot)

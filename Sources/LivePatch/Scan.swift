@@ -34,10 +34,11 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     // begun after it always has an activation, or is held before it has
     // run anything: see lp_kernel_enter and lp_func_exit.)
     guard tx.target == universeNew, injectedBug != LP_BUG_SKIP_GRACE_PERIOD else { return (0, false) }
-    let kdepth = lp_load_u32(&t.pointee.kdepth)
+    let kdepth = lp_load_acquire_u32(&t.pointee.kdepth) // then kepoch: see lp_kernel_enter
     let kernelFresh = lp_load_u64(&t.pointee.kepoch) == epoch
     if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh { return (inKernel, false) }
-    if lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != epoch {
+    // Depth first (acquire), then its epoch: see lp_func_enter.
+    if lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != epoch {
         return (Int32(LP_STALL_NO_SWITCH_POINT), false)
     }
     if tx.model.flags & LP_MODEL_F_ARM_AT_KERNEL_EXIT != 0 && kdepth != 0 && !kernelFresh {
@@ -50,7 +51,8 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
 /// if an activation that predates the transition may hold one.
 func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
     if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
-    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
+        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
@@ -104,7 +106,8 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
     var unknown = false
     forEachLiveThread { t in
         if lp_load_u32(&t.pointee.offline) != 0 { return }
-        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && lp_load_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
+        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
             unknown = true
             return
         }

@@ -63,6 +63,7 @@ func copyBytes<T>(_ bytes: [UInt8], into field: inout T) {
     s.registered_threads = threadRegistry.live
     s.registered_functions = UInt64(functionRegistry.count)
     s.unbalanced_exits = unbalanced &+ threadRegistry.unbalancedOfExited
+        &+ lp_load_u64(&lp_global.unbalanced_unregistered)
     s.exited_inside = threadRegistry.exitedInside
     lp_unlock_registry()
     s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)

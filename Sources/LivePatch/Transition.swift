@@ -19,6 +19,24 @@ struct Transition {
     var target: UInt32 = universeNew
     /// SWITCH_KERNEL / SWITCH_FUNCTION: no hold before this time.
     var nextHoldAt: UInt64 = 0
+    /// Holds that timed out so far: each one doubles the next hold's bound.
+    var holdTimeouts: UInt32 = 0
+
+    /// The bound on the next hold: the policy's, doubled after each hold
+    /// that timed out, up to a second (or the policy's, if longer). Under
+    /// heavy load the threads inside the area need more CPU time to leave
+    /// it than a short hold gives them; the doubling makes a busy program
+    /// switch in the end instead of retrying forever.
+    var holdBound: UInt64 {
+        let base = switchPolicy.holdNs
+        let cap = max(base, 1_000_000_000)
+        return min(base << min(UInt64(holdTimeouts), 20), cap)
+    }
+
+    mutating func holdTimedOut() {
+        holdTimeouts += 1
+        nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs
+    }
 }
 
 struct SwitchPolicy {
@@ -135,57 +153,64 @@ func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let switched = holding(&lp_global.hold) {
+    let switched = holding(&lp_global.hold, bound: tx.holdBound) {
         scan(current).blocked == 0 || injectedBug == LP_BUG_FLIP_BUSY_KERNEL
     }
     if switched {
         lp_store_u32(&lp_global.kuniv, tx.target)
     } else {
-        tx.nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs
+        tx.holdTimedOut()
     }
     releaseHold(&lp_global.hold)
     return switched
 }
 
-/// PATCHED_SET x FUNCTION: hold the pending functions, and switch each one
-/// whose count over all threads is zero.
+/// PATCHED_SET x FUNCTION: switch the pending functions one at a time, each
+/// under a hold of its own, at an instant when no thread executes it.
+///
+/// One at a time, because a thread held at the entry of one function may be
+/// inside another: with two functions held at once, a thread inside f
+/// waiting for g's hold and one inside g waiting for f's would block both
+/// counts until the hold ran out. With one held function, every thread
+/// inside it can run to its exit (a recursive entry is never held).
 func switchFunctions(_ tx: inout Transition) -> Bool {
-    let pending = tx.functions.filter { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
+    var pending = tx.functions.filter { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
     transitionStats.lastPendingFunctions = UInt64(pending.count)
     if pending.isEmpty { return true }
     guard lp_sys_now_ns() >= tx.nextHoldAt else { return false }
-    transitionStats.holdAttempts += 1
     _ = scan(tx) // names the threads to nudge
-    for fn in pending { lp_store_u32(&functionRecord(fn.index).pointee.hold, 1) }
-    var left = pending
     let current = tx
-    let switched = holding(nil) {
-        let counts = liveCounts(current)
-        left = left.filter { fn in
-            let busy = counts[Int(lp_load_u32(&functionRecord(fn.index).pointee.tx_index))] != 0
-            guard !busy || injectedBug == LP_BUG_SWITCH_BUSY_THREAD else { return true }
-            lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, current.target)
+    while let fn = pending.first {
+        transitionStats.holdAttempts += 1
+        let f = functionRecord(fn.index)
+        let slot = Int(lp_load_u32(&f.pointee.tx_index))
+        let switched = holding(&f.pointee.hold, bound: tx.holdBound) {
+            liveCounts(current)[slot] == 0 || injectedBug == LP_BUG_SWITCH_BUSY_THREAD
+        }
+        if switched { lp_store_u32(&f.pointee.fn_universe, tx.target) }
+        releaseHold(&f.pointee.hold)
+        guard switched else {
+            tx.holdTimedOut()
+            transitionStats.lastPendingFunctions = UInt64(pending.count)
             return false
         }
-        return left.isEmpty
+        pending.removeFirst()
     }
-    if !switched { tx.nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs }
-    for fn in pending { releaseHold(&functionRecord(fn.index).pointee.hold) }
-    transitionStats.lastPendingFunctions = UInt64(left.count)
-    return left.isEmpty
+    transitionStats.lastPendingFunctions = 0
+    return true
 }
 
-/// Runs `check` after a fence, then again each time a thread reports
-/// progress, until it returns true or the hold bound passes. `word` is the
-/// hold flag set here, or nil when the caller set its own.
-func holding(_ word: UnsafeMutablePointer<UInt32>?, _ check: () -> Bool) -> Bool {
-    if let word { lp_store_u32(word, 1) }
+/// Sets the hold flag `word`, then runs `check` after a fence and again each
+/// time a thread reports progress, until it returns true or `bound` passes.
+/// The caller releases the hold.
+func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, _ check: () -> Bool) -> Bool {
+    lp_store_u32(word, 1)
     _ = lp_fetch_add_u32(&lp_global.waiting, 1)
     defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
     // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
     // after it, a thread either is visible in the scan or sees the hold.
     lp_sys_membarrier()
-    let deadline = lp_sys_now_ns() &+ switchPolicy.holdNs
+    let deadline = lp_sys_now_ns() &+ bound
     var nudged = false
     while true {
         let seq = lp_load_u32(&lp_global.wake_seq)
@@ -302,6 +327,7 @@ func callerIsInside() -> Bool {
         guard var tx = transition else { return LPError.invalid }
         tx.target ^= 1
         tx.nextHoldAt = 0
+        tx.holdTimeouts = 0
         transition = tx
         transitionStats.reversed += 1
         lp_store_u32(&lp_global.target, tx.target)

@@ -98,13 +98,18 @@ static void *sleeper_main(void *arg)
 }
 
 /* A thread that exits with one unbalanced exit of each kind, registered
- * first (arg[1] != NULL) or with an exit as its very first hook. */
+ * first or with an exit as its very first hook. */
+struct unbalanced_thread {
+    lp_func_t *f;
+    int registered;
+};
+
 static void *unbalanced_main(void *arg)
 {
-    void **args = arg;
-    if (args[1])
+    struct unbalanced_thread *u = arg;
+    if (u->registered)
         (void)lp_thread_register("unbalanced");
-    lp_func_exit(args[0]);
+    lp_func_exit(u->f);
     lp_kernel_exit();
     return NULL;
 }
@@ -112,10 +117,10 @@ static void *unbalanced_main(void *arg)
 static void check_exited_unbalanced(lp_func_t *f, int registered, const char *what)
 {
     lp_transition_status_t before, after;
-    void *args[2] = {f, registered ? f : NULL};
+    struct unbalanced_thread u = {f, registered};
     pthread_t t;
     (void)lp_transition_status(&before);
-    pthread_create(&t, NULL, unbalanced_main, args);
+    pthread_create(&t, NULL, unbalanced_main, &u);
     pthread_join(t, NULL);
     (void)lp_transition_status(&after);
     char line[256];
@@ -136,8 +141,10 @@ static void check_library_and_models(void)
           "lp_model_t m = LP_MODEL_KGRAFT compiles and equals lp_model(KERNEL, THREAD)");
     check(lp_model(LP_LEAVE_FUNCTION, LP_SWITCH_FUNCTION) == presets[0] &&
               lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) == presets[2] &&
+              (lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_THREAD) | LP_MODEL_F_KERNEL_EXIT_SWITCHES) == presets[3] &&
+              (lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT) == presets[4] &&
               lp_model(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL) == presets[5],
-          "presets without extras equal their lp_model() cell");
+          "every preset is its lp_model() cell plus its extras (DESIGN.md section 2)");
     check(lp_model((lp_leave_t)3, LP_SWITCH_THREAD) == LP_MODEL_INVALID, "lp_model(leave 3, THREAD) == LP_MODEL_INVALID");
     check(lp_model(LP_LEAVE_KERNEL, (lp_switch_t)3) == LP_MODEL_INVALID, "lp_model(KERNEL, switch 3) == LP_MODEL_INVALID");
     check(lp_model((lp_leave_t)-1, (lp_switch_t)-1) == LP_MODEL_INVALID, "lp_model(-1, -1) == LP_MODEL_INVALID");

@@ -170,7 +170,8 @@ typedef struct lp_global {
     uint32_t wake_seq;     /* futex word: bumped by threads that unblock the patcher */
     uint32_t pad1;
     uint64_t unregistered_calls; /* hooks on threads with no record */
-    uint64_t pad2[6];
+    uint64_t unbalanced_unregistered; /* exits on threads with no record */
+    uint64_t pad2[5];
 } lp_global_t;
 
 _Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");

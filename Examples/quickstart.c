@@ -1,4 +1,4 @@
-/* Quick start: patch a function under kGraft's model while 8 threads call it. */
+/* Patch a function under kGraft's model while 8 threads keep calling it. */
 #include <livepatch.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -8,16 +8,13 @@ static int new_answer(void) { return 42; }
 static lp_func_t *answer;
 static volatile int stop;
 
-static void *worker(void *arg) {
-    long *went_back = arg;                       /* got 41 after 42: never, per thread */
-    int seen_new = 0;
-    while (!stop) {
-        lp_kernel_enter();                       /* a "system call" */
-        int (*impl)(void) = (int (*)(void))lp_func_enter(answer);
-        int v = impl();
+static void *worker(void *went_back) {          /* counts 41 seen after 42: must stay 0 */
+    for (int seen_new = 0, v; !stop; seen_new |= v == 42) {
+        lp_kernel_enter();                       /* a "system call": kGraft's unit */
+        v = ((int (*)(void))lp_func_enter(answer))();
         lp_func_exit(answer);
-        lp_kernel_exit();                        /* kGraft's switch point */
-        if (v == 42) seen_new = 1; else if (seen_new) ++*went_back;
+        lp_kernel_exit();                        /* the switch point */
+        if (v == 41 && seen_new) ++*(long *)went_back;
     }
     return NULL;
 }
@@ -28,12 +25,12 @@ int main(void) {
     for (int i = 0; i < 8; i++) pthread_create(&t[i], NULL, worker, &went_back[i]);
     lp_patch_t *p = lp_patch_create("fix-answer", LP_MODEL_KGRAFT, 0);
     lp_patch_add_func(p, answer, (const void *)new_answer);
-    lp_patch_enable(p);
-    int rc = lp_transition_wait(5000000000ull);  /* at most 5 s */
+    lp_patch_enable(p);                          /* starts the transition */
+    int rc = lp_transition_wait(5000000000ull);  /* ... and drives it home (5 s at most) */
     int now = ((int (*)(void))lp_func_enter(answer))();
     lp_func_exit(answer);
     stop = 1;
     for (int i = 0; i < 8; i++) { pthread_join(t[i], NULL); total += went_back[i]; }
-    printf("wait: %s; answer is now %d; threads that went back: %ld\n", lp_strerror(rc), now, total);
+    printf("wait: %s; answer is now %d; calls that went back: %ld\n", lp_strerror(rc), now, total);
     return rc == 0 && now == 42 && total == 0 ? 0 : 1;
 }

@@ -1,0 +1,44 @@
+/*
+ * hb.h — the out-of-line pieces of hookbench (Benchmarks/hookbench.c).
+ *
+ * Each baseline lives in its own translation unit so that the compiler,
+ * which never sees its body from the loop that calls it, cannot inline it,
+ * hoist it or merge two calls: every half of a pair is a real call, as the
+ * hooks are when a program calls lp_func_enter / lp_func_exit.
+ */
+#ifndef HB_H
+#define HB_H
+
+#include <stdint.h>
+
+/* hb_floor.c, linked into hookbench: THE FLOOR (two non-inlined calls that
+ * increment an initial-exec __thread counter), two empty calls, and a locked
+ * read-modify-write (`lock xadd`). */
+const void *hb_floor_enter(void *f);
+void hb_floor_exit(void *f);
+void hb_empty_enter(void *f);
+void hb_empty_exit(void *f);
+uint64_t hb_xadd(uint64_t *p);
+
+/* hb_floor.c again, built with -DHB_SO into libhbfloor.so: the floor called
+ * through the PLT of a shared object (what the shared-library hooks pay). */
+const void *hb_so_floor_enter(void *f);
+void hb_so_floor_exit(void *f);
+
+/* hb_urcu_memb.c: urcu_memb's read side inlined (_LGPL_SOURCE), each half in
+ * a non-inlined function (DESIGN.md section 6). */
+void hb_memb_lock(void);
+void hb_memb_unlock(void);
+
+/* hb_urcu_bp.c: the same for urcu_bp (registers itself on first use). */
+void hb_bp_lock(void);
+void hb_bp_unlock(void);
+
+/* hb_urcu_qsbr.c: the same for urcu_qsbr, plus its quiescent state. */
+void hb_qsbr_register(void);
+void hb_qsbr_unregister(void);
+void hb_qsbr_lock(void);
+void hb_qsbr_unlock(void);
+void hb_qsbr_quiescent(void);
+
+#endif /* HB_H */

@@ -133,7 +133,7 @@ static struct {
     pthread_t churn_driver;
     uint64_t churn_enters[NF], churn_exits[NF]; /* of exited churn threads, under lock */
     /* round control */
-    atomic_int stop, pause, parked, long_sleep, wake_sleepers, lazy_kthread;
+    atomic_int stop, pause, parked, long_sleep, wake_sleepers, lazy_kthread, lazy_ack;
     pthread_mutex_t lock;
     pthread_cond_t parked_cv, resume_cv;
     int parties; /* threads that park: workers + the churn driver */
@@ -351,6 +351,8 @@ static void *worker(void *arg)
             call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 2), 0);
             if (t->idx != 0 || !atomic_load_explicit(&G.lazy_kthread, memory_order_relaxed))
                 safe_point(t);
+            else
+                atomic_store(&G.lazy_ack, 1); /* its section began before this: it will block */
             break;
         case K_OFFLINE:
             lp_thread_offline();
@@ -773,8 +775,16 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
     int lazy = leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_THREAD && rnd(rng, 6) == 0 && op != OP_FORCE;
     atomic_store(&G.lazy_kthread, lazy);
     atomic_store(&G.long_sleep, G.nudges && rnd(rng, 12) == 0);
+    atomic_store(&G.lazy_ack, 0);
     resume_all();
     sleep_ns(1000000 + rnd(rng, 2000000));
+    /* The stall is only owed if kthread-0's section began before the start. */
+    for (uint64_t until = now_ns() + 2000000000ull; lazy && !atomic_load(&G.lazy_ack) && now_ns() < until;)
+        sleep_ns(100000);
+    if (lazy && !atomic_load(&G.lazy_ack)) {
+        lazy = 0;
+        atomic_store(&G.lazy_kthread, 0);
+    }
 
     /* Both ends of the transition are reachable while it runs. */
     for (int fn = 0; fn < NF; fn++) {

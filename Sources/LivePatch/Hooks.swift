@@ -188,7 +188,9 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
 @inline(__always)
 func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
     let slot = lp_rec_slot(t, f.pointee.index)!
-    if lp_slot_func(slot) == UnsafePointer(f) && lp_load_u32(&t.pointee.evicting) == 0 {
+    // An eviction clears slot.func first, so a signal handler that lands in
+    // one takes the slow path here (see countCallSlow).
+    if lp_slot_func(slot) == UnsafePointer(f) {
         if entry {
             lp_store_u64(&slot.pointee.entries, lp_load_u64(&slot.pointee.entries) &+ 1)
         } else {
@@ -209,6 +211,8 @@ func countCallSlow(_ t: ThreadRecord, _ slot: UnsafeMutablePointer<lp_count_slot
     lp_store_u32(&t.pointee.evicting, 1)
     lp_signal_fence() // a nested handler must see `evicting` before the slot changes
     let victim = lp_slot_func(slot)
+    lp_slot_set_func(slot, nil)
+    lp_signal_fence() // ... and a cleared slot.func, which keeps it off the fast path
     let entries = lp_load_u64(&slot.pointee.entries)
     let exits = lp_load_u64(&slot.pointee.exits)
     lp_store_u64(&slot.pointee.entries, entry ? 1 : 0)

@@ -184,10 +184,13 @@ _Static_assert(offsetof(lp_global_t, wake_seq) == 64, "wake_seq on its own line"
 /* The records carry no alignment attribute (Swift imports over-aligned C
  * structs as opaque); the storage below is cache-line aligned instead, and
  * every record size is a whole number of lines. */
-extern lp_global_t lp_global;
-extern lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
-extern struct lp_func lp_func_table[LP_MAX_FUNCS];
-extern struct lp_patch lp_patch_table[LP_MAX_PATCHES];
+/* Hidden: the hooks address them PC-relative, not through the GOT, in the
+ * shared library too; nothing outside the library names them. */
+#define LP_INTERNAL __attribute__((visibility("hidden")))
+extern LP_INTERNAL lp_global_t lp_global;
+extern LP_INTERNAL lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
+extern LP_INTERNAL struct lp_func lp_func_table[LP_MAX_FUNCS];
+extern LP_INTERNAL struct lp_patch lp_patch_table[LP_MAX_PATCHES];
 /* Swift imports C arrays as tuples, which cannot be this long. */
 static inline lp_thread_rec_t *lp_thread_table_base(void) { return lp_thread_table; }
 static inline struct lp_func *lp_func_table_base(void) { return lp_func_table; }

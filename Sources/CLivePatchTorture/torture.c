@@ -772,7 +772,8 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
 
     /* KGRAFT-like cells: now and then kthread-0 stops taking safe points; the
      * transition must stall and name it. */
-    int lazy = leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_THREAD && rnd(rng, 6) == 0 && op != OP_FORCE;
+    int lazy = leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_THREAD && rnd(rng, 6) == 0 && op != OP_FORCE &&
+               op != OP_REVERSE; /* turned around, the old universe owes kthread-0 nothing */
     atomic_store(&G.lazy_kthread, lazy);
     atomic_store(&G.long_sleep, G.nudges && rnd(rng, 12) == 0);
     atomic_store(&G.lazy_ack, 0);

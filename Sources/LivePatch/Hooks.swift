@@ -43,13 +43,22 @@ import CLivePatchShim
     let outer = depth &- 1
     lp_store_u32(&t.pointee.fdepth, outer)
     countCall(t, f, entry: false)
-    let fepoch = lp_load_u64(&t.pointee.fepoch)
+    let a = lp_load_u64(&t.pointee.act)
     let fe = lp_load_u64(&f.pointee.tx_epoch)
+    // Steady state: no activation, f in no transition, and (at the outermost
+    // exit) no patcher waiting. Everything else is out of line.
+    if a | fe != 0 || (outer == 0 && lp_load_u32(&lp_global.waiting) != 0) {
+        exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
+    }
+}
+
+@inline(never)
+func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
+    let fepoch = lp_load_u64(&t.pointee.fepoch)
     if fe != 0 && fe == fepoch && lp_load_u32(&lp_global.leave) == LP_LEAVE_PATCHED_SET.rawValue
         && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
         exitCountedFunction(t, f, epoch: fe)
     }
-    let a = lp_load_u64(&t.pointee.act)
     if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
         endActivation(t, a)
         if lp_load_u32(&t.pointee.kdepth) != 0 && lp_load_u32(&lp_global.kernel_area) != 0
@@ -190,7 +199,7 @@ func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
     let slot = lp_rec_slot(t, f.pointee.index)!
     // An eviction clears slot.func first, so a signal handler that lands in
     // one takes the slow path here (see countCallSlow).
-    if lp_slot_func(slot) == UnsafePointer(f) {
+    if UInt(bitPattern: lp_slot_func(slot)) == UInt(bitPattern: f) { // one compare, no Optional dance
         if entry {
             lp_store_u64(&slot.pointee.entries, lp_load_u64(&slot.pointee.entries) &+ 1)
         } else {

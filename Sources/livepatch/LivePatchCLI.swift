@@ -8,7 +8,7 @@ struct LivePatchCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "livepatch",
         abstract: "Live-patching consistency models in user space: torture, benchmarks, reports.",
-        subcommands: [Torture.self]
+        subcommands: [Report.self, Torture.self]
     )
 }
 

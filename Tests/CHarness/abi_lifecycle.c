@@ -17,6 +17,7 @@
  */
 #define _GNU_SOURCE
 #include <livepatch.h>
+#include "check.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -35,26 +36,6 @@
 #define SHORT_WAIT (50 * MS)    /* long enough to see that a wait gives up */
 #define WORKERS 3
 
-static int passed, failed;
-
-static void check(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-    if (ok)
-        passed++;
-    else
-        failed++;
-}
-
-static void check_rc(const char *what, int got, int want)
-{
-    char line[256];
-    if (got == want)
-        snprintf(line, sizeof line, "%s", what);
-    else
-        snprintf(line, sizeof line, "%s (got %d \"%s\", want %d)", what, got, lp_strerror(got), want);
-    check(got == want, line);
-}
 
 /* ---- the patched function ------------------------------------------------- */
 
@@ -699,6 +680,5 @@ int main(void)
     forking();
     check_counts("at the end, every thread joined");
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

@@ -9,6 +9,7 @@
  */
 #define _GNU_SOURCE
 #include <livepatch.h>
+#include "check.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -16,27 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static int passed, failed;
-
-static void check(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-    if (ok)
-        passed++;
-    else
-        failed++;
-}
-
-/* An int-returning call: prints what it got when it is not what was documented. */
-static void check_rc(const char *what, int got, int want)
-{
-    char line[256];
-    if (got == want)
-        snprintf(line, sizeof line, "%s", what);
-    else
-        snprintf(line, sizeof line, "%s (got %d \"%s\", want %d)", what, got, lp_strerror(got), want);
-    check(got == want, line);
-}
 
 /* A pointer-returning call: NULL with errno set as documented. errno is read
  * right after the call, before check() can change it. */
@@ -448,6 +428,5 @@ int main(void)
     check_patch_capacity();
     check_function_capacity();
 
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

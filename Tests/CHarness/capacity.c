@@ -9,12 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static int passed, failed;
-#define CHECK(cond, what)                                                         \
-    do {                                                                          \
-        if (cond) { passed++; printf("ok   %s\n", what); }                        \
-        else { failed++; printf("FAIL %s\n", what); }                             \
-    } while (0)
+#include "check.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
@@ -55,16 +50,16 @@ int main(void)
     pthread_mutex_unlock(&lock);
     lp_transition_status_t st;
     lp_transition_status(&st);
-    CHECK(created == n, "created LP_MAX_THREADS threads");
-    CHECK(registered == LP_MAX_THREADS - 1 && st.registered_threads == LP_MAX_THREADS,
+    check(created == n, "created LP_MAX_THREADS threads");
+    check(registered == LP_MAX_THREADS - 1 && st.registered_threads == LP_MAX_THREADS,
           "LP_MAX_THREADS threads registered at once (at least the 4096 required)");
-    CHECK(refused == 1, "the thread past LP_MAX_THREADS gets -ENOMEM");
+    check(refused == 1, "the thread past LP_MAX_THREADS gets -ENOMEM");
 
     lp_patch_t *p = lp_patch_create("capacity", LP_MODEL_KGRAFT, 0);
     lp_patch_add_func(p, f, (const void *)new_impl);
-    CHECK(lp_patch_enable(p) == 0 && lp_transition_wait(30000000000ull) == 0,
+    check(lp_patch_enable(p) == 0 && lp_transition_wait(30000000000ull) == 0,
           "a transition completes with every registered thread idle");
-    CHECK(((int (*)(void))lp_func_enter(f))() == 2, "and the new implementation runs");
+    check(((int (*)(void))lp_func_enter(f))() == 2, "and the new implementation runs");
     lp_func_exit(f);
 
     pthread_mutex_lock(&lock);
@@ -73,8 +68,7 @@ int main(void)
     pthread_mutex_unlock(&lock);
     for (int i = 0; i < created; i++) pthread_join(t[i], NULL);
     lp_transition_status(&st);
-    CHECK(st.registered_threads == 1, "exited threads are unregistered");
+    check(st.registered_threads == 1, "exited threads are unregistered");
     free(t);
-    printf("%d passed, %d failed\n", passed, failed);
-    return failed != 0;
+    return check_summary();
 }

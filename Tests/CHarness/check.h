@@ -1,0 +1,40 @@
+/*
+ * check.h — the C harnesses' one way to report: a line per check, and a
+ * closing "N passed, N failed" (check_summary) that test runners read.
+ */
+#ifndef LP_CHECK_H
+#define LP_CHECK_H
+
+#include <livepatch.h>
+#include <stdio.h>
+
+static int passed, failed;
+
+static inline void check(int ok, const char *what)
+{
+    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
+    if (ok)
+        passed++;
+    else
+        failed++;
+}
+
+/* An int-returning call: prints what it got when it is not what was documented. */
+static inline void check_rc(const char *what, int got, int want)
+{
+    char line[256];
+    if (got == want)
+        snprintf(line, sizeof line, "%s", what);
+    else
+        snprintf(line, sizeof line, "%s (got %d \"%s\", want %d)", what, got, lp_strerror(got), want);
+    check(got == want, line);
+}
+
+/* Prints the closing line; the process's exit status. */
+static inline int check_summary(void)
+{
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed != 0;
+}
+
+#endif

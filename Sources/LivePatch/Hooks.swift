@@ -55,7 +55,9 @@ import CLivePatchShim
 @inline(never)
 func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
     let fepoch = lp_load_u64(&t.pointee.fepoch)
-    if fe != 0 && fe == fepoch && lp_load_u32(&lp_global.leave) == LP_LEAVE_PATCHED_SET.rawValue
+    // PATCHED_SET x FUNCTION begins no activations: with one of this
+    // transition live, its counters are not in use.
+    if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lp_load_u32(&lp_global.leave) == LP_LEAVE_PATCHED_SET.rawValue
         && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
         exitCountedFunction(t, f, epoch: fe)
     }

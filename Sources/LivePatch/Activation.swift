@@ -53,12 +53,18 @@ func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UIn
         // startTransition(), which the patcher runs after storing them and
         // before it reads act.
         lp_signal_fence()
+        if lp_load_acquire_u64(&lp_global.epoch) != epoch { return staleActivation(t) }
         let u: UInt32
         if lp_load_u32(&lp_global.sw) == LP_SWITCH_KERNEL.rawValue {
-            if lp_load_u32(&lp_global.hold) != 0 {
+            // Acquire: a hold seen here belongs to the epoch read below
+            // (the patcher stores the epoch before it sets any hold).
+            if lp_load_acquire_u32(&lp_global.hold) != 0 {
                 lp_store_u64(&t.pointee.act, Act.none)
+                // A hold of a later transition must not hold this one's
+                // activation: that thread would block the very hold it waits on.
+                if lp_load_u64(&lp_global.epoch) != epoch { return staleActivation(t) }
                 notifyPatcher()
-                waitWhileHeld(&lp_global.hold)
+                waitWhileHeld(&lp_global.hold, epoch: epoch)
                 continue
             }
             u = lp_load_u32(&lp_global.kuniv)
@@ -71,6 +77,15 @@ func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UIn
         let now = lp_load_u64(&t.pointee.act)
         if Act.isDecided(now) { return Act.universe(now) }
     }
+}
+
+/// The transition an activation was begun for has ended meanwhile: no
+/// activation is kept, and the caller's re-check of the function's epoch
+/// falls back to the steady implementation.
+@inline(never)
+func staleActivation(_ t: ThreadRecord) -> UInt32 {
+    lp_store_u64(&t.pointee.act, Act.none)
+    return universeOld
 }
 
 /// Ends the activation `a` of thread `t` and wakes a waiting patcher if the
@@ -101,14 +116,16 @@ func notifyPatcher() {
     lp_sys_futex_wake(&lp_global.wake_seq, Int32.max)
 }
 
-/// Sleeps while the futex word reads 1: a hold by the patcher, bounded by
-/// the switch policy and always ended by releaseHold(), which wakes every
-/// sleeper (so no timeout: a thousand held threads must not poll).
+/// Sleeps while the futex word reads 1 and `epoch` is still the current
+/// transition: a hold by the patcher, bounded by the switch policy and
+/// always ended by releaseHold(), which wakes every sleeper (so no timeout:
+/// a thousand held threads must not poll). A sleeper woken late may find the
+/// next transition's hold set; that one is not its own to wait for.
 @inline(never)
-func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>) {
-    while lp_load_acquire_u32(word) != 0 {
-        // Pairs with the release store that clears the hold in
-        // releaseHold(): seeing 0 implies seeing the new universe.
+func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>, epoch: UInt64) {
+    // Pairs with the release store that clears the hold in releaseHold():
+    // seeing 0 implies seeing the new universe.
+    while lp_load_acquire_u32(word) != 0 && lp_load_u64(&lp_global.epoch) == epoch {
         _ = lp_sys_futex_wait(word, 1, 0)
     }
 }
@@ -154,10 +171,12 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
         // Transition.holdFunctions(), run after the patcher sets f.hold and
         // before it sums the counts.
         lp_signal_fence()
-        if lp_load_u32(&f.pointee.hold) != 0 {
+        if lp_load_acquire_u32(&f.pointee.hold) != 0 {
             lp_store_u64(word, lp_load_u64(word) &- 1)
+            // As in beginActivation: a later transition's hold is not ours.
+            if lp_load_u64(&lp_global.epoch) != epoch { return nil }
             notifyPatcher()
-            waitWhileHeld(&f.pointee.hold)
+            waitWhileHeld(&f.pointee.hold, epoch: epoch)
             continue
         }
         return lp_load_u32(&f.pointee.fn_universe)

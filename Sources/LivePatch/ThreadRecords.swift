@@ -111,16 +111,26 @@ func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
     }
 }
 
-/// "tid-N" without String formatting (Embedded builds have no printf-style API).
+/// "tid-N", written in place: registration may run in a signal handler, so
+/// no String formatting and no array (both allocate).
 func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
-    var digits: [UInt8] = []
-    var v = UInt32(bitPattern: tid)
-    repeat {
-        digits.append(UInt8(48 + v % 10))
+    let prefix: StaticString = "tid-"
+    var n = 0
+    for i in 0..<prefix.utf8CodeUnitCount where n < buf.count - 1 {
+        buf[n] = prefix.utf8Start[i]
+        n += 1
+    }
+    var v = UInt32(bitPattern: tid), digits = 1
+    while v >= 10 { v /= 10; digits += 1 }
+    v = UInt32(bitPattern: tid)
+    var i = min(n + digits, buf.count - 1)
+    let end = i
+    while i > n {
+        i -= 1
+        buf[i] = UInt8(48 + v % 10)
         v /= 10
-    } while v != 0
-    let text: [UInt8] = [116, 105, 100, 45] + digits.reversed() // "tid-"
-    for (i, c) in text.prefix(buf.count - 1).enumerated() { buf[i] = c }
+    }
+    if end < buf.count { buf[end] = 0 }
 }
 
 /// Flushes a record's count cache into the functions' totals.

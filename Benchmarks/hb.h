@@ -41,4 +41,10 @@ void hb_qsbr_lock(void);
 void hb_qsbr_unlock(void);
 void hb_qsbr_quiescent(void);
 
+/* hb_alloc.c: allocations made by this thread while hb_alloc_counting != 0
+ * (glibc only; hb_alloc_supported says whether they are counted). */
+extern __thread int hb_alloc_counting __attribute__((tls_model("initial-exec")));
+extern __thread uint64_t hb_alloc_count __attribute__((tls_model("initial-exec")));
+extern const int hb_alloc_supported;
+
 #endif /* HB_H */

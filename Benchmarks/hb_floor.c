@@ -18,26 +18,26 @@
 extern __thread uint64_t HB_NAME(floor_tls) __attribute__((tls_model("initial-exec")));
 __thread uint64_t HB_NAME(floor_tls) __attribute__((tls_model("initial-exec")));
 
-__attribute__((noinline)) const void *HB_NAME(floor_enter)(void *f)
+__attribute__((noinline, aligned(64))) const void *HB_NAME(floor_enter)(void *f)
 {
     HB_NAME(floor_tls)++;
     return f;
 }
 
-__attribute__((noinline)) void HB_NAME(floor_exit)(void *f)
+__attribute__((noinline, aligned(64))) void HB_NAME(floor_exit)(void *f)
 {
     (void)f;
     HB_NAME(floor_tls)++;
 }
 
 #ifndef HB_SO
-__attribute__((noinline)) void hb_empty_enter(void *f)
+__attribute__((noinline, aligned(64))) void hb_empty_enter(void *f)
 {
     (void)f;
     __asm__ volatile("" ::: "memory");
 }
 
-__attribute__((noinline)) void hb_empty_exit(void *f)
+__attribute__((noinline, aligned(64))) void hb_empty_exit(void *f)
 {
     (void)f;
     __asm__ volatile("" ::: "memory");
@@ -45,7 +45,7 @@ __attribute__((noinline)) void hb_empty_exit(void *f)
 
 /* The value is returned so that the compiler emits `lock xadd`, not `lock add`
  * (same cost on x86; named so in the issue). */
-__attribute__((noinline)) uint64_t hb_xadd(uint64_t *p)
+__attribute__((noinline, aligned(64))) uint64_t hb_xadd(uint64_t *p)
 {
     return __atomic_fetch_add(p, 1, __ATOMIC_SEQ_CST);
 }

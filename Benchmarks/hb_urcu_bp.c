@@ -5,5 +5,5 @@
 
 #include "hb.h"
 
-__attribute__((noinline)) void hb_bp_lock(void) { urcu_bp_read_lock(); }
-__attribute__((noinline)) void hb_bp_unlock(void) { urcu_bp_read_unlock(); }
+__attribute__((noinline, aligned(64))) void hb_bp_lock(void) { urcu_bp_read_lock(); }
+__attribute__((noinline, aligned(64))) void hb_bp_unlock(void) { urcu_bp_read_unlock(); }

@@ -10,5 +10,5 @@
 
 #include "hb.h"
 
-__attribute__((noinline)) void hb_memb_lock(void) { urcu_memb_read_lock(); }
-__attribute__((noinline)) void hb_memb_unlock(void) { urcu_memb_read_unlock(); }
+__attribute__((noinline, aligned(64))) void hb_memb_lock(void) { urcu_memb_read_lock(); }
+__attribute__((noinline, aligned(64))) void hb_memb_unlock(void) { urcu_memb_read_unlock(); }

@@ -9,6 +9,6 @@
 
 void hb_qsbr_register(void) { urcu_qsbr_register_thread(); }
 void hb_qsbr_unregister(void) { urcu_qsbr_unregister_thread(); }
-__attribute__((noinline)) void hb_qsbr_lock(void) { urcu_qsbr_read_lock(); }
-__attribute__((noinline)) void hb_qsbr_unlock(void) { urcu_qsbr_read_unlock(); }
-__attribute__((noinline)) void hb_qsbr_quiescent(void) { urcu_qsbr_quiescent_state(); }
+__attribute__((noinline, aligned(64))) void hb_qsbr_lock(void) { urcu_qsbr_read_lock(); }
+__attribute__((noinline, aligned(64))) void hb_qsbr_unlock(void) { urcu_qsbr_read_unlock(); }
+__attribute__((noinline, aligned(64))) void hb_qsbr_quiescent(void) { urcu_qsbr_quiescent_state(); }

@@ -156,23 +156,27 @@ struct ReportData {
 
     func table() -> String {
         let threads = Set(hookbench["latency"].array.map { Int($0["threads"].double) }).sorted()
-        var header = String(format: "%-11s %11s", "model", "hook x floor")
-        for t in threads { header += String(format: " %9s", "lat@\(t)") }
-        header += String(format: " %8s %8s %8s %6s %10s", "trans", "med_ms", "p99_ms", "stalls", "violations")
+        func pad(_ s: String, _ n: Int, left: Bool = false) -> String {
+            let fill = String(repeating: " ", count: max(0, n - s.count))
+            return left ? s + fill : fill + s
+        }
+        var header = pad("model", 11, left: true) + " " + pad("hook x floor", 12)
+        for t in threads { header += " " + pad("lat@\(t)", 9) }
+        header += [("trans", 8), ("med_ms", 8), ("p99_ms", 8), ("stalls", 6), ("violations", 10)].map { " " + pad($0.0, $0.1) }.joined()
         var lines = [header]
         let rcu = latency("synchronize_rcu")
-        var rcuLine = String(format: "%-11s %11s", "rcu (ref.)", "-")
+        var rcuLine = pad("rcu (ref.)", 11, left: true) + " " + pad("-", 12)
         for t in threads {
             let v = rcu.first { Int($0.x) == t }?.y ?? 0
             rcuLine += String(format: " %9.3f", v)
         }
         for m in torture["models"].array {
             let name = m["name"].string
-            var line = String(format: "%-11s %11s", name, duringTransition(name).map { String(format: "%.2f", $0.ratio) } ?? "-")
+            var line = pad(name, 11, left: true) + " " + pad(duringTransition(name).map { String(format: "%.2f", $0.ratio) } ?? "-", 12)
             let curve = latency(name)
             for t in threads {
                 let v = curve.first { Int($0.x) == t }?.y
-                line += v.map { String(format: " %9.3f", $0) } ?? String(format: " %9s", "-")
+                line += " " + pad(v.map { String(format: "%.3f", $0) } ?? "-", 9)
             }
             let v = m["violations"]
             let violations = ["I0", "I1", "I2", "I3", "poison", "counts"].reduce(0) { $0 + Int(v[$1].double) }
@@ -197,7 +201,7 @@ struct ReportData {
     }
 
     func markdown(table: String, command: String) -> String {
-        let hookRows = hooks.map { String(format: "| %@ | %.2f | %.2f |", $0.label, $0.ns, $0.ratio) }.joined(separator: "\n")
+        let hookRows = hooks.map { "| \($0.label) | " + String(format: "%.2f | %.2f |", $0.ns, $0.ratio) }.joined(separator: "\n")
         return """
         # Consistency-model report
 

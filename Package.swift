@@ -61,6 +61,8 @@ if embedded {
         name: "swift-livepatch",
         products: [
             .executable(name: "livepatch", targets: ["livepatch"]),
+            // For Swift clients and Benchmarks/SwiftAPI (package-benchmark).
+            .library(name: "LivePatch", targets: ["LivePatch"]),
         ],
         dependencies: [
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -1,0 +1,45 @@
+import Benchmark
+import LivePatch
+
+// The hook pair as a Swift program calls it. Thresholds (Thresholds/) pin
+// mallocs at zero: the hook path must never allocate.
+
+nonisolated(unsafe) let unpatched = "bench.unpatched".withCString { lp_func_register($0, UnsafeRawPointer(bitPattern: 0x1000)) }!
+nonisolated(unsafe) let patched: UnsafeMutablePointer<lp_func_t> = {
+    let f = "bench.patched".withCString { lp_func_register($0, UnsafeRawPointer(bitPattern: 0x2000)) }!
+    let p = "bench.patch".withCString { lp_patch_create($0, lp_model(LP_LEAVE_KERNEL, LP_SWITCH_THREAD), 0) }
+    _ = lp_patch_add_func(p, f, UnsafeRawPointer(bitPattern: 0x3000))
+    _ = lp_patch_enable(p)
+    _ = lp_transition_wait(5_000_000_000)
+    return f
+}()
+
+let benchmarks: @Sendable () -> Void = {
+    let configuration = Benchmark.Configuration(
+        metrics: [.wallClock, .mallocCountTotal, .throughput],
+        scalingFactor: .mega,
+        maxDuration: .seconds(2),
+        thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
+    )
+    Benchmark("hook pair, function in no patch", configuration: configuration) { benchmark in
+        _ = lp_thread_register("bench")
+        let f = unpatched
+        for _ in benchmark.scaledIterations {
+            blackHole(lp_func_enter(f))
+            lp_func_exit(f)
+        }
+    }
+    Benchmark("hook pair, patched function (steady state)", configuration: configuration) { benchmark in
+        let f = patched
+        for _ in benchmark.scaledIterations {
+            blackHole(lp_func_enter(f))
+            lp_func_exit(f)
+        }
+    }
+    Benchmark("kernel section pair", configuration: configuration) { benchmark in
+        for _ in benchmark.scaledIterations {
+            lp_kernel_enter()
+            lp_kernel_exit()
+        }
+    }
+}

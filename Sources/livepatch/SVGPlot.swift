@@ -50,10 +50,14 @@ enum SVGPlot {
     /// Horizontal bars with a reference line (the floor, at 1.0).
     static func bars(title: String, xLabel: String, items: [(label: String, value: Double)], reference: Double) -> String {
         let maxV = max(items.map(\.value).max() ?? 1, reference) * 1.1
-        let labelW = 230.0, plotW = width - labelW - 30
+        // Labels are long ("lp_func_enter+exit, in transition, HIRAMATSU"):
+        // about 6.5 px a character at 12 px sans-serif.
+        let labelW = 20 + 6.5 * Double(items.map(\.label.count).max() ?? 10)
+        let plotW = width - 60
         let barH = 18.0, gap = 6.0
         let h = top + Double(items.count) * (barH + gap) + bottom
         func px(_ v: Double) -> Double { labelW + v / maxV * plotW }
+        let totalW = labelW + plotW + 60
         var body = ""
         for (i, item) in items.enumerated() {
             let y = top + Double(i) * (barH + gap)
@@ -64,16 +68,16 @@ enum SVGPlot {
         body += line(px(reference), top - 6, px(reference), h - bottom + 6, stroke: "#d62728")
         body += text(px(reference), h - bottom + 22, "floor = \(format(reference))", anchor: "middle")
         body += text(labelW + plotW / 2, h - 10, xLabel, anchor: "middle")
-        return frame(title: title, body: body, height: h)
+        return frame(title: title, body: body, width: totalW, height: h)
     }
 
     // MARK: - pieces
 
-    static func frame(title: String, body: String, height h: Double = height) -> String {
+    static func frame(title: String, body: String, width w: Double = width, height h: Double = height) -> String {
         """
-        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(width))" height="\(Int(h))" font-family="sans-serif" font-size="12">
+        <svg xmlns="http://www.w3.org/2000/svg" width="\(Int(w))" height="\(Int(h))" font-family="sans-serif" font-size="12">
         <rect width="100%" height="100%" fill="white"/>
-        <text x="\(r(width / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
+        <text x="\(r(w / 2))" y="22" text-anchor="middle" font-size="15">\(escape(title))</text>
         \(body)</svg>
 
         """

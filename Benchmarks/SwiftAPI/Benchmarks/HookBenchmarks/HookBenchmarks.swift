@@ -1,8 +1,10 @@
 import Benchmark
 import LivePatch
 
-// The hook pair as a Swift program calls it. Thresholds (Thresholds/) pin
-// mallocs at zero: the hook path must never allocate.
+// The hook pair as a Swift program calls it. Thresholds/ pins mallocs at
+// zero: the hook path must never allocate. Names have no spaces: the
+// thresholds reader of package-benchmark 1.38.1 looks for the raw name in
+// the file name, while its writer replaces spaces.
 
 nonisolated(unsafe) let unpatched = "bench.unpatched".withCString { lp_func_register($0, UnsafeRawPointer(bitPattern: 0x1000)) }!
 nonisolated(unsafe) let patched: UnsafeMutablePointer<lp_func_t> = {
@@ -21,7 +23,7 @@ let benchmarks: @Sendable () -> Void = {
         maxDuration: .seconds(2),
         thresholds: [.mallocCountTotal: .init(absolute: [.p90: 0])]
     )
-    Benchmark("hook pair, function in no patch", configuration: configuration) { benchmark in
+    Benchmark("HookPairNoPatch", configuration: configuration) { benchmark in
         _ = lp_thread_register("bench")
         let f = unpatched
         for _ in benchmark.scaledIterations {
@@ -29,14 +31,14 @@ let benchmarks: @Sendable () -> Void = {
             lp_func_exit(f)
         }
     }
-    Benchmark("hook pair, patched function (steady state)", configuration: configuration) { benchmark in
+    Benchmark("HookPairPatchedSteady", configuration: configuration) { benchmark in
         let f = patched
         for _ in benchmark.scaledIterations {
             blackHole(lp_func_enter(f))
             lp_func_exit(f)
         }
     }
-    Benchmark("kernel section pair", configuration: configuration) { benchmark in
+    Benchmark("KernelSectionPair", configuration: configuration) { benchmark in
         for _ in benchmark.scaledIterations {
             lp_kernel_enter()
             lp_kernel_exit()

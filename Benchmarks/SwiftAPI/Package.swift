@@ -11,7 +11,9 @@ let package = Package(
     name: "livepatch-benchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(path: "../.."), // the repository root; SwiftPM names it after its folder
+        // The repository root, through a link with a fixed name: SwiftPM names
+        // a path dependency after its folder, which a clone may name anything.
+        .package(path: "swift-livepatch"),
         .package(url: "https://github.com/ordo-one/package-benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
@@ -19,7 +21,7 @@ let package = Package(
             name: "HookBenchmarks",
             dependencies: [
                 .product(name: "Benchmark", package: "package-benchmark"),
-                .product(name: "LivePatch", package: "main"),
+                .product(name: "LivePatch", package: "swift-livepatch"),
             ],
             path: "Benchmarks/HookBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]

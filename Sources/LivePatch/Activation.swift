@@ -3,6 +3,9 @@ import CLivePatchShim
 /// The universes of a transition: where it started from, and where it heads.
 let universeOld: UInt32 = 0
 let universeNew: UInt32 = 1
+/// fepoch/kepoch between an outermost entry's announcement and its read of
+/// the epoch: a scan that sees it looks again shortly.
+let epochUnknown = UInt64.max
 
 /// An area activation: the outermost entry into the counted area (a kernel
 /// section, or a patched-set function) fixes the universe that every call

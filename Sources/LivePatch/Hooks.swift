@@ -12,13 +12,20 @@ import CLivePatchShim
     guard let t = lp_tls_rec() else { return enterUnregistered(f) }
     let depth = lp_load_u32(&t.pointee.fdepth)
     if depth == 0 {
+        // Announce the activation before reading the epoch (the thread half
+        // of the store-then-load pair with startTransition's membarrier):
+        // a scan either sees this depth, or this entry sees the new epoch.
+        // Until the epoch is read, fepoch says "unknown"; the release store
+        // of the depth makes a scan that sees it see that too, so it retries
+        // instead of mistaking a fresh entry for an old one (Verification/
+        // README, finding B1).
+        lp_store_u64(&t.pointee.fepoch, epochUnknown)
+        lp_store_release_u32(&t.pointee.fdepth, 1)
+        lp_signal_fence()
         // Pairs with the release store of lp_global.epoch in
         // startTransition(): seeing epoch e implies seeing the tx_* fields
         // of every function of transition e.
         lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
-        // Release: a scan that reads the new depth (acquire, in blockReason)
-        // reads this epoch too, never the one of an earlier activation.
-        lp_store_release_u32(&t.pointee.fdepth, 1)
     } else {
         lp_store_u32(&t.pointee.fdepth, depth &+ 1)
     }
@@ -82,11 +89,13 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     guard let t = lp_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
     let depth = lp_load_u32(&t.pointee.kdepth)
     if depth == 0 {
+        // Announce, then read the epoch, as in lp_func_enter.
+        lp_store_u64(&t.pointee.kepoch, epochUnknown)
+        lp_store_release_u32(&t.pointee.kdepth, 1)
+        lp_signal_fence()
         // Pairs with the release store of lp_global.epoch in startTransition().
         let epoch = lp_load_acquire_u64(&lp_global.epoch)
         lp_store_u64(&t.pointee.kepoch, epoch)
-        // Release: a scan that reads the new depth reads this epoch too.
-        lp_store_release_u32(&t.pointee.kdepth, 1)
         if lp_load_u32(&lp_global.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
             _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
         }

@@ -35,14 +35,18 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     // run anything: see lp_kernel_enter and lp_func_exit.)
     guard tx.target == universeNew, injectedBug != LP_BUG_SKIP_GRACE_PERIOD else { return (0, false) }
     let kdepth = lp_load_acquire_u32(&t.pointee.kdepth) // then kepoch: see lp_kernel_enter
-    let kernelFresh = lp_load_u64(&t.pointee.kepoch) == epoch
-    if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh { return (inKernel, false) }
+    let kepoch = lp_load_u64(&t.pointee.kepoch)
+    let kernelFresh = kepoch == epoch
+    if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh {
+        return (inKernel, kepoch == epochUnknown)
+    }
     // Depth first (acquire), then its epoch: see lp_func_enter.
-    if lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != epoch {
-        return (Int32(LP_STALL_NO_SWITCH_POINT), false)
+    if lp_load_acquire_u32(&t.pointee.fdepth) != 0 {
+        let fepoch = lp_load_u64(&t.pointee.fepoch)
+        if fepoch != epoch { return (Int32(LP_STALL_NO_SWITCH_POINT), fepoch == epochUnknown) }
     }
     if tx.model.flags & LP_MODEL_F_ARM_AT_KERNEL_EXIT != 0 && kdepth != 0 && !kernelFresh {
-        return (Int32(LP_STALL_NO_SWITCH_POINT), false)
+        return (Int32(LP_STALL_NO_SWITCH_POINT), kepoch == epochUnknown)
     }
     return (0, false)
 }

@@ -7,7 +7,7 @@
  * scans until no thread is inside a kernel section or activation in the
  * old universe (or one older than the transition), flips kuniv, releases.
  * Thread 0 runs kernel sections { f; f }; thread 1 calls f { f } outside
- * the kernel and kernel sections { f }.
+ * the kernel (an activation of its own).
  *
  * Mirrors (see lp_engine.pml): Hooks.swift lp_kernel_enter, lp_kernel_exit,
  * lp_func_enter, enterInTransition, lp_func_exit; Activation.swift
@@ -42,8 +42,7 @@ proctype thread(byte id) {
        do
        :: done -> break
 #ifndef LEAN
-       :: call_f_nested()
-       :: kernel_enter(); call_f(); kernel_exit()
+       :: call_f_nested()               /* f outside the kernel: its own activation */
 #else
        :: call_f()
 #endif

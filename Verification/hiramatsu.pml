@@ -12,7 +12,8 @@
  *
  * Properties: I0, I2 as in kpatch.pml; at the switch instant no thread is
  * inside a kernel section that it entered before the start (assertion);
- * liveness with -DLIVE.
+ * liveness with -DLIVE (-DNO_RETRY_GAP: holds retried at once, a negative
+ * control, README.md O2). -DLEAN: single calls.
  */
 #define LEAVE LEAVE_PATCHED_SET
 #define SW SWITCH_KERNEL

@@ -13,8 +13,9 @@
  *
  * Mirrors (see lp_engine.pml for the line-by-line mapping):
  *   Hooks.swift       lp_kernel_enter, lp_kernel_exit, lp_safe_point/rearm,
- *                     lp_func_enter, enterInTransition, lp_func_exit
- *   Activation.swift  beginActivation, activationUniverse, endActivation
+ *                     lp_func_enter, enterInTransition, lp_func_exit/exitSlow
+ *   Activation.swift  beginActivation, staleActivation, activationUniverse,
+ *                     endActivation
  *   Transition.swift  startTransition, tryCompleteLocked (SWITCH_THREAD:
  *                     scan), lp_transition_reverse, lp_transition_force,
  *                     complete
@@ -22,7 +23,9 @@
  *
  * Properties: I0 and I1 (monotonic per thread; one version per kernel
  * section / per activation) as assertions in exec_begin; liveness with
- * -DLIVE.
+ * -DLIVE. -DLEAN: one call per kernel section, no calls outside the kernel.
+ * -DNO_SAFE_POINT: the kthread never passes a safe point (a negative
+ * control: the liveness property must fail).
  */
 #define LEAVE LEAVE_KERNEL
 #define SW SWITCH_THREAD

@@ -11,14 +11,15 @@
  * Both threads call f { f } forever.
  *
  * Mirrors (see lp_engine.pml): Hooks.swift lp_func_enter,
- * enterInTransition, lp_func_exit; Activation.swift beginActivation (the
- * hold branch), activationUniverse, endActivation, notifyPatcher,
- * waitWhileHeld; Transition.swift startTransition, tryCompleteLocked
+ * enterInTransition, lp_func_exit/exitSlow; Activation.swift
+ * beginActivation (the hold branch), staleActivation, activationUniverse,
+ * endActivation, notifyPatcher, waitWhileHeld; Transition.swift startTransition, tryCompleteLocked
  * (kuniv == target || holdAndSwitchKernel), holding, releaseHold, complete,
  * lp_transition_reverse, lp_transition_force; Scan.swift blockReason.
  *
  * Properties: I0, I2 (old and new executions of f never overlap; no way
  * back; one version per activation) as assertions; liveness with -DLIVE.
+ * -DLEAN: single calls.
  */
 #define LEAVE LEAVE_PATCHED_SET
 #define SW SWITCH_KERNEL

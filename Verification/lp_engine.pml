@@ -53,7 +53,7 @@
  * patcher's membarrier drains buffers by force, and in the engine a thread
  * can stall between the load and the store across a whole membarrier and
  * scan.) The patcher's loads of one thread's record in blockReason are one
- * step with drains allowed between them (see blockReason).
+ * step with drains allowed between them, or (-DFINE_SCAN) a step each.
  *
  * Abstractions (README.md): one transition (epoch 0 -> 1) of one patched
  * function f with versions 0 (original) and 1 (patched); NT = 2 threads;
@@ -65,13 +65,20 @@
  * with lp_transition_try_complete(), so lp_transition_wait()'s extra
  * membarrier is not there to help.
  *
- * Variants: -DFIX_ANNOUNCE  the hooks store fdepth / kdepth = 1 before they
- *                           load lp_global.epoch (the fix README.md
- *                           proposes); default: the engine as written.
- *           -DNO_MEMBARRIER every lp_sys_membarrier() of the patcher is gone.
- *           -DREVERSE       the patcher may reverse the transition (once).
- *           -DFORCE         the patcher may force it.
- *           -DLIVE          the liveness property (ltl live) is compiled in.
+ * Variants (the default is the engine as of commit 4f3be54):
+ *   -DREAD_EPOCH_FIRST  outermost entries read lp_global.epoch before they
+ *                       announce fdepth / kdepth, as before 4f3be54
+ *                       (README.md, finding B1): must fail
+ *   -DNO_MEMBARRIER     every lp_sys_membarrier() of the patcher removed;
+ *                       -DNO_MB_START, -DNO_MB_HOLD, -DNO_MB_REVERSE: one
+ *   -DREVERSE           the patcher may reverse the transition (once)
+ *   -DFORCE             the patcher may force it
+ *   -DFINE_SCAN         every patcher load of a thread record its own step
+ *   -DSBSZ=n            store-buffer entries per thread (default 2)
+ *   -DLEAN              the models' lean workloads (one call per activation)
+ *   -DLIVE              the liveness property (ltl live); implies LEAN
+ *   -DNO_RETRY_GAP, -DNO_PREMISE, and the models' own (README.md): negative
+ *                       controls of the liveness runs
  */
 
 #if defined(LIVE) && !defined(LEAN)
@@ -98,6 +105,9 @@
 #define U_OLD 0
 #define U_NEW 1
 #define EPOCH 1          /* the epoch of the modelled transition */
+#define EUNK 3           /* epochUnknown (Activation.swift): fepoch / kepoch
+                            between an outermost entry's announcement and
+                            its read of the epoch */
 #define NOV 2            /* ghost: no version yet */
 
 /* The activation word (Activation.swift, enum Act) in a byte: bits 0-1
@@ -161,12 +171,14 @@ bit kpre[NT];            /* ... one it entered before the start */
 #endif
 #if defined(LIVE) && SW == SWITCH_THREAD
 bit inhook[NT];          /* inside a hook */
-bit caught;              /* the patcher's last read caught a thread mid-hook
-                            or with stores still buffered */
-#define SAMPLE(t) caught = (inhook[t] || len(sb[t]) > 0)
+bit caught;              /* the last scan read a thread mid-hook or with
+                            stores still in its buffer */
+#define SAMPLE(t) caught = (caught || inhook[t] || len(sb[t]) > 0)
+#define SCAN_BEGIN caught = 0
 #define INHOOK(x) inhook[me] = x
 #else
 #define SAMPLE(t) skip
+#define SCAN_BEGIN skip
 #define INHOOK(x) skip
 #endif
 #if defined(LIVE) && SW == SWITCH_KERNEL
@@ -264,27 +276,37 @@ inline beginActivation(ep) {
     do
     :: ST_ACT(AWORD(ep, mk, kk, A_UNDEC));
        /* lp_signal_fence(): compiler only */
+       atomic { hflag = (epoch != ep) }     /* lp_load_acquire_u64(&lp_global.epoch) */
+       if
+       :: hflag -> ST_ACT(A_NONE); u = U_OLD; hflag = 0; break   /* staleActivation */
+       :: else -> skip
+       fi;
 #if SW == SWITCH_KERNEL
-       atomic { hflag = (hold != 0) }       /* lp_load_u32(&lp_global.hold) */
+       atomic { hflag = (hold != 0) }       /* lp_load_acquire_u32(&lp_global.hold) */
        if
        :: hflag ->
           ST_ACT(A_NONE);
+          atomic { hflag = (epoch != ep) }  /* a later transition's hold is not ours */
+          if
+          :: hflag -> ST_ACT(A_NONE); u = U_OLD; hflag = 0; break   /* staleActivation */
+          :: else -> skip
+          fi;
           d_step { flush(me); held[me] = 1 }      /* notifyPatcher(): lock xadd */
-          atomic { hold == 0; held[me] = 0; hflag = 0 }  /* waitWhileHeld() */
+          /* waitWhileHeld(&hold, epoch: ep): while hold != 0 && epoch == ep */
+          atomic { hold == 0 || epoch != ep; held[me] = 0 }
           /* continue */
        :: else ->
           atomic { u = kuniv }              /* lp_load_u32(&lp_global.kuniv) */
           ST_ACT(AWORD(ep, mk, kk, 2 + u)); /* lp_local_cas_u64 (no signals here) */
-          atomic { need = 0; mk = 0; kk = 0 }
           break
        fi
 #else
        atomic { u = target }                /* lp_load_u32(&lp_global.target) */
        ST_ACT(AWORD(ep, mk, kk, 2 + u));    /* lp_local_cas_u64 (no signals here) */
-       atomic { need = 0; mk = 0; kk = 0 }
        break
 #endif
-    od
+    od;
+    atomic { need = 0; mk = 0; kk = 0 }
 }
 
 /* activationUniverse(t, epoch: fe, depth: dep, leave:), its own loads
@@ -345,25 +367,24 @@ inline exec_end(x) {
 /* lp_func_enter(f) -> ret; the execution of ret begins (exec_begin) */
 inline func_enter() {
     atomic { INHOOK(1); snapdone = done; dep = fdepth }
-#ifndef FIX_ANNOUNCE
     if
     :: dep == 0 ->
+#ifndef READ_EPOCH_FIRST
+       /* announce the activation, then read the epoch */
+       ST_FEPOCH(EUNK);                     /* lp_store_u64(&t.fepoch, epochUnknown) */
+       ST_FDEPTH(1);                        /* lp_store_release_u32(&t.fdepth, 1) */
+       /* lp_signal_fence() */
        atomic { e = epoch }                 /* lp_load_acquire_u64(&lp_global.epoch) */
        ST_FEPOCH(e);                        /* lp_store_u64(&t.fepoch, ...) */
-       ST_FDEPTH(1);                        /* lp_store_release_u32(&t.fdepth, 1) */
+#else
+       /* the order before commit 4f3be54 (finding B1) */
+       atomic { e = epoch }
+       ST_FEPOCH(e);
+       ST_FDEPTH(1);
+#endif
        e = 0
     :: else -> ST_FDEPTH(dep + 1)
     fi;
-#else
-    ST_FDEPTH(dep + 1);                     /* announce first ... */
-    if
-    :: dep == 0 ->
-       atomic { e = epoch }                 /* ... then read the epoch */
-       ST_FEPOCH(e);
-       e = 0
-    :: else -> skip
-    fi;
-#endif
     atomic {
         fe = tx_epoch;                      /* lp_load_acquire_u64(&f.tx_epoch) */
         if
@@ -409,7 +430,8 @@ inline func_exit(x) {
         dep = fdepth; assert(dep != 0);
         if :: dep == 1 && (LEAVE != LEAVE_KERNEL || kdepth == 0) -> aver = NOV :: else -> skip fi
     }
-    /* (the tx_epoch, leave and sw loads of lp_func_exit matter only to SWITCH_FUNCTION) */
+    /* (its load of f.tx_epoch and exitSlow's leave / sw loads matter only
+     * to SWITCH_FUNCTION and to wake-ups: left out) */
     atomic {
         ST_FDEPTH(dep - 1);
         need = (act != A_NONE && !AISK(act) && AMARK(act) == dep - 1);
@@ -439,18 +461,20 @@ inline func_exit(x) {
 /* lp_kernel_enter() */
 inline kernel_enter() {
     atomic { INHOOK(1); dep = kdepth }
-#ifndef FIX_ANNOUNCE
     if
     :: dep == 0 ->
+#ifndef READ_EPOCH_FIRST
+       /* announce, then read the epoch, as in lp_func_enter */
+       ST_KEPOCH(EUNK);                     /* lp_store_u64(&t.kepoch, epochUnknown) */
+       ST_KDEPTH(1);                        /* lp_store_release_u32(&t.kdepth, 1) */
+       /* lp_signal_fence() */
        atomic { e = epoch }                 /* lp_load_acquire_u64(&lp_global.epoch) */
        ST_KEPOCH(e);
-       ST_KDEPTH(1);                        /* release */
 #else
-    ST_KDEPTH(dep + 1);                     /* announce first ... */
-    if
-    :: dep == 0 ->
-       atomic { e = epoch }                 /* ... then read the epoch */
+       /* the order before commit 4f3be54 (finding B1) */
+       atomic { e = epoch }
        ST_KEPOCH(e);
+       ST_KDEPTH(1);
 #endif
 #if LEAVE == LEAVE_KERNEL
        atomic { need = (kernel_area != 0 && act == A_NONE); kk = 1; mk = 0 }
@@ -460,17 +484,13 @@ inline kernel_enter() {
        fi;
 #endif
        skip
-#ifndef FIX_ANNOUNCE
     :: else -> ST_KDEPTH(dep + 1)
-#else
-    :: else -> skip
-#endif
     fi;
     atomic {
 #if LEAVE == LEAVE_KERNEL || (FLAGS & F_ARM_AT_KERNEL_EXIT)
         insec[me] = 1; kpre[me] = !started;
 #endif
-        e = 0; dep = 0; kk = 0; INHOOK(0)
+        e = 0; dep = 0; kk = 0; u = 0; INHOOK(0)
     }
 }
 
@@ -649,7 +669,7 @@ inline blockReason(t) {
  * the rest of the scan has no effect on the decision); stuck = 1 when that
  * thread is held by the hold itself */
 inline scan() {
-    nb = 0;
+    atomic { nb = 0; SCAN_BEGIN };
     blockReason(0);
     if
     :: blk -> nb = 1

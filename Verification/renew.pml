@@ -10,15 +10,16 @@
  * the kernel (an activation of its own).
  *
  * Mirrors (see lp_engine.pml): Hooks.swift lp_kernel_enter, lp_kernel_exit,
- * lp_func_enter, enterInTransition, lp_func_exit; Activation.swift
- * beginActivation (hold branch), activationUniverse, endActivation,
- * notifyPatcher, waitWhileHeld; Transition.swift startTransition,
+ * lp_func_enter, enterInTransition, lp_func_exit/exitSlow; Activation.swift
+ * beginActivation (hold branch), staleActivation, activationUniverse,
+ * endActivation, notifyPatcher, waitWhileHeld; Transition.swift startTransition,
  * tryCompleteLocked, holdAndSwitchKernel, holding, releaseHold, complete,
  * lp_transition_reverse, lp_transition_force; Scan.swift blockReason.
  *
  * Properties: I0, I2 (no overlap of old and new executions; no way back;
  * one version per kernel section; no thread inside a kernel section at the
- * switch instant) as assertions; liveness with -DLIVE.
+ * switch instant) as assertions; liveness with -DLIVE. -DLEAN: one call per
+ * kernel section, single calls outside.
  */
 #define LEAVE LEAVE_KERNEL
 #define SW SWITCH_KERNEL

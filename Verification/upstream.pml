@@ -14,15 +14,17 @@
  * goes offline and online, and passes safe points.
  *
  * Mirrors (see lp_engine.pml): Hooks.swift lp_func_enter, enterInTransition,
- * lp_func_exit, lp_kernel_enter, lp_kernel_exit (the re-arm),
+ * lp_func_exit/exitSlow, lp_kernel_enter, lp_kernel_exit (the re-arm),
  * lp_safe_point/rearm, lp_thread_offline, lp_thread_online;
- * Activation.swift beginActivation, activationUniverse, endActivation;
+ * Activation.swift beginActivation, staleActivation, activationUniverse,
+ * endActivation;
  * Transition.swift startTransition, tryCompleteLocked (scan),
  * lp_transition_reverse, lp_transition_force, complete; Scan.swift
  * blockReason (offline; act; fdepth && fepoch != epoch).
  *
  * Properties: I0, I1 (monotonic per thread; one version per outermost
- * activation) as assertions; liveness with -DLIVE.
+ * activation) as assertions; liveness with -DLIVE. -DLEAN: single calls,
+ * thread 1 alternating f and safe points.
  */
 #define LEAVE LEAVE_PATCHED_SET
 #define SW SWITCH_THREAD

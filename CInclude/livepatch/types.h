@@ -69,6 +69,61 @@ typedef uint32_t lp_model_t;
     ((lp_model_t)(LP_MODEL_CELL(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT))
 #define LP_MODEL_RENEW LP_MODEL_CELL(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL)
 
+/*
+ * User-defined models (lp_model_register). A model declares what is counted
+ * (counts), what switches (switches) and its extra switch points; these
+ * shape what the hooks do and are read once. Its pending() callback decides,
+ * at each completion check that finds the transition pending, whether to
+ * keep waiting, reverse or force. The presets and cells are written against
+ * the same declarations (Sources/LivePatch/Models.swift, `Cell`).
+ */
+#define LP_MODEL_USER_BASE 0x10000u /* first id lp_model_register() hands out */
+#define LP_MAX_USER_MODELS 64
+#define LP_MODEL_NAME_MAX 32        /* bytes of a model's name, NUL included */
+
+/* lp_model_ops_t.pending() answers */
+enum {
+    LP_PENDING_WAIT = 0,    /* keep waiting (any unknown answer counts as this) */
+    LP_PENDING_REVERSE = 1, /* turn the transition around (lp_transition_reverse) */
+    LP_PENDING_FORCE = 2,   /* complete it now (lp_transition_force) */
+};
+
+/* Where a pending transition stands, passed to lp_model_ops_t.pending(). */
+typedef struct lp_transition_progress {
+    lp_patch_t *patch;          /* the patch being enabled or disabled */
+    int patching;               /* 1: heading to the patched state */
+    int enabling;               /* 1: the transition began as an enable */
+    uint64_t elapsed_ns;        /* since it started (virtual time in simulation) */
+    uint64_t checks;            /* completion checks so far, this one included */
+    uint64_t pending_threads;   /* threads that blocked at this check */
+    uint64_t pending_functions; /* SWITCH_FUNCTION: functions not yet switched */
+    uint32_t reversals;         /* times this transition was reversed */
+    uint32_t hold_timeouts;     /* holds that ran out during this transition */
+} lp_transition_progress_t;
+
+typedef struct lp_model_ops {
+    const char *name;           /* copied; unique, 1..LP_MODEL_NAME_MAX-1 bytes */
+    lp_leave_t counts;          /* what is counted */
+    lp_switch_t switches;       /* what switches */
+    unsigned switch_points;     /* LP_MODEL_F_* */
+    /* Called on the patcher's thread with the patcher lock held: decide from
+     * progress and return LP_PENDING_*; do not call into the library. With
+     * LP_PENDING_WAIT, *recheck_in_ns (0 on entry) asks for a check within
+     * that time even if no thread reports progress (for deadlines). NULL:
+     * always wait. */
+    int (*pending)(const lp_transition_progress_t *progress, uint64_t *recheck_in_ns, void *ctx);
+    void *ctx;                  /* passed to pending() */
+} lp_model_ops_t;
+
+/* What lp_model_describe() reports about any model id. */
+typedef struct lp_model_info {
+    char name[LP_MODEL_NAME_MAX]; /* preset ("KGRAFT"), cell ("PATCHED_SET x THREAD") or registered name */
+    lp_leave_t counts;
+    lp_switch_t switches;       /* as declared (KERNEL x FUNCTION runs as KERNEL x KERNEL) */
+    unsigned switch_points;     /* LP_MODEL_F_* */
+    int user;                   /* 1: registered with lp_model_register() */
+} lp_model_info_t;
+
 /* lp_transition_status_t.state */
 enum {
     LP_TRANSITION_IDLE = 0,

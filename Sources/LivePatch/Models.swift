@@ -1,7 +1,113 @@
 import CLivePatchShim
 
-/// A consistency model decoded from `lp_model_t`: the area counted (leave),
-/// the unit that switches, and the extras of the presets.
+// Consistency models. A model is one type conforming to ConsistencyModel: it
+// declares what is counted, when a unit may switch and what switches, and
+// decides what a stuck transition does. The nine cells and the six presets
+// are values of `Cell`, written against that protocol like a user's model;
+// the engine only ever sees the resolved `Model` below, whichever it came from.
+
+/// The area a thread must have left before it may switch: what the hooks
+/// count. C: `lp_leave_t`.
+public enum CountedArea: UInt32 {
+    /// Nothing is counted: every unit switches when the transition starts.
+    case nothing = 0
+    /// Activations of patched-set functions.
+    case patchedSet = 1
+    /// Kernel sections (lp_kernel_enter .. lp_kernel_exit).
+    case kernelSections = 2
+}
+
+/// What switches as one. C: `lp_switch_t`.
+public enum SwitchUnit: UInt32 {
+    /// Each function on its own, once no thread executes its old implementation.
+    case function = 0
+    /// Each thread, once it has no activation left in the old universe.
+    case thread = 1
+    /// Everything at one instant at which no thread is inside the area.
+    case everything = 2
+}
+
+/// Switch points beyond the unit's own boundary. C: `LP_MODEL_F_*`.
+public struct SwitchPoints: OptionSet {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// An outermost lp_kernel_exit() is a switch point: the thread declares
+    /// it holds no patched-set function there (the return to user space).
+    /// C: `LP_MODEL_F_KERNEL_EXIT_SWITCHES`.
+    public static let kernelExit = SwitchPoints(rawValue: LP_MODEL_F_KERNEL_EXIT_SWITCHES)
+    /// Counting is armed per thread only once it has left the kernel after
+    /// the transition started (Hiramatsu's preparatory phase).
+    /// C: `LP_MODEL_F_ARM_AT_KERNEL_EXIT`.
+    public static let armAtKernelExit = SwitchPoints(rawValue: LP_MODEL_F_ARM_AT_KERNEL_EXIT)
+    static let all: SwitchPoints = [.kernelExit, .armAtKernelExit]
+}
+
+/// Where a transition stands when a completion check finds it pending.
+/// C: `lp_transition_progress_t`.
+public struct TransitionProgress {
+    /// The patch being enabled or disabled.
+    public var patch: UnsafeMutablePointer<lp_patch_t>
+    /// Heading to the patched state (an enable, or a reversed disable).
+    public var patching: Bool
+    /// The transition began as an enable.
+    public var enabling: Bool
+    /// Since the transition started (lp_sys_now_ns: virtual in simulation).
+    public var elapsedNs: UInt64
+    /// Completion checks so far, this one included.
+    public var checks: UInt64
+    /// Threads that blocked at this check.
+    public var pendingThreads: UInt64
+    /// SWITCH_FUNCTION: functions not yet switched.
+    public var pendingFunctions: UInt64
+    /// Times this transition was reversed.
+    public var reversals: UInt32
+    /// SWITCH_KERNEL / SWITCH_FUNCTION holds that ran out this transition.
+    public var holdTimeouts: UInt32
+}
+
+/// What a pending transition does next. C: `LP_PENDING_*`.
+public struct PendingDecision: Equatable {
+    public enum Action: Int32 {
+        case wait = 0     // C: LP_PENDING_WAIT
+        case reverse = 1  // C: LP_PENDING_REVERSE
+        case force = 2    // C: LP_PENDING_FORCE
+    }
+    public var action: Action
+    /// For `.wait`: check again within this many ns even if no thread
+    /// reports progress (0: only when one does). A deadline uses it.
+    public var recheckInNs: UInt64
+
+    public static let wait = PendingDecision(action: .wait, recheckInNs: 0)
+    public static let reverse = PendingDecision(action: .reverse, recheckInNs: 0)
+    public static let force = PendingDecision(action: .force, recheckInNs: 0)
+    public static func wait(recheckInNs: UInt64) -> PendingDecision {
+        PendingDecision(action: .wait, recheckInNs: recheckInNs)
+    }
+}
+
+/// A consistency model. The three declarations shape what the hooks do, so
+/// they are read once, when the model is registered; `pending` runs on the
+/// patcher's thread at each completion check that finds the transition
+/// pending, with the patcher lock held: it must decide from `progress` and
+/// return, not call back into the library.
+public protocol ConsistencyModel {
+    /// What is counted.
+    var counts: CountedArea { get }
+    /// What switches.
+    var switches: SwitchUnit { get }
+    /// When a unit may switch besides its own boundary.
+    var switchPoints: SwitchPoints { get }
+    /// What a pending transition does: wait (the default), reverse or force.
+    func pending(_ progress: TransitionProgress) -> PendingDecision
+}
+
+extension ConsistencyModel {
+    public var switchPoints: SwitchPoints { [] }
+    public func pending(_ progress: TransitionProgress) -> PendingDecision { .wait }
+}
+
+/// One cell of the leave x switch matrix, with optional extra switch points.
+/// The presets are named cells.
 ///
 /// Cell semantics (each cell's invariant is asserted by the tests):
 /// - FUNCTION x any: nothing is counted; every unit flips when the
@@ -22,23 +128,74 @@ import CLivePatchShim
 /// - KERNEL x FUNCTION coincides with KERNEL x KERNEL: the count is kept per
 ///   kernel section, not per function, so every function's count reaches
 ///   zero at the same instant.
-struct Model: Equatable {
-    var leave: UInt32
-    var switchUnit: UInt32
-    var flags: UInt32
+public struct Cell: ConsistencyModel {
+    public var counts: CountedArea
+    public var switches: SwitchUnit
+    public var switchPoints: SwitchPoints
 
-    static let extrasMask: UInt32 = LP_MODEL_F_KERNEL_EXIT_SWITCHES | LP_MODEL_F_ARM_AT_KERNEL_EXIT
-
-    init?(_ raw: lp_model_t) {
-        leave = raw & 0xf
-        switchUnit = (raw >> 4) & 0xf
-        flags = raw & 0xff00
-        guard raw & ~UInt32(0xffff) == 0, leave <= LP_LEAVE_KERNEL.rawValue,
-              switchUnit <= LP_SWITCH_KERNEL.rawValue, flags & ~Model.extrasMask == 0
-        else { return nil }
+    public init(_ counts: CountedArea, _ switches: SwitchUnit, _ switchPoints: SwitchPoints = []) {
+        self.counts = counts
+        self.switches = switches
+        self.switchPoints = switchPoints
     }
 
-    var raw: lp_model_t { leave | switchUnit << 4 | flags }
+    /// Patching with no consistency at all. C: `LP_MODEL_IMMEDIATE`.
+    public static let immediate = Cell(.nothing, .function)
+    /// Per-thread universes flipped at kernel boundaries. C: `LP_MODEL_KGRAFT`.
+    public static let kgraft = Cell(.kernelSections, .thread)
+    /// One instant with no thread in the patched set (stop_machine).
+    /// C: `LP_MODEL_KPATCH`.
+    public static let kpatch = Cell(.patchedSet, .everything)
+    /// The kernel's hybrid: per-thread, the patched set counted, kernel exit
+    /// a switch point. C: `LP_MODEL_UPSTREAM`.
+    public static let upstream = Cell(.patchedSet, .thread, .kernelExit)
+    /// Refcounts armed at kernel exit, one switch instant. C: `LP_MODEL_HIRAMATSU`.
+    public static let hiramatsu = Cell(.patchedSet, .everything, .armAtKernelExit)
+    /// One instant with no thread in a kernel section. C: `LP_MODEL_RENEW`.
+    public static let renew = Cell(.kernelSections, .everything)
+
+    /// The cell (with extras) an lp_model_t below LP_MODEL_USER_BASE stands for.
+    init?(raw: lp_model_t) {
+        guard raw & ~UInt32(0xffff) == 0,
+              let counts = CountedArea(rawValue: raw & 0xf),
+              let switches = SwitchUnit(rawValue: (raw >> 4) & 0xf),
+              raw & 0xff00 & ~SwitchPoints.all.rawValue == 0
+        else { return nil }
+        self.init(counts, switches, SwitchPoints(rawValue: raw & 0xff00))
+    }
+
+    /// The id lp_patch_create takes (the LP_MODEL_* constant of a preset).
+    public var id: lp_model_t { counts.rawValue | switches.rawValue << 4 | switchPoints.rawValue }
+}
+
+/// A model as the engine runs it: the declarations of whatever
+/// ConsistencyModel it came from, and its pending-transition policy.
+struct Model {
+    let raw: lp_model_t
+    let leave: UInt32
+    let switchUnit: UInt32
+    let flags: UInt32
+    let pending: (TransitionProgress) -> PendingDecision
+
+    init<M: ConsistencyModel>(_ model: M, raw: lp_model_t) {
+        self.raw = raw
+        leave = model.counts.rawValue
+        switchUnit = model.switches.rawValue
+        flags = model.switchPoints.rawValue
+        pending = { model.pending($0) }
+    }
+
+    /// The built-in cell or preset, or the registered model, `raw` names.
+    /// Patcher lock held (the registry of user models).
+    init?(_ raw: lp_model_t) {
+        if let cell = Cell(raw: raw) {
+            self.init(cell, raw: raw)
+        } else if let index = userModelIndex(raw) {
+            self = userModels[index].model
+        } else {
+            return nil
+        }
+    }
 
     /// The switch unit the engine runs, after folding coinciding cells.
     var effectiveSwitch: UInt32 {
@@ -57,8 +214,8 @@ struct Model: Equatable {
 /// The model of one leave x switch cell; `LP_MODEL_INVALID` for values
 /// outside the enums. C: `lp_model`.
 @c public func lp_model(_ leave: lp_leave_t, _ sw: lp_switch_t) -> lp_model_t {
-    guard leave.rawValue <= LP_LEAVE_KERNEL.rawValue, sw.rawValue <= LP_SWITCH_KERNEL.rawValue else {
+    guard let counts = CountedArea(rawValue: leave.rawValue), let switches = SwitchUnit(rawValue: sw.rawValue) else {
         return LP_MODEL_INVALID
     }
-    return leave.rawValue | sw.rawValue << 4
+    return Cell(counts, switches).id
 }

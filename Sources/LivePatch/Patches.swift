@@ -82,9 +82,10 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
 
 /// A new, disabled patch. C: `lp_patch_create`.
 @c public func lp_patch_create(_ name: UnsafePointer<CChar>?, _ model: lp_model_t, _ flags: UInt32) -> UnsafeMutablePointer<lp_patch_t>? {
-    guard let name, let decoded = Model(model), flags == 0 else { return failNull(LPError.invalid) }
+    guard let name, flags == 0 else { return failNull(LPError.invalid) }
     let bytes = copyName(name)
     return withPatcherLock { () -> UnsafeMutablePointer<lp_patch_t>? in
+        guard let decoded = Model(model) else { return failNull(LPError.invalid) }
         if patchRegistry.patches.isEmpty {
             patchRegistry.patches = [Patch?](repeating: nil, count: Int(LP_MAX_PATCHES))
         }

@@ -21,6 +21,11 @@ struct Transition {
     var nextHoldAt: UInt64 = 0
     /// Holds that timed out so far: each one doubles the next hold's bound.
     var holdTimeouts: UInt32 = 0
+    let startedAt: UInt64 = lp_sys_now_ns()
+    var checks: UInt64 = 0
+    var reversals: UInt32 = 0
+    /// The model asked to be asked again by this time (0: no such request).
+    var recheckAt: UInt64 = 0
 
     /// The bound on the next hold: the policy's, doubled after each hold
     /// that timed out, up to a second (or the policy's, if longer). Under
@@ -127,8 +132,9 @@ func ensureCounterRows(_ count: Int) -> Bool {
 func tryCompleteLocked() -> Int32 {
     guard var tx = transition else { return 1 }
     transitionStats.checks += 1
+    tx.checks += 1
     let model = tx.model
-    let done: Bool
+    var done: Bool
     if model.countsNothing {
         done = true
     } else if model.countsPerFunction {
@@ -138,9 +144,34 @@ func tryCompleteLocked() -> Int32 {
     } else {
         done = scan(tx).blocked == 0
     }
+    if !done { done = applyModelDecision(&tx) }
     transition = tx
     if done { complete() }
     return done ? 1 : 0
+}
+
+/// Asks the model what a pending transition does, and does it. Returns
+/// true if the transition is to complete now (forced).
+func applyModelDecision(_ tx: inout Transition) -> Bool {
+    let heading = tx.enabling == (tx.target == universeNew)
+    let progress = TransitionProgress(
+        patch: patchTableBase + tx.patch.slot, patching: heading, enabling: tx.enabling,
+        elapsedNs: lp_sys_now_ns() &- tx.startedAt, checks: tx.checks,
+        pendingThreads: transitionStats.lastPending, pendingFunctions: transitionStats.lastPendingFunctions,
+        reversals: tx.reversals, holdTimeouts: tx.holdTimeouts)
+    let decision = tx.model.pending(progress)
+    tx.recheckAt = 0
+    switch decision.action {
+    case .wait:
+        if decision.recheckInNs != 0 { tx.recheckAt = lp_sys_now_ns() &+ decision.recheckInNs }
+        return false
+    case .reverse:
+        reverseLocked(&tx)
+        return false
+    case .force:
+        forceSwitch(tx)
+        return true
+    }
 }
 
 /// SWITCH_KERNEL: hold new outermost activations back, wait (bounded) for
@@ -299,7 +330,11 @@ func callerIsInside() -> Bool {
         var wakeAt = deadline
         let state: (done: Bool, transient: Bool) = withPatcherLock {
             if tryCompleteLocked() == 1 { return (true, false) }
-            if let tx = transition, tx.nextHoldAt > lp_sys_now_ns() { wakeAt = min(wakeAt, tx.nextHoldAt) }
+            if let tx = transition {
+                let now = lp_sys_now_ns()
+                if tx.nextHoldAt > now { wakeAt = min(wakeAt, tx.nextHoldAt) }
+                if tx.recheckAt > now { wakeAt = min(wakeAt, tx.recheckAt) }
+            }
             return (false, lastScanTransient)
         }
         if state.done { return 0 }
@@ -325,30 +360,42 @@ func callerIsInside() -> Bool {
 @c public func lp_transition_reverse() -> Int32 {
     withPatcherLock {
         guard var tx = transition else { return LPError.invalid }
-        tx.target ^= 1
-        tx.nextHoldAt = 0
-        tx.holdTimeouts = 0
+        reverseLocked(&tx)
         transition = tx
-        transitionStats.reversed += 1
-        lp_store_u32(&lp_global.target, tx.target)
-        // Pairs with lp_signal_fence() in beginActivation: activations that
-        // begin after this take the new target, earlier ones are scanned.
-        lp_sys_membarrier()
-        notifyPatcher()
         return 0
     }
+}
+
+/// reverse: the transition heads back to where it started. Patcher lock held.
+func reverseLocked(_ tx: inout Transition) {
+    tx.target ^= 1
+    tx.nextHoldAt = 0
+    tx.holdTimeouts = 0
+    tx.reversals += 1
+    transitionStats.reversed += 1
+    lp_store_u32(&lp_global.target, tx.target)
+    // Pairs with lp_signal_fence() in beginActivation: activations that
+    // begin after this take the new target, earlier ones are scanned.
+    lp_sys_membarrier()
+    notifyPatcher()
 }
 
 /// Completes the transition now. C: `lp_transition_force`.
 @c public func lp_transition_force() -> Int32 {
     withPatcherLock {
         guard let tx = transition else { return LPError.invalid }
-        lp_store_u32(&lp_global.kuniv, tx.target)
-        for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
-        transitionStats.forced += 1
+        forceSwitch(tx)
         complete()
         return 0
     }
+}
+
+/// force: every unit takes the target now, whatever the counts say; the
+/// caller completes. Patcher lock held.
+func forceSwitch(_ tx: Transition) {
+    lp_store_u32(&lp_global.kuniv, tx.target)
+    for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
+    transitionStats.forced += 1
 }
 
 /// Breaks the protocol on purpose (LP_BUG_*). C: `lp_debug_inject_bug`.

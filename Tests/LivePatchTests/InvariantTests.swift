@@ -89,7 +89,9 @@ struct Violations: CustomStringConvertible {
 /// transition started; `completedAt`: one taken after lp_transition_wait returned 0.
 func check(_ model: lp_model_t, _ recorders: [Recorder], startedAt: UInt64, completedAt: UInt64) -> Violations {
     var v = Violations()
-    let leave = model & 0xf, sw = (model >> 4) & 0xf
+    var info = lp_model_info_t()
+    precondition(lp_model_describe(model, &info) == 0, "unknown model \(model)")
+    let leave = info.counts.rawValue, sw = info.switches.rawValue
     let all = recorders.flatMap { $0.executions }
     // I0: old before the start, new after completion.
     for e in all where e.function != 2 {

@@ -38,7 +38,9 @@ let liburcu: Target = .systemLibrary(
 let torture: Target = .target(
     name: "CLivePatchTorture",
     exclude: ["standalone"],
-    cSettings: [.headerSearchPath("../../CInclude"), .define("_GNU_SOURCE")]
+    // deadline_reverse.c is a link to Examples/models/: torture runs the
+    // worked example of a user-defined model alongside the presets.
+    cSettings: [.headerSearchPath("../../CInclude"), .headerSearchPath("../../Examples/models"), .define("_GNU_SOURCE")]
 )
 let engine: Target = .target(
     name: "LivePatch",

@@ -28,6 +28,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <livepatch.h>
+#include "deadline_reverse.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -109,6 +110,7 @@ struct model_stats {
     lp_model_t model;
     const char *name;
     uint64_t transitions, completed, reversed, forced, stalls, expected_stalls;
+    uint64_t model_reversed; /* ... of the reversals, those the model's own policy made */
     uint64_t i0, i1, i2, i3, poison, counts;
     uint64_t *lat;
     size_t nlat, caplat;
@@ -514,9 +516,22 @@ static int *section_universes(const struct txinfo *x, const struct tctx *t, uint
     return u;
 }
 
+/* What a model counts and what it switches, user-defined models included. */
+static void cell_of(lp_model_t model, unsigned *leave, unsigned *sw)
+{
+    lp_model_info_t info;
+    if (lp_model_describe(model, &info) != 0) {
+        fprintf(stderr, "torture: lp_model_describe(%#x) failed\n", model);
+        exit(2);
+    }
+    *leave = info.counts;
+    *sw = info.switches;
+}
+
 static void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **all, unsigned nall)
 {
-    unsigned leave = x->model & 0xf, sw = (x->model >> 4) & 0xf;
+    unsigned leave, sw;
+    cell_of(x->model, &leave, &sw);
     int one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
     int per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
     int promises = leave != LP_LEAVE_FUNCTION && !x->forced;
@@ -740,18 +755,17 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
         op = OP_ENABLE;
     static unsigned enables;
     lp_model_t model = models[enables % nmodels];
-    unsigned leave = model & 0xf, sw = (model >> 4) & 0xf;
+    unsigned leave, sw;
     int disabling = op == OP_DISABLE || (op == OP_REVERSE && depth > 0 && rnd(rng, 2));
     struct hpatch h;
     if (disabling) {
         h = stack[depth - 1];
         model = h.model;
-        leave = model & 0xf;
-        sw = (model >> 4) & 0xf;
     } else if (enables++, new_patch(rng, model, op == OP_EXTEND || rnd(rng, 5) == 0, &h) != 0) {
         fprintf(stderr, "torture: cannot build a patch: %s\n", lp_strerror(-errno));
         return 0;
     }
+    cell_of(model, &leave, &sw);
     struct model_stats *m = stats_for(model);
     uint64_t before[4] = { m->i0, m->i1, m->i2, m->i3 }, before_poison = m->poison, before_counts = m->counts;
     x.model = model;
@@ -792,6 +806,9 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
         atomic_store(&G.retired_at[fn][x.before[fn]], 0);
         atomic_store(&G.retired_at[fn][x.after[fn]], 0);
     }
+    lp_transition_status_t status;
+    lp_transition_status(&status);
+    uint64_t reversed_before = status.reversed;
     x.S = now_ns();
     int rc = disabling ? lp_patch_disable(h.p) : lp_patch_enable(h.p);
     if (rc != 0) {
@@ -842,8 +859,12 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
             fprintf(stderr, "\ntorture: round %u: the stalled report did not name the lazy kthread:%s\n", round,
                     G.stalled_report);
     }
-    /* What the transition ended in: a reverse ends where it started. */
-    x.final_new = !turned;
+    /* What the transition ended in: a reverse ends where it started. The
+     * harness reversed it (turned), or its model did, or both: count them. */
+    lp_transition_status(&status);
+    x.final_new = (status.reversed - reversed_before) % 2 == 0;
+    m->model_reversed += status.reversed - reversed_before - (uint64_t)turned;
+    m->reversed += status.reversed - reversed_before - (uint64_t)turned;
     if (!x.forced)
         record_latency(m, x.D - x.S);
     m->completed++;
@@ -887,10 +908,10 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
 
 /* ---- models, options, output ---------------------------------------------------------- */
 
-static const struct { const char *name; lp_model_t model; } presets[] = {
-    { "IMMEDIATE", LP_MODEL_IMMEDIATE }, { "KGRAFT", LP_MODEL_KGRAFT },       { "KPATCH", LP_MODEL_KPATCH },
-    { "UPSTREAM", LP_MODEL_UPSTREAM },   { "HIRAMATSU", LP_MODEL_HIRAMATSU }, { "RENEW", LP_MODEL_RENEW },
-};
+/* The presets, and the worked example of a user-defined model with a
+ * deadline short enough that some of its transitions reverse themselves. */
+#define TORTURE_DEADLINE_NS 5000000ull
+static char preset_names[7][LP_MODEL_NAME_MAX];
 static const char *leave_names[] = { "function", "set", "kernel" };
 static const char *switch_names[] = { "function", "thread", "kernel" };
 static char cell_names[9][24];
@@ -911,9 +932,17 @@ static size_t all_models(lp_model_t *out, const char **names)
             names[n] = cell_names[n];
             out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
         }
-    for (size_t p = 0; p < sizeof presets / sizeof *presets; p++) {
-        names[n] = presets[p].name;
-        out[n++] = presets[p].model;
+    const lp_model_t ids[7] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
+                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS) };
+    for (size_t p = 0; p < 7; p++) {
+        lp_model_info_t info;
+        if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
+            fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
+            exit(2);
+        }
+        snprintf(preset_names[p], sizeof preset_names[p], "%s", info.name);
+        names[n] = preset_names[p];
+        out[n++] = ids[p];
     }
     return n;
 }
@@ -947,7 +976,7 @@ static int pick_models(const char *spec, lp_model_t *out, const char **names, si
                 break;
         }
         if (i == total) {
-            fprintf(stderr, "torture: unknown model '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU RENEW; cells: function-function ... kernel-kernel)\n", tok);
+            fprintf(stderr, "torture: unknown model '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)\n", tok);
             return -1;
         }
         out[*n] = every[i];
@@ -982,6 +1011,10 @@ static void print_table(FILE *out)
                 percentile(m->lat, m->nlat, 0.99) / 1e6, m->stalls, m->expected_stalls, m->i0, m->i1, m->i2, m->i3,
                 m->poison, m->counts);
     }
+    for (size_t i = 0; i < G.nstats; i++)
+        if (G.stats[i].model_reversed)
+            fprintf(out, "%s: %" PRIu64 " of its reversals made by the model's own policy\n", G.stats[i].name,
+                    G.stats[i].model_reversed);
 }
 
 static void write_json(const char *path, double elapsed)

@@ -1,0 +1,1 @@
+../../Examples/models/deadline_reverse.c

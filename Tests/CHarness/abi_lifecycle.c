@@ -18,6 +18,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "deadline_reverse.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -237,28 +238,24 @@ static void check_counts(const char *when)
 
 static void under_load(void)
 {
-    static const struct {
-        const char *name;
-        lp_model_t model;
-    } presets[] = {
-        {"IMMEDIATE", LP_MODEL_IMMEDIATE}, {"KGRAFT", LP_MODEL_KGRAFT},       {"KPATCH", LP_MODEL_KPATCH},
-        {"UPSTREAM", LP_MODEL_UPSTREAM},   {"HIRAMATSU", LP_MODEL_HIRAMATSU}, {"RENEW", LP_MODEL_RENEW},
-    };
-    static const char *leaves[] = {"FUNCTION", "PATCHED_SET", "KERNEL"};
-    static const char *switches[] = {"FUNCTION", "THREAD", "KERNEL"};
+    /* The presets, the example of a user-defined model (its deadline far
+     * beyond any round trip here), then every cell; named by the library. */
+    lp_model_t models[16] = {LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
+                             LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(HANG_BOUND)};
+    size_t n = 7;
+    for (int leave = LP_LEAVE_FUNCTION; leave <= LP_LEAVE_KERNEL; leave++)
+        for (int sw = LP_SWITCH_FUNCTION; sw <= LP_SWITCH_KERNEL; sw++)
+            models[n++] = lp_model((lp_leave_t)leave, (lp_switch_t)sw);
 
     pthread_t workers[WORKERS];
     for (long i = 0; i < WORKERS; i++)
         pthread_create(&workers[i], NULL, worker_main, (void *)i);
 
-    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++)
-        round_trip(presets[i].name, presets[i].model);
-    for (int leave = LP_LEAVE_FUNCTION; leave <= LP_LEAVE_KERNEL; leave++)
-        for (int sw = LP_SWITCH_FUNCTION; sw <= LP_SWITCH_KERNEL; sw++) {
-            char label[64];
-            snprintf(label, sizeof label, "cell %s x %s", leaves[leave], switches[sw]);
-            round_trip(label, lp_model((lp_leave_t)leave, (lp_switch_t)sw));
-        }
+    for (size_t i = 0; i < n; i++) {
+        lp_model_info_t info;
+        check_rc("lp_model_describe", lp_model_describe(models[i], &info), 0);
+        round_trip(info.name, models[i]);
+    }
     stacking();
 
     atomic_store(&stop_workers, 1);

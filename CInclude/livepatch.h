@@ -179,8 +179,8 @@ int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
  *    urcu_memb itself is used as it is, and must stay registered while it
  *    uses lp_shadow_*.
  *  - Inside an lp_shadow_read_lock section, call nothing that waits for a
- *    grace period (lp_transition_wait, lp_transition_try_complete,
- *    lp_patch_enable/disable): it would wait for itself.
+ *    memb grace period (urcu_memb_synchronize_rcu, urcu_memb_barrier): it
+ *    would wait for itself. Every lp_shadow_* call is allowed there.
  *  - A fork while another thread is inside a read section leaves the child
  *    unable to complete a grace period (liburcu's memb flavour keeps that
  *    thread's reader state): fork from a quiescent program.

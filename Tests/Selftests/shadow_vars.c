@@ -124,6 +124,17 @@ static void shadow_dtor(void *obj, void *shadow_data)
     pr_info("shadow_dtor(obj=%s, shadow_data=%s)", ptr_name(obj), ptr_name(shadow_data));
 }
 
+/* The kernel's check after each lookup: the shadow found is the one
+ * allocated, and it still points to its field. -EINVAL when none was found. */
+static int expect_found(void **sv, void **want, void *field)
+{
+    if (!sv)
+        return -EINVAL;
+    if (sv == want && *want == field)
+        pr_info("  got expected %s -> %s result", ptr_name(want), ptr_name(*want));
+    return 0;
+}
+
 /* A field a patch adds to each object, held in shadow variables. */
 struct test_object {
     char unused;
@@ -171,27 +182,17 @@ static int test_shadow_vars(void)
 
     /* pass 2: verify we find allocated svars and where they point to */
     for (i = 0; i < NUM_OBJS; i++) {
-        sv = shadow_get(&objs[i], SV_ID1);
-        if (!sv)
+        if (expect_found(shadow_get(&objs[i], SV_ID1), (void **)sv1[i], pnfields1[i]) ||
+            expect_found(shadow_get(&objs[i], SV_ID2), (void **)sv2[i], pnfields2[i]))
             return -EINVAL;
-        if ((char **)sv == sv1[i] && *sv1[i] == pnfields1[i])
-            pr_info("  got expected %s -> %s result", ptr_name(sv1[i]), ptr_name(*sv1[i]));
-
-        sv = shadow_get(&objs[i], SV_ID2);
-        if (!sv)
-            return -EINVAL;
-        if ((int **)sv == sv2[i] && *sv2[i] == pnfields2[i])
-            pr_info("  got expected %s -> %s result", ptr_name(sv2[i]), ptr_name(*sv2[i]));
     }
 
     /* pass 3: verify that 'get_or_alloc' returns already allocated svars */
     for (i = 0; i < NUM_OBJS; i++) {
         pndup[i] = &nfields1[i];
         sv = shadow_get_or_alloc(&objs[i], SV_ID1, sizeof(pndup[i]), shadow_ctor, &pndup[i]);
-        if (!sv)
+        if (expect_found(sv, (void **)sv1[i], pnfields1[i]))
             return -EINVAL;
-        if ((char **)sv == sv1[i] && *sv1[i] == pnfields1[i])
-            pr_info("  got expected %s -> %s result", ptr_name(sv1[i]), ptr_name(*sv1[i]));
     }
 
     /* pass 4: free <objs[*], SV_ID1> pairs of svars, verify removal */
@@ -204,11 +205,8 @@ static int test_shadow_vars(void)
 
     /* pass 5: check we still find <objs[*], SV_ID2> pairs */
     for (i = 0; i < NUM_OBJS; i++) {
-        sv = shadow_get(&objs[i], SV_ID2);
-        if (!sv)
+        if (expect_found(shadow_get(&objs[i], SV_ID2), (void **)sv2[i], pnfields2[i]))
             return -EINVAL;
-        if ((int **)sv == sv2[i] && *sv2[i] == pnfields2[i])
-            pr_info("  got expected %s -> %s result", ptr_name(sv2[i]), ptr_name(*sv2[i]));
     }
 
     /* pass 6: free all the <objs[*], SV_ID2> svar pairs too (no dtor: with

@@ -177,7 +177,8 @@ int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
  *    memb flavour by its first lp_shadow_* call (one registry mutex, not
  *    async-signal-safe) until it exits; a thread the program registered with
  *    urcu_memb itself is used as it is, and must stay registered while it
- *    uses lp_shadow_*.
+ *    uses lp_shadow_*. Once registered, lp_shadow_get and the read sections
+ *    are async-signal-safe; the writer calls (a mutex) are not.
  *  - Inside an lp_shadow_read_lock section, call nothing that waits for a
  *    memb grace period (urcu_memb_synchronize_rcu, urcu_memb_barrier): it
  *    would wait for itself. Every lp_shadow_* call is allowed there.

@@ -28,7 +28,10 @@ if embedded {
 let shim: Target = .target(
     name: "CLivePatchShim",
     dependencies: ["CLiburcu"],
-    cSettings: [.unsafeFlags(["-fPIC"])]
+    cSettings: [.unsafeFlags(["-fPIC"])],
+    // The shadow variables' hash table (lp_shadow_shim.c). CLiburcu's
+    // pkg-config name (liburcu-memb) brings only the memb flavour's -l flags.
+    linkerSettings: [.linkedLibrary("urcu-cds")]
 )
 let liburcu: Target = .systemLibrary(
     name: "CLiburcu",

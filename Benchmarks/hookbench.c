@@ -386,6 +386,16 @@ HB_NOINLINE static void loop_kernel(uint64_t n, void *arg)
     }
 }
 
+/* One lp_shadow_get that finds its shadow (a lock-free rculfhash lookup in
+ * a memb read section): one call per iteration, against the floor's two. */
+HB_NOINLINE static void loop_shadow_get(uint64_t n, void *arg)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        void *p = lp_shadow_get(arg, 1);
+        KEEP(p);
+    }
+}
+
 /* The implementations behind the registered functions. Their body is the
  * work a busy thread of the latency section does inside the area, and where
  * it yields the CPU under --lat-load inside; elsewhere (the parker, the memory
@@ -585,6 +595,18 @@ static void teardown_memb(bench_t *b)
      * (lp_transition_wait): never leave it registered. */
     urcu_memb_unregister_thread();
 }
+/* lp_shadow_get uses the thread's own urcu_memb registration when it has
+ * one; without it the first lp_shadow_* call would register this thread for
+ * good, and setup_memb's registration in the next round would be a second. */
+static char shadow_obj;
+static int setup_shadow(bench_t *b)
+{
+    setup_memb(b);
+    if (lp_shadow_get_or_alloc(&shadow_obj, 1, 64, NULL, NULL)) return 0;
+    fprintf(stderr, "hookbench: lp_shadow_get_or_alloc failed\n");
+    teardown_memb(b);
+    return -1;
+}
 static int setup_qsbr(bench_t *b)
 {
     (void)b;
@@ -723,6 +745,8 @@ static void section_hooks(void)
         b->setup = setup_tx, b->teardown = teardown_tx, b->preset = i;
     }
     add_bench("kernel", "lp_kernel_enter+exit", 1, loop_kernel, NULL);
+    b = add_bench("shadow_get", "lp_shadow_get, hit (one call)", 1, loop_shadow_get, &shadow_obj);
+    b->setup = setup_shadow, b->teardown = teardown_memb;
 
     double target_ns = opt.rep_ms * 1e6;
     for (int r = 0; r < opt.reps; r++) {

@@ -26,7 +26,7 @@ build_embedded() {
 # The link lines of the README, as commands.
 cc_static_cmd() { # SRC OUT [extra flags]
     local src=$1 out=$2; shift 2
-    echo "$CC $CFLAGS_HARNESS $* $src -I CInclude $EMBEDDED_DIR/liblivepatch.a $(pkg-config --libs liburcu-memb) -lpthread -o $out"
+    echo "$CC $CFLAGS_HARNESS $* $src -I CInclude $EMBEDDED_DIR/liblivepatch.a $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread -o $out"
 }
 cc_shared_cmd() { # SRC OUT
     echo "$CC $CFLAGS_HARNESS $1 -I CInclude -L $EMBEDDED_DIR -llivepatch-shared -lpthread -o $2"

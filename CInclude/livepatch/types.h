@@ -177,6 +177,13 @@ typedef struct lp_thread_info {
     uint32_t function_depth;    /* nesting of hooked functions */
 } lp_thread_info_t;
 
+/* ---- shadow variables (lp_shadow_*, livepatch.h) ---- */
+/* Runs on a new shadow's zeroed data before any other thread can see it;
+ * nonzero fails the allocation (see lp_shadow_alloc). */
+typedef int (*lp_shadow_ctor_t)(void *obj, void *shadow_data, void *ctor_data);
+/* Runs on a shadow's data as it is freed, before the memory is reclaimed. */
+typedef void (*lp_shadow_dtor_t)(void *obj, void *shadow_data);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,27 +18,6 @@
 #include <string.h>
 
 
-/* A pointer-returning call: NULL with errno set as documented. errno is read
- * right after the call, before check() can change it. */
-static void check_null(const char *what, const void *got, int got_errno, int want_errno)
-{
-    int ok = got == NULL && got_errno == want_errno;
-    char line[256];
-    if (ok)
-        snprintf(line, sizeof line, "%s", what);
-    else
-        snprintf(line, sizeof line, "%s (got %s, errno %d; want NULL, errno %d)", what, got ? "non-NULL" : "NULL",
-                 got_errno, want_errno);
-    check(ok, line);
-}
-
-#define EXPECT_NULL(what, call, want_errno)        \
-    do {                                           \
-        errno = 0;                                 \
-        const void *got_ = (const void *)(call);   \
-        check_null(what, got_, errno, want_errno); \
-    } while (0)
-
 static void old_impl(void) {}
 static void new_impl(void) {}
 static void newer_impl(void) {}

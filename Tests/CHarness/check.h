@@ -6,6 +6,7 @@
 #define LP_CHECK_H
 
 #include <livepatch.h>
+#include <errno.h>
 #include <stdio.h>
 
 static int passed, failed;
@@ -29,6 +30,27 @@ static inline void check_rc(const char *what, int got, int want)
         snprintf(line, sizeof line, "%s (got %d \"%s\", want %d)", what, got, lp_strerror(got), want);
     check(got == want, line);
 }
+
+/* A pointer-returning call: NULL with errno set as documented. errno is read
+ * right after the call, before check() can change it. */
+static inline void check_null(const char *what, const void *got, int got_errno, int want_errno)
+{
+    int ok = got == NULL && got_errno == want_errno;
+    char line[256];
+    if (ok)
+        snprintf(line, sizeof line, "%s", what);
+    else
+        snprintf(line, sizeof line, "%s (got %s, errno %d; want NULL, errno %d)", what, got ? "non-NULL" : "NULL",
+                 got_errno, want_errno);
+    check(ok, line);
+}
+
+#define EXPECT_NULL(what, call, want_errno)        \
+    do {                                           \
+        errno = 0;                                 \
+        const void *got_ = (const void *)(call);   \
+        check_null(what, got_, errno, want_errno); \
+    } while (0)
 
 /* Prints the closing line; the process's exit status. */
 static inline int check_summary(void)

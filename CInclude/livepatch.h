@@ -90,6 +90,38 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
         lp_func_exit(lp_call_f_);                                  \
     } while (0)
 
+/* ---- automatic hooks: -finstrument-functions ------------------------------
+ * A program compiled with -finstrument-functions calls the two hooks below
+ * around every function it compiled; the library defines them (and is itself
+ * not instrumented). Functions registered with lp_func_register_auto() are
+ * counted there exactly as lp_func_enter/lp_func_exit count them, so an
+ * unmodified function can be part of a patched set (lp_patch_extend_set):
+ * its calls begin and end LEAVE_PATCHED_SET activations, a thread inside it
+ * blocks a transition, and every LP_CALL inside one activation runs in that
+ * activation's universe. The key is the function's address as the compiler
+ * passes it (the original implementation's address: &fn).
+ *
+ * Limits. Counting only: the hooks cannot redirect (what lp_func_enter would
+ * return is dropped), so redirection still goes through lp_func_enter or
+ * LP_CALL. A function registered with lp_func_register_auto() must not also be
+ * called through LP_CALL (it would be counted twice); a function registered
+ * with lp_func_register() is never looked up by address, so its instrumented
+ * body is counted once, by LP_CALL, whichever implementation runs. Register
+ * before any thread can be inside the function: an exit whose entry was not
+ * counted ends the enclosing activation early. An unregistered address costs
+ * a hash and one or two loads of a lock-free table; the hooks are safe in
+ * signal handlers and before lp_thread_register (a hit registers the thread
+ * lazily, as the first lp_func_enter does). */
+
+/* As lp_func_register, and counted by the hooks below at impl's address.
+ * NULL with errno: EINVAL name or impl NULL, EEXIST name or address taken,
+ * ENOMEM LP_MAX_FUNCS reached. */
+lp_func_t *lp_func_register_auto(const char *name, const void *impl);
+/* Called by instrumented code: counts an entry (exit) of fn when fn was
+ * registered with lp_func_register_auto(); call_site is not used. */
+void __cyg_profile_func_enter(void *fn, void *call_site);
+void __cyg_profile_func_exit(void *fn, void *call_site);
+
 /* ---- patches ------------------------------------------------------------- */
 
 /* A new, disabled patch. NULL with errno: EINVAL name NULL, model invalid or

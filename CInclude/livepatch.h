@@ -183,6 +183,34 @@ int lp_set_nudge_signal(int signo);
  * the end. -EINVAL zero or above one second. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
 
+/* ---- status snapshot -------------------------------------------------------- */
+
+/* Fill out: the transition status, each patch, and each live registered
+ * thread (name, tid, patch_state, why it blocks), all taken under the
+ * patcher lock. Patches come in stack order (the enabled ones, oldest
+ * first), then the others in slot order; threads in registration-list order.
+ * Truncation: n_patches and n_threads are always the totals, and only the
+ * first patches_cap (threads_cap) entries are written. Returns 0 when
+ * everything fitted, 1 when an array was too small, -EINVAL out NULL or an
+ * array NULL with a nonzero capacity.
+ * patch_state: LP_PATCH_STATE_NONE with no transition in flight; otherwise
+ * the state the thread runs in. A SWITCH_THREAD thread that does not block
+ * is at the transition's target; a SWITCH_KERNEL (or LEAVE_KERNEL x
+ * SWITCH_FUNCTION) thread is where the program-wide switch is; under
+ * PATCHED_SET x SWITCH_FUNCTION every thread is at the start until the last
+ * function has switched; under LEAVE_FUNCTION every thread is at the
+ * target. */
+int lp_status_snapshot(lp_snapshot_t *out);
+/* The same snapshot as JSON (one object: "transition", "patches",
+ * "threads"), written like snprintf: at most len-1 bytes and a NUL (nothing
+ * when len is 0); returns the length of the whole document, so a return
+ * >= len means truncated: call again with more room (the state may have
+ * changed meanwhile, so check again). A name's non-ASCII bytes are escaped
+ * as the code points U+0080..U+00FF, so the document is valid JSON whatever
+ * the names hold.
+ * -EINVAL buf NULL with len > 0. */
+int lp_status_json(char *buf, size_t len);
+
 /* ---- testing ------------------------------------------------------------------ */
 
 /* Break the protocol on purpose (LP_BUG_*), so that a checker can prove it

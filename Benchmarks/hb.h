@@ -41,6 +41,11 @@ void hb_qsbr_lock(void);
 void hb_qsbr_unlock(void);
 void hb_qsbr_quiescent(void);
 
+/* hb_cyg.c, compiled with -finstrument-functions: empty functions whose
+ * calls run the library's __cyg_profile_func_enter / _exit. */
+void hb_cyg_unregistered(void *f);
+void hb_cyg_registered(void *f);
+
 /* hb_alloc.c: allocations made by this thread while hb_alloc_counting != 0
  * (glibc only; hb_alloc_supported says whether they are counted). */
 extern __thread int hb_alloc_counting __attribute__((tls_model("initial-exec")));

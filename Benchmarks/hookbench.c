@@ -376,6 +376,24 @@ HB_NOINLINE static void loop_hook(uint64_t n, void *arg)
     }
 }
 
+/* One call of an instrumented empty function: its call, plus the two cyg
+ * hooks around its body. */
+HB_NOINLINE static void loop_cyg_unregistered(uint64_t n, void *arg)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        hb_cyg_unregistered(arg);
+        CLOBBER();
+    }
+}
+
+HB_NOINLINE static void loop_cyg_registered(uint64_t n, void *arg)
+{
+    for (uint64_t i = 0; i < n; i++) {
+        hb_cyg_registered(arg);
+        CLOBBER();
+    }
+}
+
 HB_NOINLINE static void loop_kernel(uint64_t n, void *arg)
 {
     (void)arg;
@@ -747,6 +765,10 @@ static void section_hooks(void)
     add_bench("kernel", "lp_kernel_enter+exit", 1, loop_kernel, NULL);
     b = add_bench("shadow_get", "lp_shadow_get, hit (one call)", 1, loop_shadow_get, &shadow_obj);
     b->setup = setup_shadow, b->teardown = teardown_memb;
+    /* -finstrument-functions: one call of an empty instrumented function. */
+    if (!lp_func_register_auto("hb-cyg", (const void *)(uintptr_t)hb_cyg_registered)) die("hb-cyg", -errno);
+    add_bench("cyg_unregistered", "cyg hooks, unregistered function", 1, loop_cyg_unregistered, NULL);
+    add_bench("cyg_registered", "cyg hooks, registered function", 1, loop_cyg_registered, NULL);
 
     double target_ns = opt.rep_ms * 1e6;
     for (int r = 0; r < opt.reps; r++) {
@@ -797,6 +819,26 @@ static void section_hooks(void)
         if (hb_alloc_supported) sb_printf(&js_hooks, ", \"allocations\": %llu", (unsigned long long)b->allocs);
         sb_printf(&js_hooks, "}");
         sb_printf(&tsv, "%s\t%s\t%.3f\t%.3f\n", b->key, b->label, med, ratio);
+    }
+}
+
+/* The cyg rows against the floor and the plain hook pair (in no patch). */
+static void report_cyg(void)
+{
+    bench_t *floor = find_bench("floor"), *hook = find_bench("hook");
+    printf("\n== -finstrument-functions hooks, %s library: an empty instrumented function's call, "
+           "median of per-round ratios ==\n", opt.variant);
+    printf("  %-46s %9s %9s %11s\n", "", "ns/call", "x floor", "x hook pair");
+    const char *keys[] = {"cyg_unregistered", "cyg_registered"};
+    for (int i = 0; i < 2; i++) {
+        bench_t *b = find_bench(keys[i]);
+        double xf = ratio_median(b->ns, floor->ns, opt.reps), xh = ratio_median(b->ns, hook->ns, opt.reps);
+        printf("  %-46s %9.2f %9.2f %11.2f\n", b->label, median(b->ns, opt.reps), xf, xh);
+        sb_printf(&js_hooks, ",\n    {\"key\": \"%s_vs_hook\", \"ratio_floor\": ", b->key);
+        sb_num(&js_hooks, xf);
+        sb_printf(&js_hooks, ", \"ratio_hook_pair\": ");
+        sb_num(&js_hooks, xh);
+        sb_printf(&js_hooks, "}");
     }
 }
 
@@ -1474,6 +1516,7 @@ int main(int argc, char **argv)
     /* Memory first: its RSS deltas need thread slots never touched before. */
     if (opt.do_memory) section_memory();
     if (opt.do_hooks) section_hooks();
+    if (opt.do_hooks) report_cyg();
     if (opt.do_scaling) section_scaling();
     if (opt.do_latency) section_latency();
 

@@ -98,6 +98,38 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
         lp_func_exit(lp_call_f_);                                  \
     } while (0)
 
+/* ---- automatic hooks: -finstrument-functions ------------------------------
+ * A program compiled with -finstrument-functions calls the two hooks below
+ * around every function it compiled; the library defines them (and is itself
+ * not instrumented). Functions registered with lp_func_register_auto() are
+ * counted there exactly as lp_func_enter/lp_func_exit count them, so an
+ * unmodified function can be part of a patched set (lp_patch_extend_set):
+ * its calls begin and end LEAVE_PATCHED_SET activations, a thread inside it
+ * blocks a transition, and every LP_CALL inside one activation runs in that
+ * activation's universe. The key is the function's address as the compiler
+ * passes it (the original implementation's address: &fn).
+ *
+ * Limits. Counting only: the hooks cannot redirect (what lp_func_enter would
+ * return is dropped), so redirection still goes through lp_func_enter or
+ * LP_CALL. A function registered with lp_func_register_auto() must not also be
+ * called through LP_CALL (it would be counted twice); a function registered
+ * with lp_func_register() is never looked up by address, so its instrumented
+ * body is counted once, by LP_CALL, whichever implementation runs. Register
+ * before any thread can be inside the function: an exit whose entry was not
+ * counted ends the enclosing activation early. An unregistered address costs
+ * a hash and one or two loads of a lock-free table; the hooks are safe in
+ * signal handlers and before lp_thread_register (a hit registers the thread
+ * lazily, as the first lp_func_enter does). */
+
+/* As lp_func_register, and counted by the hooks below at impl's address.
+ * NULL with errno: EINVAL name or impl NULL, EEXIST name or address taken,
+ * ENOMEM LP_MAX_FUNCS reached. */
+lp_func_t *lp_func_register_auto(const char *name, const void *impl);
+/* Called by instrumented code: counts an entry (exit) of fn when fn was
+ * registered with lp_func_register_auto(); call_site is not used. */
+void __cyg_profile_func_enter(void *fn, void *call_site);
+void __cyg_profile_func_exit(void *fn, void *call_site);
+
 /* ---- patches ------------------------------------------------------------- */
 
 /* A new, disabled patch. NULL with errno: EINVAL name NULL, model invalid or
@@ -215,6 +247,34 @@ void lp_shadow_free_all(unsigned long id, lp_shadow_dtor_t dtor);
 int lp_shadow_read_lock(void);
 /* Close the innermost one. -EINVAL none is open on this thread. */
 int lp_shadow_read_unlock(void);
+
+/* ---- status snapshot -------------------------------------------------------- */
+
+/* Fill out: the transition status, each patch, and each live registered
+ * thread (name, tid, patch_state, why it blocks), all taken under the
+ * patcher lock. Patches come in stack order (the enabled ones, oldest
+ * first), then the others in slot order; threads in registration-list order.
+ * Truncation: n_patches and n_threads are always the totals, and only the
+ * first patches_cap (threads_cap) entries are written. Returns 0 when
+ * everything fitted, 1 when an array was too small, -EINVAL out NULL or an
+ * array NULL with a nonzero capacity.
+ * patch_state: LP_PATCH_STATE_NONE with no transition in flight; otherwise
+ * the state the thread runs in. A SWITCH_THREAD thread that does not block
+ * is at the transition's target; a SWITCH_KERNEL (or LEAVE_KERNEL x
+ * SWITCH_FUNCTION) thread is where the program-wide switch is; under
+ * PATCHED_SET x SWITCH_FUNCTION every thread is at the start until the last
+ * function has switched; under LEAVE_FUNCTION every thread is at the
+ * target. */
+int lp_status_snapshot(lp_snapshot_t *out);
+/* The same snapshot as JSON (one object: "transition", "patches",
+ * "threads"), written like snprintf: at most len-1 bytes and a NUL (nothing
+ * when len is 0); returns the length of the whole document, so a return
+ * >= len means truncated: call again with more room (the state may have
+ * changed meanwhile, so check again). A name's non-ASCII bytes are escaped
+ * as the code points U+0080..U+00FF, so the document is valid JSON whatever
+ * the names hold.
+ * -EINVAL buf NULL with len > 0. */
+int lp_status_json(char *buf, size_t len);
 
 /* ---- testing ------------------------------------------------------------------ */
 

@@ -184,6 +184,54 @@ typedef int (*lp_shadow_ctor_t)(void *obj, void *shadow_data, void *ctor_data);
 /* Runs on a shadow's data as it is freed, before the memory is reclaimed. */
 typedef void (*lp_shadow_dtor_t)(void *obj, void *shadow_data);
 
+/* ---- status snapshot (lp_status_snapshot, lp_status_json) -----------------
+ * In the manner of the kernel's /sys/kernel/livepatch/<patch>/{enabled,
+ * transition} and /proc/<pid>/patch_state. */
+
+#define LP_PATCH_NAME_MAX 32 /* bytes kept of a patch's name in a snapshot, NUL included */
+
+/* lp_thread_state_t.patch_state, as /proc/<pid>/patch_state. */
+enum {
+    LP_PATCH_STATE_NONE = -1,     /* no transition in flight */
+    LP_PATCH_STATE_UNPATCHED = 0, /* the thread runs without the patch in transition */
+    LP_PATCH_STATE_PATCHED = 1,   /* ... with it */
+};
+
+typedef struct lp_patch_info {
+    char name[LP_PATCH_NAME_MAX];
+    lp_model_t model;
+    int enabled;          /* 1: enabled (its enabling transition completed; it stays 1 while it is being disabled) */
+    int transition;       /* 1: the transition in flight enables or disables this patch */
+    int replace;          /* 1: created with the atomic-replace flag (none exists yet: always 0) */
+    int stack_index;      /* position among the enabled patches, 0 the oldest; -1 not enabled */
+    uint32_t functions;   /* functions it replaces (lp_patch_add_func) */
+    uint32_t extended;    /* functions it only counts (lp_patch_extend_set) */
+} lp_patch_info_t;
+
+typedef struct lp_thread_state {
+    char name[LP_THREAD_NAME_MAX];
+    int tid;                 /* kernel thread id */
+    int patch_state;         /* LP_PATCH_STATE_* */
+    int blocking;            /* 0, or the LP_STALL_* reason it blocks the transition in flight */
+    int offline;             /* 1 between lp_thread_offline() and lp_thread_online() */
+    uint32_t kernel_depth;   /* nesting of kernel sections */
+    uint32_t function_depth; /* nesting of hooked functions */
+} lp_thread_state_t;
+
+typedef struct lp_snapshot {
+    /* In: where the entries go and how many fit. An array may be NULL with a
+     * capacity of 0 (count only). */
+    lp_patch_info_t *patches;
+    uint32_t patches_cap;
+    uint32_t threads_cap;
+    lp_thread_state_t *threads;
+    /* Out: the totals (entries written: the smaller of total and capacity),
+     * and the transition status, all taken under the patcher lock. */
+    uint32_t n_patches;   /* patches in existence */
+    uint32_t n_threads;   /* live registered threads */
+    lp_transition_status_t transition;
+} lp_snapshot_t;
+
 #ifdef __cplusplus
 }
 #endif

@@ -67,13 +67,16 @@ func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
     }
 }
 
-/// Registers a patchable function. C: `lp_func_register`.
-@c public func lp_func_register(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?) -> UnsafeMutablePointer<lp_func_t>? {
+/// Registers a function under `name`; with `byAddress`, also under its
+/// implementation's address in lp_addr_table, for the cyg hooks.
+func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> FunctionRecord? {
     guard let name, let impl else { return failNull(LPError.invalid) }
     lp_lock_registry()
     defer { lp_unlock_registry() }
     let slot = nameSlot(name)
     if functionRegistry.byName[slot] != 0 { return failNull(LPError.exists) }
+    let address = byAddress ? probeAddress(impl) : nil
+    if let address, address.found { return failNull(LPError.exists) }
     guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
         return failNull(LPError.noMemory)
     }
@@ -87,7 +90,22 @@ func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
     lp_store_release_u64(&f.pointee.live, 1)
     functionRegistry.count += 1
     functionRegistry.byName[slot] = index + 1
+    // Last, with release: pairs with the acquire load of the key in
+    // autoFunction(), so a cyg hook that finds f sees it whole.
+    if let address { lp_addr_publish(address.slot, impl, f) }
     return f
+}
+
+/// Registers a patchable function. C: `lp_func_register`.
+@c public func lp_func_register(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?) -> UnsafeMutablePointer<lp_func_t>? {
+    registerFunction(name, impl, byAddress: false)
+}
+
+/// Registers a function whose calls the -finstrument-functions hooks count,
+/// keyed by `impl`, the address of its original implementation.
+/// C: `lp_func_register_auto`.
+@c public func lp_func_register_auto(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?) -> UnsafeMutablePointer<lp_func_t>? {
+    registerFunction(name, impl, byAddress: true)
 }
 
 /// The function registered under `name`. C: `lp_func_lookup`.

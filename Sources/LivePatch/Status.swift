@@ -30,33 +30,31 @@ func copyBytes<T>(_ bytes: [UInt8], into field: inout T) {
     }
 }
 
-/// A snapshot of the transition state and the misuse counters.
-/// C: `lp_transition_status`.
-@c public func lp_transition_status(_ out: UnsafeMutablePointer<lp_transition_status_t>?) -> Int32 {
-    guard let out else { return LPError.invalid }
-    var s = lp_transition_status_t()
-    withPatcherLock {
-        if let tx = transition {
-            let heading = tx.enabling == (tx.target == universeNew)
-            s.state = Int32(heading ? LP_TRANSITION_PATCHING : LP_TRANSITION_UNPATCHING)
-        } else {
-            s.state = Int32(LP_TRANSITION_IDLE)
-        }
-        s.model = transitionStats.lastModel
-        s.pending_threads = transitionStats.lastPending
-        s.pending_functions = transitionStats.lastPendingFunctions
-        s.transitions = transitionStats.started
-        s.completed = transitionStats.completed
-        s.reversed = transitionStats.reversed
-        s.forced = transitionStats.forced
-        s.checks = transitionStats.checks
-        s.hold_attempts = transitionStats.holdAttempts
-        s.hold_timeouts = transitionStats.holdTimeouts
-        s.hold_ns = switchPolicy.holdNs
-        s.retry_ns = switchPolicy.retryNs
-        s.nudges_sent = nudgesSent
-        copyBytes(transitionStats.lastPatchName, into: &s.patch)
+/// The transition half of lp_transition_status_t. Patcher lock held.
+func fillTransitionStatus(_ s: inout lp_transition_status_t) {
+    if let tx = transition {
+        s.state = Int32(tx.isPatching ? LP_TRANSITION_PATCHING : LP_TRANSITION_UNPATCHING)
+    } else {
+        s.state = Int32(LP_TRANSITION_IDLE)
     }
+    s.model = transitionStats.lastModel
+    s.pending_threads = transitionStats.lastPending
+    s.pending_functions = transitionStats.lastPendingFunctions
+    s.transitions = transitionStats.started
+    s.completed = transitionStats.completed
+    s.reversed = transitionStats.reversed
+    s.forced = transitionStats.forced
+    s.checks = transitionStats.checks
+    s.hold_attempts = transitionStats.holdAttempts
+    s.hold_timeouts = transitionStats.holdTimeouts
+    s.hold_ns = switchPolicy.holdNs
+    s.retry_ns = switchPolicy.retryNs
+    s.nudges_sent = nudgesSent
+    copyBytes(transitionStats.lastPatchName, into: &s.patch)
+}
+
+/// The registry and misuse counters of lp_transition_status_t.
+func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     var unbalanced: UInt64 = 0
     forEachLiveThread { t in unbalanced &+= lp_load_u64(&t.pointee.unbalanced) }
     lp_lock_registry()
@@ -67,6 +65,20 @@ func copyBytes<T>(_ bytes: [UInt8], into field: inout T) {
     s.exited_inside = threadRegistry.exitedInside
     lp_unlock_registry()
     s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)
+}
+
+extension Transition {
+    /// Heading to the state with the patch applied: enabling, or a reversed disable.
+    var isPatching: Bool { enabling == (target == universeNew) }
+}
+
+/// A snapshot of the transition state and the misuse counters.
+/// C: `lp_transition_status`.
+@c public func lp_transition_status(_ out: UnsafeMutablePointer<lp_transition_status_t>?) -> Int32 {
+    guard let out else { return LPError.invalid }
+    var s = lp_transition_status_t()
+    withPatcherLock { fillTransitionStatus(&s) }
+    fillRegistryStatus(&s)
     out.pointee = s
     return 0
 }

@@ -8,7 +8,7 @@ struct LivePatchCLI: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "livepatch",
         abstract: "Live-patching consistency models in user space: torture, benchmarks, reports.",
-        subcommands: [Report.self, Torture.self]
+        subcommands: [Report.self, Torture.self, Status.self]
     )
 }
 
@@ -17,14 +17,25 @@ struct LivePatchCLI: ParsableCommand {
 struct Torture: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Prove every model's invariants under many real pthreads (C harness).",
-        discussion: "Options are parsed by the harness: run `livepatch torture --help`."
+        discussion: "Options are parsed by the harness: run `livepatch torture --help`. "
+            + "The CLI adds --status-json PATH: the status snapshot (lp_status_json) when the run ends."
     )
 
     @Argument(parsing: .captureForPassthrough, help: "Options for the harness.")
     var arguments: [String] = []
 
     func run() throws {
-        let status = runC(lp_torture_main, name: "livepatch torture", arguments)
+        // --status-json PATH is the CLI's own: the status snapshot (lp_status_json) at the end.
+        var passed = arguments, statusPath: String? = nil
+        if let i = passed.firstIndex(of: "--status-json"), i + 1 < passed.count {
+            statusPath = passed[i + 1]
+            passed.removeSubrange(i...(i + 1))
+        }
+        let status = runC(lp_torture_main, name: "livepatch torture", passed)
+        if let statusPath, let file = fopen(statusPath, "w") {
+            fputs(statusJSON(), file)
+            fclose(file)
+        }
         if status != 0 { throw ExitCode(status) }
     }
 }

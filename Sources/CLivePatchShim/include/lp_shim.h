@@ -212,6 +212,41 @@ static inline lp_count_slot_t *lp_rec_slot(lp_thread_rec_t *rec, uint32_t func_i
 static inline const struct lp_func *lp_slot_func(const lp_count_slot_t *s) { return __atomic_load_n(&s->func, __ATOMIC_RELAXED); }
 static inline void lp_slot_set_func(lp_count_slot_t *s, const struct lp_func *f) { __atomic_store_n(&s->func, f, __ATOMIC_RELAXED); }
 
+/* ---- the address table: what __cyg_profile_func_enter looks up --------------
+ * (ProfileHooks.swift.) Open addressing with linear probing, keyed by the
+ * original implementation address of each function registered with
+ * lp_func_register_auto(). Written only under the registry lock, and never
+ * shrinks (functions are never unregistered); read lock-free by the cyg hooks
+ * of any thread, in signal handlers too. A writer stores func, then the key
+ * with release (lp_addr_publish); a reader acquire-loads the key
+ * (lp_addr_key), so a key equal to its address implies the func stored
+ * before it. Twice LP_MAX_FUNCS slots keep the load factor at most 1/2, so a
+ * miss (most instrumented functions) probes about 1.5 slots on average. */
+typedef struct lp_addr_slot {
+    const void *addr;
+    struct lp_func *func;
+} lp_addr_slot_t;
+
+#define LP_ADDR_BITS 17
+#define LP_ADDR_SLOTS (1u << LP_ADDR_BITS)
+_Static_assert(LP_ADDR_SLOTS == 2 * LP_MAX_FUNCS, "address table: load factor 1/2 at capacity");
+extern LP_INTERNAL lp_addr_slot_t lp_addr_table[LP_ADDR_SLOTS];
+
+/* Fibonacci hashing of the address less its low 4 bits (functions are
+ * 16-byte aligned at -O2 on x86-64). */
+static inline uint32_t lp_addr_hash(const void *addr)
+{
+    return (uint32_t)((((uintptr_t)addr >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - LP_ADDR_BITS));
+}
+static inline lp_addr_slot_t *lp_addr_slot(uint32_t i) { return &lp_addr_table[i & (LP_ADDR_SLOTS - 1)]; }
+static inline const void *lp_addr_key(const lp_addr_slot_t *s) { return __atomic_load_n(&s->addr, __ATOMIC_ACQUIRE); }
+static inline struct lp_func *lp_addr_func(const lp_addr_slot_t *s) { return __atomic_load_n(&s->func, __ATOMIC_RELAXED); }
+static inline void lp_addr_publish(lp_addr_slot_t *s, const void *addr, struct lp_func *f)
+{
+    __atomic_store_n(&s->func, f, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->addr, addr, __ATOMIC_RELEASE);
+}
+
 /* ---- the TLS block ----------------------------------------------------------- */
 
 typedef struct lp_tls {

@@ -1,0 +1,118 @@
+import CLivePatchShim
+
+// The status snapshot, in the manner of the kernel's sysfs: per patch
+// (/sys/kernel/livepatch/<patch>/{enabled,transition}), per thread
+// (/proc/<pid>/patch_state), and the transition status, taken together under
+// the patcher lock so that they agree. Thread fields are read with the loads
+// the scans use (Scan.swift), under the same RCU read lock.
+
+struct Snapshot {
+    var transition = lp_transition_status_t()
+    var patches: [lp_patch_info_t] = []
+    var threads: [lp_thread_state_t] = []
+}
+
+func takeSnapshot() -> Snapshot {
+    var snap = Snapshot()
+    withPatcherLock {
+        fillTransitionStatus(&snap.transition)
+        snap.patches = patchInfos()
+        snap.threads = threadStates(transition)
+    }
+    fillRegistryStatus(&snap.transition)
+    return snap
+}
+
+/// Every patch: the enabled ones in stack order, then the others by slot.
+/// Patcher lock held.
+func patchInfos() -> [lp_patch_info_t] {
+    let order = patchRegistry.enabledOrder
+    let others = patchRegistry.patches.indices.filter { !order.contains($0) && patchRegistry.patches[$0] != nil }
+    return (order + others).map { slot in
+        let patch = patchRegistry.patches[slot]!
+        var info = lp_patch_info_t()
+        copyBytes(patch.name, into: &info.name)
+        info.model = patch.model.raw
+        info.enabled = patch.enabled ? 1 : 0
+        info.transition = patch.inTransition ? 1 : 0
+        info.replace = 0 // lp_patch_create accepts no flag yet
+        info.stack_index = Int32(order.firstIndex(of: slot) ?? -1)
+        info.functions = UInt32(patch.replacements.count)
+        info.extended = UInt32(patch.extended.count)
+        return info
+    }
+}
+
+/// Every live registered thread, with its patch state for `tx`. Patcher lock held.
+func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
+    var states: [lp_thread_state_t] = []
+    let rows = lp_global_fn_counts()
+    let stride = lp_load_u64(&lp_global.fn_stride)
+    let everyFunctionSwitched = tx.map { tx in
+        tx.functions.allSatisfy { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) == tx.target }
+    } ?? false
+    forEachLiveThread { t in
+        var s = lp_thread_state_t()
+        s.name = t.pointee.name
+        s.tid = t.pointee.tid
+        s.offline = Int32(lp_load_u32(&t.pointee.offline))
+        s.kernel_depth = lp_load_u32(&t.pointee.kdepth)
+        s.function_depth = lp_load_u32(&t.pointee.fdepth)
+        s.patch_state = Int32(LP_PATCH_STATE_NONE)
+        if let tx {
+            let model = tx.model
+            var atTarget: Bool
+            if model.countsNothing {
+                atTarget = true
+            } else if model.countsPerFunction {
+                s.blocking = countedBlockReason(t, tx, rows: rows, stride: stride)
+                atTarget = everyFunctionSwitched
+            } else {
+                s.blocking = blockReason(t, tx).reason
+                atTarget = model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue
+                    ? lp_load_u32(&lp_global.kuniv) == tx.target : s.blocking == 0
+            }
+            // The target is "patched" when the transition heads to the patch applied.
+            s.patch_state = Int32(atTarget == tx.isPatching ? LP_PATCH_STATE_PATCHED : LP_PATCH_STATE_UNPATCHED)
+        }
+        states.append(s)
+    }
+    return states
+}
+
+/// Copies the first `capacity` elements of `from` to `to` (which may be NULL
+/// only when `capacity` is 0); true when all fitted.
+func copyTruncated<T>(_ from: [T], to: UnsafeMutablePointer<T>?, capacity: UInt32) -> Bool {
+    let n = min(from.count, Int(capacity))
+    if let to { for i in 0..<n { to[i] = from[i] } }
+    return n == from.count
+}
+
+/// The transition status, every patch and every thread, taken under the
+/// patcher lock. C: `lp_status_snapshot`.
+@c public func lp_status_snapshot(_ out: UnsafeMutablePointer<lp_snapshot_t>?) -> Int32 {
+    guard let out else { return LPError.invalid }
+    if (out.pointee.patches == nil && out.pointee.patches_cap != 0)
+        || (out.pointee.threads == nil && out.pointee.threads_cap != 0) {
+        return LPError.invalid
+    }
+    let snap = takeSnapshot()
+    out.pointee.transition = snap.transition
+    out.pointee.n_patches = UInt32(snap.patches.count)
+    out.pointee.n_threads = UInt32(snap.threads.count)
+    let patchesFit = copyTruncated(snap.patches, to: out.pointee.patches, capacity: out.pointee.patches_cap)
+    let threadsFit = copyTruncated(snap.threads, to: out.pointee.threads, capacity: out.pointee.threads_cap)
+    return patchesFit && threadsFit ? 0 : 1
+}
+
+/// The snapshot as JSON, snprintf-style. C: `lp_status_json`.
+@c public func lp_status_json(_ buf: UnsafeMutablePointer<CChar>?, _ len: UInt) -> Int32 {
+    if buf == nil && len != 0 { return LPError.invalid }
+    let doc = snapshotJSON(takeSnapshot())
+    if let buf, len > 0 {
+        let n = min(doc.count, Int(clamping: len - 1))
+        for i in 0..<n { buf[i] = CChar(bitPattern: doc[i]) }
+        buf[n] = 0
+    }
+    return Int32(clamping: doc.count)
+}

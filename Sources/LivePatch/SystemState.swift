@@ -18,10 +18,10 @@ func stateRefusal(_ patch: Patch) -> Int32? {
         guard let installed = patchRegistry.patches[slot] else { continue }
         for old in installed.states {
             var line = LogLine(patch)
-            line.text("system state ")
-            line.number(UInt64(old.id))
             if let mine = patch.states.first(where: { $0.id == old.id }) {
                 guard mine.version < old.version else { continue }
+                line.text("system state ")
+                line.number(UInt64(old.id))
                 line.text(" version ")
                 line.number(UInt64(mine.version))
                 line.text(" < ")
@@ -29,7 +29,9 @@ func stateRefusal(_ patch: Patch) -> Int32? {
                 line.text(" installed by ")
             } else {
                 guard patch.replace else { continue }
-                line.text(" would be dropped by this cumulative patch: installed by ")
+                line.text("cumulative patch drops system state ")
+                line.number(UInt64(old.id))
+                line.text(" of ")
             }
             line.quoted(installed.name)
             line.text(": refused")

@@ -67,7 +67,10 @@ void lp_kernel_exit(void);
 /* ---- functions ----------------------------------------------------------- */
 
 /* Register a patchable function. NULL with errno: EINVAL name or impl NULL,
- * EEXIST name taken, ENOMEM LP_MAX_FUNCS reached. The name is copied. */
+ * EEXIST name taken, ENOMEM LP_MAX_FUNCS reached. The name is copied. An
+ * enabled patch that named it (lp_patch_add_func_by_name) applies at once;
+ * for that, registration takes the patcher lock and may wait for one
+ * completion step in progress (at most the hold bound). */
 lp_func_t *lp_func_register(const char *name, const void *impl);
 /* NULL with errno: EINVAL name NULL, ENOENT no such function. */
 lp_func_t *lp_func_lookup(const char *name);
@@ -98,7 +101,8 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
 lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
 /* Replace f with new_impl while p is enabled. -EINVAL NULL argument,
  * -ENOENT unknown handle, -EEXIST f already in p, -EBUSY p enabled or in
- * transition, -ENOMEM too many functions in one patch (LP_MAX_FUNCS). */
+ * transition, or a callback runs, -ENOMEM too many functions in one patch
+ * (LP_MAX_FUNCS). */
 int lp_patch_add_func(lp_patch_t *p, lp_func_t *f, const void *new_impl);
 /* Count f as part of p's patched set without replacing it (extending the
  * patched set, as in the seed thread). Errors as lp_patch_add_func. */
@@ -136,7 +140,7 @@ int lp_patch_set_callbacks(lp_patch_t *p, const lp_callbacks_t *cb, void *ctx);
  * have (it would drop it). Both refusals make lp_patch_enable return -EINVAL
  * and send the reason to the log handler. -EINVAL p NULL or id 0, -ENOENT
  * unknown handle, -EEXIST p already has id, -EBUSY p enabled or in
- * transition. */
+ * transition, or a callback runs. */
 int lp_patch_add_state(lp_patch_t *p, unsigned long id, unsigned version, void *data);
 /* The version and data (each out may be NULL) of system state id in the
  * enabled patches: the most recently enabled patch that has id wins. A patch

@@ -12,6 +12,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 
 static void old_impl(void) {}
@@ -185,23 +187,17 @@ static void check_reentry(lp_func_t *f)
     check_rc("lp_patch_destroy", lp_patch_destroy(reentry.other), 0);
 }
 
-/* Many threads drive one completion: post_patch still runs once. */
-static struct {
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int inside, release;
-} park = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
+/* Many threads drive one completion: post_patch still runs once. The
+ * parked thread spins (yielding) inside the function until released. */
+static atomic_int parked_inside, parked_release;
 static int post_patch_calls, waits_ok;
 static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static void parked_impl(void)
 {
-    pthread_mutex_lock(&park.lock);
-    park.inside = 1;
-    pthread_cond_broadcast(&park.cond);
-    while (!park.release)
-        pthread_cond_wait(&park.cond, &park.lock);
-    pthread_mutex_unlock(&park.lock);
+    atomic_store(&parked_inside, 1);
+    while (!atomic_load(&parked_release))
+        sched_yield();
 }
 
 static void *parked_thread(void *arg)
@@ -240,18 +236,13 @@ static void check_completion_once(void)
     check_rc("lp_patch_set_callbacks", lp_patch_set_callbacks(p, &cb, NULL), 0);
     pthread_t parked, waiters[WAITERS];
     pthread_create(&parked, NULL, parked_thread, f);
-    pthread_mutex_lock(&park.lock);
-    while (!park.inside)
-        pthread_cond_wait(&park.cond, &park.lock);
-    pthread_mutex_unlock(&park.lock);
+    while (!atomic_load(&parked_inside))
+        sched_yield();
     check_rc("lp_patch_enable with a thread inside the function", lp_patch_enable(p), 0);
     check_rc("the transition is pending", lp_transition_try_complete(), 0);
     for (int i = 0; i < WAITERS; i++)
         pthread_create(&waiters[i], NULL, waiter_thread, NULL);
-    pthread_mutex_lock(&park.lock);
-    park.release = 1;
-    pthread_cond_broadcast(&park.cond);
-    pthread_mutex_unlock(&park.lock);
+    atomic_store(&parked_release, 1);
     pthread_join(parked, NULL);
     for (int i = 0; i < WAITERS; i++)
         pthread_join(waiters[i], NULL);

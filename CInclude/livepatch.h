@@ -75,7 +75,10 @@ void lp_kernel_exit(void);
 /* ---- functions ----------------------------------------------------------- */
 
 /* Register a patchable function. NULL with errno: EINVAL name or impl NULL,
- * EEXIST name taken, ENOMEM LP_MAX_FUNCS reached. The name is copied. */
+ * EEXIST name taken, ENOMEM LP_MAX_FUNCS reached. The name is copied. An
+ * enabled patch that named it (lp_patch_add_func_by_name) applies at once;
+ * for that, registration takes the patcher lock and may wait for one
+ * completion step in progress (at most the hold bound). */
 lp_func_t *lp_func_register(const char *name, const void *impl);
 /* NULL with errno: EINVAL name NULL, ENOENT no such function. */
 lp_func_t *lp_func_lookup(const char *name);
@@ -132,29 +135,77 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
 
 /* ---- patches ------------------------------------------------------------- */
 
-/* A new, disabled patch. NULL with errno: EINVAL name NULL, model invalid or
- * unknown flags (none are defined yet: pass 0), EEXIST a patch has this name,
- * ENOMEM LP_MAX_PATCHES patches exist. */
+/* A new, disabled patch. flags: 0 or LP_PATCH_REPLACE (types.h). NULL with
+ * errno: EINVAL name NULL, model invalid or unknown flags, EEXIST a patch has
+ * this name, ENOMEM LP_MAX_PATCHES patches exist. */
 lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
 /* Replace f with new_impl while p is enabled. -EINVAL NULL argument,
  * -ENOENT unknown handle, -EEXIST f already in p, -EBUSY p enabled or in
- * transition, -ENOMEM too many functions in one patch (LP_MAX_FUNCS). */
+ * transition, or a callback runs, -ENOMEM too many functions in one patch
+ * (LP_MAX_FUNCS). */
 int lp_patch_add_func(lp_patch_t *p, lp_func_t *f, const void *new_impl);
 /* Count f as part of p's patched set without replacing it (extending the
  * patched set, as in the seed thread). Errors as lp_patch_add_func. */
 int lp_patch_extend_set(lp_patch_t *p, lp_func_t *f);
 /* Start the transition that enables p; p becomes the newest patch on each of
- * its functions. -EINVAL NULL, empty or already enabled, -ENOENT unknown
- * handle, -EBUSY a transition is in flight, -ENOMEM no memory for the
- * per-thread counters of a SWITCH_FUNCTION transition. */
+ * its functions (with LP_PATCH_REPLACE: the only one). Runs p's pre_patch
+ * callback first. -EINVAL NULL, empty or already enabled, or its system
+ * states conflict with the enabled patches' (see lp_patch_add_state; the log
+ * handler gets the reason), -ENOENT unknown handle, -EBUSY a transition is in
+ * flight or a callback runs, -ECANCELED the pre_patch callback returned
+ * nonzero (nothing switched), -ENOMEM no memory for the per-thread counters
+ * of a SWITCH_FUNCTION transition. */
 int lp_patch_enable(lp_patch_t *p);
-/* Start the transition that disables p. -EINVAL NULL or not enabled, -ENOENT
- * unknown handle, -EBUSY a transition is in flight or p is not the most
- * recently enabled patch (patches are disabled in reverse order). */
+/* Start the transition that disables p, after its pre_unpatch callback.
+ * -EINVAL NULL or not enabled, -ENOENT unknown handle, -EBUSY a transition is
+ * in flight, a callback runs, or p is not the most recently enabled patch
+ * (patches are disabled in reverse order). */
 int lp_patch_disable(lp_patch_t *p);
-/* Free a disabled patch. -EINVAL NULL, -ENOENT unknown handle, -EBUSY p is
- * enabled or in transition. */
+/* Free a disabled patch (a patch replaced by an LP_PATCH_REPLACE patch is
+ * disabled). -EINVAL NULL, -ENOENT unknown handle, -EBUSY p is enabled or in
+ * transition, or a callback runs. */
 int lp_patch_destroy(lp_patch_t *p);
+
+/* ---- kernel livepatch parity (callbacks, system state, late targets, log) - */
+
+/* Set p's callbacks (copied; NULL clears them) and the ctx they receive; the
+ * rules are next to lp_callbacks_t in livepatch/types.h. -EINVAL p NULL,
+ * -ENOENT unknown handle, -EBUSY p enabled or in transition, or a callback
+ * runs. */
+int lp_patch_set_callbacks(lp_patch_t *p, const lp_callbacks_t *cb, void *ctx);
+/* p modifies system state id (nonzero) at version, with data for whoever
+ * reads it (Documentation/livepatch/system-state.rst). Checked when p is
+ * enabled, against the enabled patches: a state they have must not get a
+ * lower version, and an LP_PATCH_REPLACE patch must carry every state they
+ * have (it would drop it). Both refusals make lp_patch_enable return -EINVAL
+ * and send the reason to the log handler. -EINVAL p NULL or id 0, -ENOENT
+ * unknown handle, -EEXIST p already has id, -EBUSY p enabled or in
+ * transition, or a callback runs. */
+int lp_patch_add_state(lp_patch_t *p, unsigned long id, unsigned version, void *data);
+/* The version and data (each out may be NULL) of system state id in the
+ * enabled patches: the most recently enabled patch that has id wins. A patch
+ * in an enabling transition is not enabled yet, so its pre_patch callback
+ * reads the state it takes over (the kernel's klp_get_prev_state) and its
+ * post_patch callback reads its own. -ENOENT no enabled patch has id. */
+int lp_state_get(unsigned long id, unsigned *version, void **data);
+/* Replace the function named name with new_impl while p is enabled, whether
+ * or not it is registered yet (the kernel's module loaded after the
+ * livepatch). When lp_func_register(name, ...) comes later while p is
+ * enabled or in transition, the function starts at once in the implementation
+ * of the stack with the patch in transition on top, as klp_module_coming
+ * patches a coming module; this is consistent because no thread can have run
+ * or be inside a function before it is registered. When the transition
+ * completes it takes the final stack's implementation. The registration
+ * logs "'p': applying patch to late function 'name'". Errors as
+ * lp_patch_add_func; -EEXIST also when p already has name pending. */
+int lp_patch_add_func_by_name(lp_patch_t *p, const char *name, const void *new_impl);
+/* Deliver the engine's messages, the kernel's pr_notice lines without the
+ * "livepatch: " prefix ("'p1': starting patching transition", refusals),
+ * to fn, one line (no newline) per call, in program order with the
+ * callbacks. Called on a patcher thread with no engine lock held, never on
+ * the hook path; fn may call the API as a callback may. NULL turns the log
+ * off. Returns 0. */
+int lp_set_log_handler(void (*fn)(const char *line, void *ctx), void *ctx);
 
 /* ---- transitions ---------------------------------------------------------- */
 

@@ -146,6 +146,56 @@ enum {
     LP_BUG_FLIP_BUSY_KERNEL = 3,   /* SWITCH_KERNEL flips at once, whatever the count */
 };
 
+/* ---- kernel livepatch parity: callbacks, system state, atomic replace ---- */
+
+/* lp_patch_create() flag: atomic replace (the kernel's cumulative patch). One
+ * transition takes the program from the stack of enabled patches to this
+ * patch alone: every function any enabled patch touches is in it, and those
+ * the new patch does not replace go back to their original implementation.
+ * When it completes, the replaced patches are disabled (off the stack, their
+ * callbacks not run); a reversed replace leaves the old stack as it was. */
+#define LP_PATCH_REPLACE 0x1u
+
+/*
+ * Callbacks, as in the kernel's Documentation/livepatch/callbacks.rst. Each
+ * may be NULL. They run on a patcher thread, in the call that reached the
+ * point below, with no engine lock held:
+ *
+ *   pre_patch     in lp_patch_enable(), before the transition starts. Nonzero
+ *                 cancels: lp_patch_enable() returns -ECANCELED, nothing
+ *                 switches, and no other callback of the patch runs for it
+ *                 (post_unpatch does not, as in the kernel).
+ *   post_patch    after a transition ends with the patch enabled: its enable
+ *                 completed, or its disable was reversed and completed.
+ *   pre_unpatch   in lp_patch_disable(), before the transition starts.
+ *   post_unpatch  after a transition ends with the patch disabled: its disable
+ *                 completed, or its enable was reversed and completed (then
+ *                 pre_patch ran and pre_unpatch never does).
+ *
+ * A completion runs post_patch/post_unpatch exactly once, on the thread whose
+ * lp_transition_try_complete(), lp_transition_wait() or lp_transition_force()
+ * completed the transition, before that call returns (another thread's wait
+ * may return first). A forced transition completes like any other. With
+ * atomic replace only the new patch's callbacks run, never those of the
+ * patches it replaces. Engine log lines (lp_set_log_handler) and callbacks
+ * are delivered in program order.
+ *
+ * Inside a callback the engine is not locked, so any call is safe, but the
+ * patcher is busy: lp_patch_enable, lp_patch_disable, lp_patch_destroy and
+ * lp_patch_set_callbacks return -EBUSY (from any thread) until the callback
+ * returns; lp_state_get, lp_func_register, lp_transition_status work. A
+ * callback must not wait for another thread that is itself waiting to start
+ * a transition.
+ */
+typedef struct lp_callbacks {
+    int (*pre_patch)(lp_patch_t *p, void *ctx); /* nonzero: cancel, nothing switches */
+    void (*post_patch)(lp_patch_t *p, void *ctx);
+    void (*pre_unpatch)(lp_patch_t *p, void *ctx);
+    void (*post_unpatch)(lp_patch_t *p, void *ctx);
+} lp_callbacks_t;
+
+/* ---- end of the parity block ---- */
+
 typedef struct lp_transition_status {
     int state;                  /* LP_TRANSITION_* */
     lp_model_t model;           /* model of the transition in flight (or of the last one) */
@@ -202,7 +252,7 @@ typedef struct lp_patch_info {
     lp_model_t model;
     int enabled;          /* 1: enabled (its enabling transition completed; it stays 1 while it is being disabled) */
     int transition;       /* 1: the transition in flight enables or disables this patch */
-    int replace;          /* 1: created with the atomic-replace flag (none exists yet: always 0) */
+    int replace;          /* 1: created with LP_PATCH_REPLACE */
     int stack_index;      /* position among the enabled patches, 0 the oldest; -1 not enabled */
     uint32_t functions;   /* functions it replaces (lp_patch_add_func) */
     uint32_t extended;    /* functions it only counts (lp_patch_extend_set) */

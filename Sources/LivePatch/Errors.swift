@@ -10,6 +10,7 @@ enum LPError {
     static let noMemory = -Int32(LP_ENOMEM.rawValue)
     static let notPermitted = -Int32(LP_EPERM.rawValue)
     static let deadlock = -Int32(LP_EDEADLK.rawValue)
+    static let canceled = -Int32(LP_ECANCELED.rawValue)
 }
 
 /// Sets errno for the pointer-returning calls and returns nil.
@@ -31,7 +32,7 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
 @c public func lp_strerror(_ err: Int32) -> UnsafePointer<CChar> {
     switch err < 0 ? -err : err {
     case 0: return cString("success")
-    case Int32(LP_EINVAL.rawValue): return cString("invalid argument (EINVAL)")
+    case Int32(LP_EINVAL.rawValue): return cString("invalid argument, or a system-state conflict with the enabled patches (EINVAL)")
     case Int32(LP_ENOENT.rawValue): return cString("no such function, patch or thread (ENOENT)")
     case Int32(LP_EEXIST.rawValue): return cString("already exists or already registered (EEXIST)")
     case Int32(LP_EBUSY.rawValue): return cString("busy: a transition is in flight, or the object is in use (EBUSY)")
@@ -39,6 +40,7 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     case Int32(LP_ENOMEM.rawValue): return cString("capacity exhausted or out of memory (ENOMEM)")
     case Int32(LP_EPERM.rawValue): return cString("not permitted: membarrier is unavailable (EPERM)")
     case Int32(LP_EDEADLK.rawValue): return cString("would deadlock: the caller is inside a kernel section or a hooked function (EDEADLK)")
+    case Int32(LP_ECANCELED.rawValue): return cString("cancelled: the patch's pre_patch callback refused it (ECANCELED)")
     default: return cString("unknown error")
     }
 }

@@ -67,33 +67,45 @@ func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
     }
 }
 
+/// The index of the function registered under `name`. Registry lock held.
+func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
+    let entry = functionRegistry.byName.isEmpty ? 0 : functionRegistry.byName[nameSlot(name)]
+    return entry == 0 ? nil : entry - 1
+}
+
 /// Registers a function under `name`; with `byAddress`, also under its
-/// implementation's address in lp_addr_table, for the cyg hooks.
+/// implementation's address in lp_addr_table, for the cyg hooks. An enabled
+/// patch (or one in transition) that waits for it by name
+/// (lp_patch_add_func_by_name) applies at once: the patcher lock is taken
+/// first (lock order: patcher, then registry) so that the function is
+/// published with its patched implementation.
 func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> FunctionRecord? {
     guard let name, let impl else { return failNull(LPError.invalid) }
-    lp_lock_registry()
-    defer { lp_unlock_registry() }
-    let slot = nameSlot(name)
-    if functionRegistry.byName[slot] != 0 { return failNull(LPError.exists) }
-    let address = byAddress ? probeAddress(impl) : nil
-    if let address, address.found { return failNull(LPError.exists) }
-    guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
-        return failNull(LPError.noMemory)
+    return withPatcher { () -> FunctionRecord? in
+        lp_lock_registry()
+        defer { lp_unlock_registry() }
+        let slot = nameSlot(name)
+        if functionRegistry.byName[slot] != 0 { return failNull(LPError.exists) }
+        let address = byAddress ? probeAddress(impl) : nil
+        if let address, address.found { return failNull(LPError.exists) }
+        guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
+            return failNull(LPError.noMemory)
+        }
+        let index = functionRegistry.count
+        let f = functionRecord(index)
+        f.pointee.name = UnsafePointer(copy)
+        f.pointee.orig = impl
+        f.pointee.index = index
+        lp_store_release_ptr(&f.pointee.impl, resolveLateTarget(name, index: index))
+        // Pairs with the acquire load in validFunction().
+        lp_store_release_u64(&f.pointee.live, 1)
+        functionRegistry.count += 1
+        functionRegistry.byName[slot] = index + 1
+        // Last, with release: pairs with the acquire load of the key in
+        // autoFunction(), so a cyg hook that finds f sees it whole.
+        if let address { lp_addr_publish(address.slot, impl, f) }
+        return f
     }
-    let index = functionRegistry.count
-    let f = functionRecord(index)
-    f.pointee.name = UnsafePointer(copy)
-    f.pointee.orig = impl
-    f.pointee.index = index
-    lp_store_release_ptr(&f.pointee.impl, impl)
-    // Pairs with the acquire load in validFunction().
-    lp_store_release_u64(&f.pointee.live, 1)
-    functionRegistry.count += 1
-    functionRegistry.byName[slot] = index + 1
-    // Last, with release: pairs with the acquire load of the key in
-    // autoFunction(), so a cyg hook that finds f sees it whole.
-    if let address { lp_addr_publish(address.slot, impl, f) }
-    return f
 }
 
 /// Registers a patchable function. C: `lp_func_register`.
@@ -113,9 +125,8 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
     guard let name else { return failNull(LPError.invalid) }
     lp_lock_registry()
     defer { lp_unlock_registry() }
-    let entry = functionRegistry.byName.isEmpty ? 0 : functionRegistry.byName[nameSlot(name)]
-    guard entry != 0 else { return failNull(LPError.notFound) }
-    return functionRecord(entry - 1)
+    guard let index = registeredIndex(name) else { return failNull(LPError.notFound) }
+    return functionRecord(index)
 }
 
 /// Entries and exits of `f` over all threads, exact at quiescence.

@@ -8,20 +8,32 @@ final class Patch {
     let slot: Int
     let name: [UInt8]
     let model: Model
+    /// LP_PATCH_REPLACE: enabling replaces the whole stack (atomic replace).
+    let replace: Bool
     var replacements: [(function: UInt32, impl: UnsafeRawPointer)] = []
     var extended: [UInt32] = []
+    /// lp_patch_add_func_by_name targets not registered yet (SystemState.swift
+    /// and Functions.swift resolve them at registration).
+    var pendingByName: [(name: [UInt8], impl: UnsafeRawPointer)] = []
+    var states: [SystemState] = []
+    var callbacks = lp_callbacks_t()
+    var callbackContext: UnsafeMutableRawPointer? = nil
     var enabled = false
     var inTransition = false
 
-    init(slot: Int, name: [UInt8], model: Model) {
+    init(slot: Int, name: [UInt8], model: Model, replace: Bool) {
         self.slot = slot
         self.name = name
         self.model = model
+        self.replace = replace
     }
 
     var functions: [UInt32] { replacements.map { $0.function } + extended }
 
     func contains(_ function: UInt32) -> Bool { functions.contains(function) }
+
+    /// Nothing to replace, now or when a named target registers.
+    var isEmpty: Bool { functions.isEmpty && pendingByName.isEmpty }
 }
 
 struct PatchRegistry {
@@ -82,7 +94,7 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
 
 /// A new, disabled patch. C: `lp_patch_create`.
 @c public func lp_patch_create(_ name: UnsafePointer<CChar>?, _ model: lp_model_t, _ flags: UInt32) -> UnsafeMutablePointer<lp_patch_t>? {
-    guard let name, flags == 0 else { return failNull(LPError.invalid) }
+    guard let name, flags & ~UInt32(LP_PATCH_REPLACE) == 0 else { return failNull(LPError.invalid) }
     let bytes = copyName(name)
     return withPatcherLock { () -> UnsafeMutablePointer<lp_patch_t>? in
         guard let decoded = Model(model) else { return failNull(LPError.invalid) }
@@ -98,7 +110,8 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
         else { return failNull(LPError.noMemory) }
         let slot = (patchRegistry.nextSlot + offset) % count
         patchRegistry.nextSlot = (slot + 1) % count
-        patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded)
+        patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded,
+                                                replace: flags & UInt32(LP_PATCH_REPLACE) != 0)
         let handle = patchTableBase + slot
         handle.pointee.index = UInt32(slot)
         handle.pointee.generation &+= 1
@@ -113,9 +126,9 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
     guard let patch else { return (nil, 0, err) }
     guard f != nil else { return (nil, 0, LPError.invalid) }
     guard let function = validFunction(f) else { return (nil, 0, LPError.notFound) }
-    if patch.enabled || patch.inTransition { return (nil, 0, LPError.busy) }
+    if patch.enabled || patch.inTransition || patcherBusy { return (nil, 0, LPError.busy) }
     if patch.contains(function) { return (nil, 0, LPError.exists) }
-    if patch.functions.count >= Int(LP_MAX_FUNCS) { return (nil, 0, LPError.noMemory) }
+    if patch.functions.count + patch.pendingByName.count >= Int(LP_MAX_FUNCS) { return (nil, 0, LPError.noMemory) }
     return (patch, function, 0)
 }
 
@@ -141,28 +154,73 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
     }
 }
 
-/// Starts the transition that enables the patch. C: `lp_patch_enable`.
+/// Starts the transition that enables the patch, after its pre_patch
+/// callback (run unlocked, the patcher marked busy meanwhile).
+/// C: `lp_patch_enable`.
 @c public func lp_patch_enable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
-    withPatcherLock {
+    let (prepared, err): (Patch?, Int32) = withPatcher {
         let (patch, err) = lookupPatch(p)
-        guard let patch else { return err }
-        if patch.enabled || patch.functions.isEmpty { return LPError.invalid }
-        if transition != nil { return LPError.busy }
-        return startTransition(patch, enabling: true,
-                               from: patchRegistry.enabledOrder, to: patchRegistry.enabledOrder + [patch.slot])
+        guard let patch else { return (nil, err) }
+        if patch.enabled || patch.isEmpty { return (nil, LPError.invalid) }
+        if transition != nil || patcherBusy { return (nil, LPError.busy) }
+        if let refusal = stateRefusal(patch) { return (nil, refusal) }
+        var line = LogLine()
+        line.text("enabling patch ")
+        line.quoted(patch.name)
+        logLine(line)
+        logPatch(patch, "initializing patching transition")
+        patcherEvents.busy += 1
+        return (patch, 0)
+    }
+    guard let patch = prepared else { return err }
+    let cancelled = runPreCallback(patch, patching: true) != 0
+    return withPatcher {
+        patcherEvents.busy -= 1
+        if cancelled {
+            var line = LogLine()
+            line.text("pre-patch callback failed for patch ")
+            line.quoted(patch.name)
+            logLine(line)
+            logFailedToEnable(patch)
+            logPatch(patch, "canceling patching transition")
+            return LPError.canceled
+        }
+        let from = patchRegistry.enabledOrder
+        let r = startTransition(patch, enabling: true, from: from, to: patch.replace ? [patch.slot] : from + [patch.slot])
+        if r == 0 { logPatch(patch, "starting patching transition") } else { logFailedToEnable(patch) }
+        return r
     }
 }
 
-/// Starts the transition that disables the patch. C: `lp_patch_disable`.
+func logFailedToEnable(_ patch: Patch) {
+    var line = LogLine()
+    line.text("failed to enable patch ")
+    line.quoted(patch.name)
+    logLine(line)
+}
+
+/// Starts the transition that disables the patch, after its pre_unpatch
+/// callback (run unlocked, the patcher marked busy meanwhile).
+/// C: `lp_patch_disable`.
 @c public func lp_patch_disable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
-    withPatcherLock {
+    let (prepared, err): (Patch?, Int32) = withPatcher {
         let (patch, err) = lookupPatch(p)
-        guard let patch else { return err }
-        if transition != nil { return LPError.busy }
-        if !patch.enabled { return LPError.invalid }
-        if patchRegistry.enabledOrder.last != patch.slot { return LPError.busy }
-        return startTransition(patch, enabling: false,
-                               from: patchRegistry.enabledOrder, to: patchRegistry.enabledOrder.dropLast())
+        guard let patch else { return (nil, err) }
+        if transition != nil || patcherBusy { return (nil, LPError.busy) }
+        if !patch.enabled { return (nil, LPError.invalid) }
+        if patchRegistry.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
+        logPatch(patch, "initializing unpatching transition")
+        patcherEvents.busy += 1
+        return (patch, 0)
+    }
+    guard let patch = prepared else { return err }
+    _ = runPreCallback(patch, patching: false)
+    return withPatcher {
+        patcherEvents.busy -= 1
+        let from = patchRegistry.enabledOrder
+        let r = startTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
+        if r == 0 { logPatch(patch, "starting unpatching transition") }
+        return r
     }
 }
 
@@ -171,7 +229,7 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
     withPatcherLock {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
-        if patch.enabled || patch.inTransition { return LPError.busy }
+        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
         patchRegistry.patches[patch.slot] = nil
         (patchTableBase + patch.slot).pointee.live = 0
         return 0

@@ -35,7 +35,7 @@ func patchInfos() -> [lp_patch_info_t] {
         info.model = patch.model.raw
         info.enabled = patch.enabled ? 1 : 0
         info.transition = patch.inTransition ? 1 : 0
-        info.replace = 0 // lp_patch_create accepts no flag yet
+        info.replace = patch.replace ? 1 : 0
         info.stack_index = Int32(order.firstIndex(of: slot) ?? -1)
         info.functions = UInt32(patch.replacements.count)
         info.extended = UInt32(patch.extended.count)

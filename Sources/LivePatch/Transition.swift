@@ -16,6 +16,14 @@ struct Transition {
     let model: Model
     let epoch: UInt64
     let functions: [TransitionFunction]
+    /// The stack before and after (parity): the patch alone for atomic
+    /// replace, else the stack with the patch added or removed.
+    let from: [Int]
+    let to: [Int]
+    /// Functions registered during the transition that a patch of the stack
+    /// replaces (lp_patch_add_func_by_name): complete() gives them their
+    /// final implementation.
+    var late: [UInt32] = []
     var target: UInt32 = universeNew
     /// SWITCH_KERNEL / SWITCH_FUNCTION: no hold before this time.
     var nextHoldAt: UInt64 = 0
@@ -78,7 +86,7 @@ nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
 func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> Int32 {
     ensureInitialized()
     if threadRegistry.membarrierError != 0 { return LPError.notPermitted }
-    let functions = patch.functions.map {
+    let functions = changedFunctions(from: from, to: to).map {
         TransitionFunction(index: $0, old: effectiveImpl($0, order: from), new: effectiveImpl($0, order: to))
     }
     let model = patch.model
@@ -108,11 +116,29 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
     // begun is visible to the scans.
     if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lp_sys_membarrier() }
     patch.inTransition = true
-    transition = Transition(patch: patch, enabling: enabling, model: model, epoch: epoch, functions: functions)
+    transition = Transition(patch: patch, enabling: enabling, model: model, epoch: epoch, functions: functions,
+                            from: from, to: to)
     transitionStats.started += 1
     transitionStats.lastModel = model.raw
     transitionStats.lastPatchName = patch.name
     return 0
+}
+
+/// Every function of the patches that are on one stack and not the other:
+/// the patch enabled or disabled, or with atomic replace the new patch and
+/// every patch it replaces. Each once, in patch order.
+func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
+    let changed = from.filter { !to.contains($0) } + to.filter { !from.contains($0) }
+    if changed.count == 1 { return patchRegistry.patches[changed[0]]!.functions }
+    var seen = [Bool](repeating: false, count: Int(LP_MAX_FUNCS))
+    var result: [UInt32] = []
+    for slot in changed {
+        for f in patchRegistry.patches[slot]!.functions where !seen[Int(f)] {
+            seen[Int(f)] = true
+            result.append(f)
+        }
+    }
+    return result
 }
 
 /// SWITCH_FUNCTION rows: one per thread slot, a counter word per function,
@@ -268,7 +294,8 @@ func releaseHold(_ word: UnsafeMutablePointer<UInt32>) {
 }
 
 /// complete: every function takes its final implementation, then leaves the
-/// transition; the patch stack and states follow.
+/// transition; the patch stack and states follow, and the completion's log
+/// lines and post_* callback are queued (run after the lock is released).
 func complete() {
     guard let tx = transition else { return }
     for fn in tx.functions {
@@ -281,18 +308,26 @@ func complete() {
     }
     lp_store_u32(&lp_global.kernel_area, 0)
     let switchedOver = tx.target == universeNew
-    if tx.enabling && switchedOver {
-        patchRegistry.enabledOrder.append(tx.patch.slot)
-        tx.patch.enabled = true
-    } else if !tx.enabling && switchedOver {
-        patchRegistry.enabledOrder.removeAll { $0 == tx.patch.slot }
-        tx.patch.enabled = false
+    if switchedOver {
+        // Atomic replace: the replaced patches leave the stack disabled.
+        for slot in tx.from where !tx.to.contains(slot) { patchRegistry.patches[slot]?.enabled = false }
+        for slot in tx.to { patchRegistry.patches[slot]?.enabled = true }
+        patchRegistry.enabledOrder = tx.to
+    }
+    for index in tx.late {
+        // Pairs with the acquire load of impl in lp_func_enter (tx_epoch is 0).
+        lp_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
     }
     tx.patch.inTransition = false
     transition = nil
     transitionStats.completed += 1
     transitionStats.lastPending = 0
     transitionStats.lastPendingFunctions = 0
+    // The kernel's order: "completing", the post_* callback, "complete".
+    let patched = tx.enabling == switchedOver
+    logPatch(tx.patch, patched ? "completing patching transition" : "completing unpatching transition")
+    queueCallback(tx.patch, patched ? .postPatch : .postUnpatch)
+    logPatch(tx.patch, patched ? "patching complete" : "unpatching complete")
     // A patcher asleep in lp_transition_wait() on another thread may go.
     notifyPatcher()
 }
@@ -309,13 +344,14 @@ func callerIsInside() -> Bool {
 /// C: `lp_transition_try_complete`.
 @c public func lp_transition_try_complete() -> Int32 {
     if callerIsInside() { return LPError.deadlock }
-    return withPatcherLock { tryCompleteLocked() }
+    return withPatcher { tryCompleteLocked() }
 }
 
 /// Drives the transition until it completes or `timeoutNs` passes (0: no
 /// limit). C: `lp_transition_wait`.
 @c public func lp_transition_wait(_ timeoutNs: UInt64) -> Int32 {
     if callerIsInside() { return LPError.deadlock }
+    defer { drainPatcherEvents() } // the completion's log lines and post_* callback
     let start = lp_sys_now_ns()
     let deadline = timeoutNs == 0 ? UInt64.max : start &+ timeoutNs
     _ = lp_fetch_add_u32(&lp_global.waiting, 1)
@@ -358,7 +394,7 @@ func callerIsInside() -> Bool {
 
 /// Turns the transition in flight around. C: `lp_transition_reverse`.
 @c public func lp_transition_reverse() -> Int32 {
-    withPatcherLock {
+    withPatcher {
         guard var tx = transition else { return LPError.invalid }
         reverseLocked(&tx)
         transition = tx
@@ -368,6 +404,9 @@ func callerIsInside() -> Bool {
 
 /// reverse: the transition heads back to where it started. Patcher lock held.
 func reverseLocked(_ tx: inout Transition) {
+    let patching = tx.enabling == (tx.target == universeNew)
+    logPatch(tx.patch, patching ? "reversing transition from patching to unpatching"
+                                : "reversing transition from unpatching to patching")
     tx.target ^= 1
     tx.nextHoldAt = 0
     tx.holdTimeouts = 0
@@ -382,7 +421,7 @@ func reverseLocked(_ tx: inout Transition) {
 
 /// Completes the transition now. C: `lp_transition_force`.
 @c public func lp_transition_force() -> Int32 {
-    withPatcherLock {
+    withPatcher {
         guard let tx = transition else { return LPError.invalid }
         forceSwitch(tx)
         complete()
@@ -393,6 +432,9 @@ func reverseLocked(_ tx: inout Transition) {
 /// force: every unit takes the target now, whatever the counts say; the
 /// caller completes. Patcher lock held.
 func forceSwitch(_ tx: Transition) {
+    let patching = tx.enabling == (tx.target == universeNew)
+    logPatch(tx.patch, patching ? "forcing remaining threads to the patched state"
+                                : "forcing remaining threads to the unpatched state")
     lp_store_u32(&lp_global.kuniv, tx.target)
     for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
     transitionStats.forced += 1

@@ -41,6 +41,7 @@
 enum lp_errno {
     LP_EINVAL = EINVAL, LP_ENOENT = ENOENT, LP_EEXIST = EEXIST, LP_EBUSY = EBUSY,
     LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EPERM = EPERM, LP_EDEADLK = EDEADLK,
+    LP_ECANCELED = ECANCELED, /* parity: a pre_patch callback cancelled lp_patch_enable */
 };
 
 /* ---- atomics: relaxed unless named; every partner is named at the call site - */

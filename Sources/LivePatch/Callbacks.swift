@@ -1,0 +1,35 @@
+import CLivePatchShim
+
+// The kernel's per-patch callbacks (Documentation/livepatch/callbacks.rst).
+// pre_* run here, from lp_patch_enable/disable, with the patcher lock not
+// held and the patcher marked busy; post_* are queued by complete() and run
+// by drainPatcherEvents() (Log.swift). The rules are next to lp_callbacks_t
+// in livepatch/types.h.
+
+/// Runs the patch's pre_patch (`patching`) or pre_unpatch callback; the
+/// pre_patch result (0 when there is none). Patcher lock NOT held.
+func runPreCallback(_ patch: Patch, patching: Bool) -> Int32 {
+    // Read under the lock: lp_patch_set_callbacks writes them under it (and
+    // refuses while the patcher is busy, so they cannot change after this).
+    let (cb, ctx) = withPatcherLock { (patch.callbacks, patch.callbackContext) }
+    let handle = patchTableBase + patch.slot
+    if patching { return cb.pre_patch?(handle, ctx) ?? 0 }
+    cb.pre_unpatch?(handle, ctx)
+    return 0
+}
+
+// MARK: - C API
+
+/// Sets (NULL: clears) the patch's callbacks and their context.
+/// C: `lp_patch_set_callbacks`.
+@c public func lp_patch_set_callbacks(_ p: UnsafeMutablePointer<lp_patch_t>?, _ cb: UnsafePointer<lp_callbacks_t>?,
+                                      _ ctx: UnsafeMutableRawPointer?) -> Int32 {
+    withPatcherLock {
+        let (patch, err) = lookupPatch(p)
+        guard let patch else { return err }
+        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
+        patch.callbacks = cb?.pointee ?? lp_callbacks_t()
+        patch.callbackContext = ctx
+        return 0
+    }
+}

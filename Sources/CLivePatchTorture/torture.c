@@ -1067,6 +1067,8 @@ static const enum kind sim_kinds[] = { K_WORKER, K_WORKER, K_KTHREAD, K_BLOCK_FN
 static struct {
     unsigned workers;
     int strategy, verbose;
+    int fixed_workload;     /* --workload-seed: every run draws its workload from it, only the schedule varies */
+    uint64_t workload_seed;
     unsigned depth;
     uint64_t max_steps, horizon;
     struct tctx ctx[SIM_MAX_WORKERS + 1]; /* 0 is the patcher */
@@ -1215,7 +1217,7 @@ static void sim_run(uint64_t seed, const lp_model_t *models, const char **names,
     memset(o, 0, sizeof *o);
     patch_seq = 0; /* a patch's variant follows from its number: the same in every run of a seed */
     memset(G.retired_at, 0, sizeof G.retired_at);
-    uint64_t rng = seed ^ 0x5eedull;
+    uint64_t rng = (SIM.fixed_workload ? SIM.workload_seed : seed) ^ 0x5eedull;
     if (sim_prepare(&rng, models, names, nmodels, o) != 0) {
         o->bad_op = o->failed = 1;
         sim_empty_stack();
@@ -1310,6 +1312,8 @@ static void sim_replay_hint(const char *prog, const char *models, const char *bu
     if (SIM.strategy == LP_SIM_PCT)
         printf(" --pct-depth %u --pct-horizon %" PRIu64, SIM.depth, SIM.horizon);
     printf(" --sim-threads %u --steps %" PRIu64, SIM.workers, SIM.max_steps);
+    if (SIM.fixed_workload)
+        printf(" --workload-seed %" PRIu64, SIM.workload_seed);
     if (models)
         printf(" --models '%s'", models);
     if (bug)
@@ -1401,9 +1405,10 @@ static void usage(FILE *out)
             "  --runs N           runs per strategy (default 200)\n"
             "  --strategy S       random, pct or both (default both)\n"
             "  --pct-depth D      PCT bug depth: D-1 priority change points (default 3)\n"
-            "  --pct-horizon N    PCT: steps over which change points fall (default 600)\n"
+            "  --pct-horizon N    PCT: steps over which change points fall (default 250)\n"
             "  --sim-threads N    workload threads besides the patcher, 1..16 (default 4)\n"
             "  --steps N          step budget of a run (default 200000)\n"
+            "  --workload-seed W  draw every run's workload and transition from W: only the schedule varies\n"
             "  --replay SEED      rerun one seed (same other flags) and print its hash and result\n"
             "  --verbose          print every run\n"
             "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
@@ -1423,7 +1428,7 @@ int lp_torture_main(int argc, char **argv)
     unsigned runs = 200;
     SIM.workers = 4;
     SIM.depth = 3;
-    SIM.horizon = 600;
+    SIM.horizon = 250;
     SIM.max_steps = 200000;
     static const struct option opts[] = {
         { "threads", required_argument, 0, 't' }, { "duration", required_argument, 0, 'd' },
@@ -1435,7 +1440,7 @@ int lp_torture_main(int argc, char **argv)
         { "strategy", required_argument, 0, 'T' }, { "pct-depth", required_argument, 0, 'D' },
         { "pct-horizon", required_argument, 0, 'H' }, { "sim-threads", required_argument, 0, 'W' },
         { "steps", required_argument, 0, 'B' },   { "replay", required_argument, 0, 'P' },
-        { "verbose", no_argument, 0, 'V' },
+        { "verbose", no_argument, 0, 'V' },      { "workload-seed", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     optind = 1;
@@ -1459,6 +1464,7 @@ int lp_torture_main(int argc, char **argv)
         case 'B': SIM.max_steps = strtoull(optarg, NULL, 10); break;
         case 'P': G.seed = strtoull(optarg, NULL, 0); replay = seeded = 1; break;
         case 'V': SIM.verbose = 1; break;
+        case 'L': SIM.workload_seed = strtoull(optarg, NULL, 0); SIM.fixed_workload = 1; break;
         case 'm': model_spec = optarg; break;
         case 'n': G.nudges = 0; break;
         case 'b': G.bound_ns = strtoull(optarg, NULL, 10) * 1000000ull; break;

@@ -1349,6 +1349,8 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
         SIM.strategy = s;
         unsigned failed = 0, hangs = 0, first = 0;
         uint64_t first_seed = 0, steps = 0, v[6] = { 0 };
+        lp_transition_status_t st0, st1;
+        lp_transition_status(&st0);
         for (unsigned r = 0; r < runs; r++) {
             struct sim_outcome o;
             sim_run(seed + r, models, names, nmodels, &o);
@@ -1368,15 +1370,17 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
                 sim_replay_hint(prog, model_spec, bug, seed + r);
             }
         }
+        lp_transition_status(&st1);
         qsort(hashes, runs, sizeof *hashes, cmp_u64);
         unsigned distinct = runs ? 1 : 0;
         for (unsigned r = 1; r < runs; r++)
             distinct += hashes[r] != hashes[r - 1];
         printf("sim %s: %u runs (seeds %" PRIu64 "..%" PRIu64 "), %u distinct interleavings, %.0f steps per run; "
                "%u failed runs (I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64 " poison %" PRIu64
-               " counts %" PRIu64 ", hangs %u)",
+               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges",
                sim_strategy_name(s), runs, seed, seed + runs - 1, distinct, runs ? (double)steps / runs : 0.0, failed,
-               v[0], v[1], v[2], v[3], v[4], v[5], hangs);
+               v[0], v[1], v[2], v[3], v[4], v[5], hangs, st1.hold_attempts - st0.hold_attempts,
+               st1.nudges_sent - st0.nudges_sent);
         if (failed)
             printf(", first at run %u (seed %" PRIu64 ")", first, first_seed);
         printf("\n");

@@ -282,6 +282,51 @@ typedef struct lp_snapshot {
     lp_transition_status_t transition;
 } lp_snapshot_t;
 
+/* ---- simulation mode (lp_sim_*): deterministic, replayable interleavings ---- */
+
+#define LP_SIM_MAX_THREADS 64
+
+/* lp_sim_config_t.strategy */
+enum {
+    LP_SIM_RANDOM = 0, /* each step runs a runnable thread drawn uniformly */
+    LP_SIM_PCT = 1,    /* probabilistic concurrency testing: priorities, depth-1 change points */
+};
+
+/* lp_sim_point() kinds: where a simulated thread offers the baton. */
+enum {
+    LP_SIM_ENTER = 1,        /* before lp_func_enter */
+    LP_SIM_EXIT = 2,         /* before lp_func_exit */
+    LP_SIM_KERNEL_ENTER = 3, /* before lp_kernel_enter */
+    LP_SIM_KERNEL_EXIT = 4,  /* before lp_kernel_exit */
+    LP_SIM_SAFE_POINT = 5,   /* before lp_safe_point, lp_thread_offline/online */
+    LP_SIM_PATCHER = 6,      /* between two patcher calls */
+    LP_SIM_OTHER = 7,        /* anywhere else the harness likes */
+};
+
+/* lp_sim_result_t.outcome */
+enum {
+    LP_SIM_DONE = 0,     /* every thread left */
+    LP_SIM_DEADLOCK = 1, /* every thread left was blocked with no timeout: the run was let go */
+    LP_SIM_BUDGET = 2,   /* max_steps ran out: the run was let go */
+};
+
+typedef struct lp_sim_config {
+    uint64_t seed;        /* the whole schedule follows from it */
+    int strategy;         /* LP_SIM_RANDOM or LP_SIM_PCT */
+    unsigned pct_depth;   /* PCT: the bug depth d (d-1 priority change points); 0: 3 */
+    unsigned threads;     /* threads that will call lp_sim_thread_join: 1..LP_SIM_MAX_THREADS */
+    uint64_t max_steps;   /* step budget; 0: 1000000 */
+    uint64_t pct_horizon; /* PCT: steps over which the change points are drawn; 0: max_steps */
+} lp_sim_config_t;
+
+typedef struct lp_sim_result {
+    uint64_t steps;       /* scheduling decisions */
+    uint64_t switches;    /* decisions that passed the baton to another thread */
+    uint64_t hash;        /* FNV-1a of the decisions: the interleaving's identity */
+    uint64_t virtual_ns;  /* the logical clock at the end */
+    int outcome;          /* LP_SIM_DONE, LP_SIM_DEADLOCK, LP_SIM_BUDGET */
+} lp_sim_result_t;
+
 #ifdef __cplusplus
 }
 #endif

@@ -56,7 +56,7 @@ void lp_sys_membarrier(void)
 
 /* ---- futex: event-driven completion ---------------------------------------- */
 
-int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns)
+int lp_sys_futex_wait_raw(uint32_t *word, uint32_t expected, uint64_t timeout_ns)
 {
     struct timespec ts = { (time_t)(timeout_ns / 1000000000u), (long)(timeout_ns % 1000000000u) };
     long r = syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, expected, timeout_ns ? &ts : NULL, NULL, 0);
@@ -65,16 +65,54 @@ int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns)
     return -errno;
 }
 
-void lp_sys_futex_wake(uint32_t *word, int count)
+void lp_sys_futex_wake_raw(uint32_t *word, int count)
 {
     syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, count, NULL, NULL, 0);
 }
+
+/* ---- simulation mode (Simulation.swift): the engine's waits, clock and
+ * nudges go through lp_sim_ops once a simulation was started. Each op answers
+ * LP_SIM_PASS for a thread that is not a simulated one (or after the run), and
+ * the plain system call runs. Not on the hook fast path: these are the slow
+ * paths that block, read the clock or signal. */
+lp_sim_ops_t lp_sim_ops;
+static __thread uint32_t sim_self; /* 1 + the calling thread's simulated id; 0 none */
+static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+uint32_t lp_sim_self(void) { return sim_self; }
+void lp_sim_set_self(uint32_t id) { sim_self = id; }
+void lp_sim_lock(void) { pthread_mutex_lock(&sim_lock); }
+void lp_sim_unlock(void) { pthread_mutex_unlock(&sim_lock); }
+
+int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns)
+{
+    lp_sim_futex_wait_fn op = __atomic_load_n(&lp_sim_ops.futex_wait, __ATOMIC_ACQUIRE); /* pairs with lp_sim_install */
+    int r = op && sim_self ? op(word, expected, timeout_ns) : LP_SIM_PASS;
+    return r != LP_SIM_PASS ? r : lp_sys_futex_wait_raw(word, expected, timeout_ns);
+}
+
+void lp_sys_futex_wake(uint32_t *word, int count)
+{
+    lp_sim_futex_wake_fn op = __atomic_load_n(&lp_sim_ops.futex_wake, __ATOMIC_ACQUIRE);
+    if (op && sim_self)
+        op(word, count); /* simulated waiters; real ones (threads outside the run) below */
+    lp_sys_futex_wake_raw(word, count);
+}
+
+/* ---------------------------------------------------------------------------- */
 
 /* ---- small libc wrappers, so Swift needs no Glibc module (Embedded builds) -- */
 
 int32_t lp_sys_gettid(void) { return (int32_t)syscall(SYS_gettid); }
 uint64_t lp_sys_pthread_self(void) { return (uint64_t)pthread_self(); }
-int lp_sys_pthread_kill(uint64_t thread, int signo) { return pthread_kill((pthread_t)thread, signo); }
+int lp_sys_pthread_kill_raw(uint64_t thread, int signo) { return pthread_kill((pthread_t)thread, signo); }
+int lp_sys_pthread_kill(uint64_t thread, int signo)
+{
+    /* Simulation: a nudge to a simulated thread is delivered when it next runs. */
+    lp_sim_kill_fn op = __atomic_load_n(&lp_sim_ops.kill, __ATOMIC_ACQUIRE);
+    int r = op && sim_self ? op(thread, signo) : LP_SIM_PASS;
+    return r != LP_SIM_PASS ? r : lp_sys_pthread_kill_raw(thread, signo);
+}
 int lp_sys_sigrtmax(void) { return SIGRTMAX; }
 void lp_sys_yield(void) { sched_yield(); }
 void lp_sys_cpu_relax(void) { __builtin_ia32_pause(); }
@@ -84,6 +122,13 @@ char *lp_sys_strdup(const char *s) { return strdup(s); }
 void lp_sys_set_errno(int err) { errno = err; }
 
 uint64_t lp_sys_now_ns(void)
+{
+    /* Simulation: a simulated thread reads the run's logical clock. */
+    lp_sim_now_fn op = __atomic_load_n(&lp_sim_ops.now, __ATOMIC_ACQUIRE);
+    return op && sim_self ? op() : lp_sys_now_ns_raw();
+}
+
+uint64_t lp_sys_now_ns_raw(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -106,8 +151,35 @@ static pthread_mutex_t patcher_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void lp_lock_registry(void) { pthread_mutex_lock(&registry_lock); }
 void lp_unlock_registry(void) { pthread_mutex_unlock(&registry_lock); }
-void lp_lock_patcher(void) { pthread_mutex_lock(&patcher_lock); }
-void lp_unlock_patcher(void) { pthread_mutex_unlock(&patcher_lock); }
+/* The patcher lock is held across waits (Transition.swift, holding()). In a
+ * simulation a simulated thread that slept on the mutex while its holder
+ * waits for the baton would stop the whole run: it takes the lock with
+ * trylock and, when that fails, waits (through the simulation) for the next
+ * unlock. The registry lock is never held across a wait, so it stays plain. */
+static uint32_t patcher_unlocks;
+
+void lp_lock_patcher(void)
+{
+    if (!sim_self) {
+        pthread_mutex_lock(&patcher_lock);
+        return;
+    }
+    for (;;) {
+        uint32_t seq = __atomic_load_n(&patcher_unlocks, __ATOMIC_RELAXED);
+        if (pthread_mutex_trylock(&patcher_lock) == 0)
+            return;
+        lp_sys_futex_wait(&patcher_unlocks, seq, 1000000); /* the bound: a holder outside the run wakes no one */
+    }
+}
+
+void lp_unlock_patcher(void)
+{
+    pthread_mutex_unlock(&patcher_lock);
+    if (sim_self) {
+        __atomic_fetch_add(&patcher_unlocks, 1, __ATOMIC_RELAXED);
+        lp_sys_futex_wake(&patcher_unlocks, 0x7fffffff);
+    }
+}
 void lp_locks_reinit_after_fork(void)
 {
     pthread_mutex_init(&registry_lock, NULL);

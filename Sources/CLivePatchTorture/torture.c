@@ -48,8 +48,19 @@
 
 /* ---- time, randomness ------------------------------------------------------- */
 
+/* --sim: one thread runs at a time, time is the simulation's logical clock,
+ * and the harness offers the baton next to every hook (see sim_main). */
+static int sim_on;
+#define SIM_POINT(kind)              \
+    do {                             \
+        if (sim_on)                  \
+            lp_sim_point(kind);      \
+    } while (0)
+
 static uint64_t now_ns(void)
 {
+    if (sim_on)
+        return lp_sim_now();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -179,6 +190,12 @@ static void sleep_nudgeable(struct tctx *t, uint64_t ns)
 {
     uint64_t end = now_ns() + ns;
     t->nudged = 0;
+    if (sim_on) { /* a virtual sleep; a nudge ends it (the handler runs before lp_sim_wait returns) */
+        uint32_t never = 0;
+        for (uint64_t now; !t->nudged && (now = now_ns()) < end;)
+            lp_sim_wait(&never, 0, end - now);
+        return;
+    }
     while (!t->nudged && !atomic_load_explicit(&G.wake_sleepers, memory_order_relaxed) && now_ns() < end) {
         struct timespec slice = { 0, 200000 };
         nanosleep(&slice, NULL);
@@ -188,6 +205,10 @@ static void sleep_nudgeable(struct tctx *t, uint64_t ns)
 /* liburcu's debug-yield, roughly: now and then give the CPU away. */
 static void debug_yield(struct tctx *t)
 {
+    if (sim_on) {
+        lp_sim_point(LP_SIM_OTHER);
+        return;
+    }
     unsigned r = rnd(&t->rng, 1024);
     if (r < 16)
         sched_yield();
@@ -251,6 +272,7 @@ static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uin
 
 static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
 {
+    SIM_POINT(LP_SIM_ENTER);
     uint64_t t_pre = now_ns();
     const void *p = lp_func_enter(G.f[fn]);
     t->enters[fn]++;
@@ -264,6 +286,7 @@ static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
         }
     if (!known)
         t->strays++; /* neither old nor new: an I0 violation; never call it */
+    SIM_POINT(LP_SIM_EXIT);
     lp_func_exit(G.f[fn]);
     t->exits[fn]++;
     return r;
@@ -283,11 +306,11 @@ static void section_end(struct tctx *t)
     t->section = 0;
 }
 
-static void kernel_enter(struct tctx *t) { lp_kernel_enter(); section_begin(t); }
-static void kernel_exit(struct tctx *t) { section_end(t); lp_kernel_exit(); }
+static void kernel_enter(struct tctx *t) { SIM_POINT(LP_SIM_KERNEL_ENTER); lp_kernel_enter(); section_begin(t); }
+static void kernel_exit(struct tctx *t) { section_end(t); SIM_POINT(LP_SIM_KERNEL_EXIT); lp_kernel_exit(); }
 
 /* A kthread's safe point ends one stretch of its endless section and begins the next. */
-static void safe_point(struct tctx *t) { section_end(t); lp_safe_point(); section_begin(t); }
+static void safe_point(struct tctx *t) { section_end(t); SIM_POINT(LP_SIM_SAFE_POINT); lp_safe_point(); section_begin(t); }
 
 static int pick_top(struct tctx *t)
 {
@@ -311,6 +334,48 @@ static int should_park(void) { return atomic_load_explicit(&G.pause, memory_orde
 
 /* ---- workloads ------------------------------------------------------------------- */
 
+/* One iteration of a thread's workload. */
+static void work_once(struct tctx *t)
+{
+    switch (t->kind) {
+    case K_WORKER: {
+        int in_kernel = rnd(&t->rng, 10) < 7;
+        if (in_kernel)
+            kernel_enter(t);
+        call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
+        if (in_kernel)
+            kernel_exit(t);
+        break;
+    }
+    case K_BLOCK_FN:
+        call_fn(t, (int)rnd(&t->rng, NPATCHABLE), 1 + (int)rnd(&t->rng, 2), block_time(t));
+        break;
+    case K_BLOCK_KERNEL:
+        kernel_enter(t);
+        sleep_nudgeable(t, block_time(t));
+        call_fn(t, pick_top(t), 1, 0);
+        kernel_exit(t);
+        break;
+    case K_KTHREAD:
+        call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 2), 0);
+        if (t->idx != 0 || !atomic_load_explicit(&G.lazy_kthread, memory_order_relaxed))
+            safe_point(t);
+        else
+            atomic_store(&G.lazy_ack, 1); /* its section began before this: it will block */
+        break;
+    case K_OFFLINE:
+        SIM_POINT(LP_SIM_SAFE_POINT);
+        lp_thread_offline();
+        sleep_nudgeable(t, 1000000 + rnd(&t->rng, 9000000));
+        SIM_POINT(LP_SIM_SAFE_POINT);
+        lp_thread_online();
+        call_fn(t, pick_top(t), 1, 0);
+        break;
+    case K_CHURN:
+        break;
+    }
+}
+
 static void *worker(void *arg)
 {
     struct tctx *t = arg;
@@ -330,41 +395,7 @@ static void *worker(void *arg)
             }
             continue;
         }
-        switch (t->kind) {
-        case K_WORKER: {
-            int in_kernel = rnd(&t->rng, 10) < 7;
-            if (in_kernel)
-                kernel_enter(t);
-            call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
-            if (in_kernel)
-                kernel_exit(t);
-            break;
-        }
-        case K_BLOCK_FN:
-            call_fn(t, (int)rnd(&t->rng, NPATCHABLE), 1 + (int)rnd(&t->rng, 2), block_time(t));
-            break;
-        case K_BLOCK_KERNEL:
-            kernel_enter(t);
-            sleep_nudgeable(t, block_time(t));
-            call_fn(t, pick_top(t), 1, 0);
-            kernel_exit(t);
-            break;
-        case K_KTHREAD:
-            call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 2), 0);
-            if (t->idx != 0 || !atomic_load_explicit(&G.lazy_kthread, memory_order_relaxed))
-                safe_point(t);
-            else
-                atomic_store(&G.lazy_ack, 1); /* its section began before this: it will block */
-            break;
-        case K_OFFLINE:
-            lp_thread_offline();
-            sleep_nudgeable(t, 1000000 + rnd(&t->rng, 9000000));
-            lp_thread_online();
-            call_fn(t, pick_top(t), 1, 0);
-            break;
-        case K_CHURN:
-            break;
-        }
+        work_once(t);
         debug_yield(t);
     }
     if (t->kind == K_KTHREAD)
@@ -1051,6 +1082,347 @@ static void write_json(const char *path, double elapsed)
         fclose(out);
 }
 
+/* ---- simulation mode (--sim) -------------------------------------------------------
+ * A run is one transition. The driver (the calling thread) draws the
+ * operation, the model and the patch stack below it from the run's seed and
+ * prepares the stack with the engine in plain mode, while no hooked thread
+ * exists; then a patcher and a few workload threads run under lp_sim_*, one
+ * at a time, offering the baton next to every hook (SIM_POINT), sleeping in
+ * virtual time; the checker judges their records as in a round; the driver
+ * empties the stack again. The seed fixes the workload, the operation and
+ * the schedule, so --replay SEED repeats a run bit for bit. */
+
+#define SIM_MAX_WORKERS 16
+#define SIM_BOUND_NS 100000000ull /* virtual: a transition that takes longer is a hang */
+
+static const enum kind sim_kinds[] = { K_WORKER, K_WORKER, K_KTHREAD, K_BLOCK_FN, K_BLOCK_KERNEL, K_OFFLINE };
+
+static struct {
+    unsigned workers;
+    int strategy, verbose;
+    int fixed_workload;     /* --workload-seed: every run draws its workload from it, only the schedule varies */
+    uint64_t workload_seed;
+    unsigned depth;
+    uint64_t max_steps, horizon;
+    struct tctx ctx[SIM_MAX_WORKERS + 1]; /* 0 is the patcher */
+    /* the run's transition: set by the driver, completed by the patcher */
+    struct txinfo x;
+    struct hpatch h;
+    enum op op;
+    int disabling, turned, hang, rc;
+    uint32_t done; /* the patcher finished: kthreads leave (a futex word) */
+} SIM;
+
+struct sim_outcome {
+    lp_sim_result_t res;
+    uint64_t i0, i1, i2, i3, poison, counts;
+    int hang, failed, bad_op;
+    const char *model;
+    enum op op;
+};
+
+static void sim_patcher(struct tctx *t)
+{
+    for (unsigned k = rnd(&t->rng, 16); k > 0; k--)
+        lp_sim_point(LP_SIM_PATCHER);
+    struct txinfo *x = &SIM.x;
+    x->S = now_ns();
+    SIM.rc = SIM.disabling ? lp_patch_disable(SIM.h.p) : lp_patch_enable(SIM.h.p);
+    if (SIM.rc == 0) {
+        if (SIM.op == OP_REVERSE || SIM.op == OP_FORCE)
+            for (unsigned k = rnd(&t->rng, 12); k > 0; k--)
+                lp_sim_point(LP_SIM_PATCHER);
+        if (SIM.op == OP_REVERSE) {
+            SIM.turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
+        } else if (SIM.op == OP_FORCE) {
+            lp_transition_force();
+            x->forced = 1;
+        }
+        if (lp_transition_wait(SIM_BOUND_NS) == -ETIMEDOUT) {
+            SIM.hang = 1;
+            lp_transition_force();
+            x->forced = 1;
+        }
+    }
+    x->D = now_ns();
+    x->final_new = !SIM.turned;
+    /* Retire what is no longer reachable: calls into it from now on are poison. */
+    for (int fn = 0; fn < NF; fn++) {
+        int from = x->final_new ? x->before[fn] : x->after[fn], to = x->final_new ? x->after[fn] : x->before[fn];
+        if (from != to)
+            atomic_store(&G.retired_at[fn][from], x->D);
+    }
+    SIM.done = 1;
+    lp_sim_wake(&SIM.done);
+}
+
+static void sim_worker(struct tctx *t)
+{
+    lp_thread_register(t->name);
+    if (t->kind == K_KTHREAD) {
+        kernel_enter(t); /* and leaves only once the transition is over */
+        while (!SIM.done) {
+            work_once(t);
+            lp_sim_wait(&SIM.done, 0, 20000 + rnd(&t->rng, 80000)); /* sleeps between rounds of work */
+        }
+        kernel_exit(t);
+    } else {
+        for (unsigned i = 2 + rnd(&t->rng, 4); i > 0; i--)
+            work_once(t);
+    }
+    lp_thread_unregister(); /* inside the run: its counts flush at a fixed point */
+}
+
+static void *sim_thread(void *arg)
+{
+    struct tctx *t = arg;
+    self = t;
+    if (lp_sim_thread_join((unsigned)t->idx) != 0)
+        return NULL;
+    if (t->idx == 0)
+        sim_patcher(t);
+    else
+        sim_worker(t);
+    lp_sim_thread_leave();
+    return NULL;
+}
+
+/* Disables and destroys what the stack holds, in plain mode. */
+static void sim_empty_stack(void)
+{
+    while (depth > 0) {
+        struct hpatch *h = &stack[--depth];
+        if (lp_patch_disable(h->p) == 0 && lp_transition_wait(1000000000ull) != 0)
+            lp_transition_force();
+        lp_patch_destroy(h->p);
+    }
+}
+
+/* Prepares the patch stack and the transition of the run; 0 on success. */
+static int sim_prepare(uint64_t *rng, const lp_model_t *models, const char **names, size_t nmodels, struct sim_outcome *o)
+{
+    enum op op = (enum op)rnd(rng, OP_COUNT);
+    int below = op == OP_DISABLE ? 1 : op == OP_STACK ? 1 + (int)rnd(rng, MAX_STACK - 1) : op == OP_REVERSE ? (int)rnd(rng, 2) : 0;
+    for (int b = 0; b < below; b++) {
+        struct hpatch hb;
+        if (new_patch(rng, models[rnd(rng, nmodels)], 0, &hb) != 0)
+            return -1;
+        if (lp_patch_enable(hb.p) != 0 || lp_transition_wait(1000000000ull) != 0) {
+            lp_patch_destroy(hb.p);
+            return -1;
+        }
+        stack[depth++] = hb;
+    }
+    int disabling = op == OP_DISABLE || (op == OP_REVERSE && depth > 0);
+    size_t mi = rnd(rng, nmodels);
+    struct hpatch h;
+    if (disabling) {
+        h = stack[depth - 1];
+        for (mi = 0; mi < nmodels && models[mi] != h.model; mi++)
+            ;
+    } else if (new_patch(rng, models[mi], op == OP_EXTEND || rnd(rng, 5) == 0, &h) != 0) {
+        return -1;
+    }
+    struct txinfo *x = &SIM.x;
+    memset(x, 0, sizeof *x);
+    x->model = h.model;
+    for (int fn = 0; fn < NF; fn++)
+        x->before[fn] = effective_version(fn, depth);
+    if (!disabling)
+        stack[depth] = h;
+    for (int fn = 0; fn < NF; fn++)
+        x->after[fn] = effective_version(fn, disabling ? depth - 1 : depth + 1);
+    for (int i = 0; i < h.nrep; i++)
+        x->in_set[h.rep[i]] = 1;
+    for (int i = 0; i < h.next; i++)
+        x->in_set[h.ext[i]] = 1;
+    SIM.h = h;
+    SIM.op = op;
+    SIM.disabling = disabling;
+    o->op = op;
+    o->model = mi < nmodels ? names[mi] : "?";
+    return 0;
+}
+
+/* One run under the simulation; fills o. */
+static void sim_run(uint64_t seed, const lp_model_t *models, const char **names, size_t nmodels, struct sim_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    patch_seq = 0; /* a patch's variant follows from its number: the same in every run of a seed */
+    memset(G.retired_at, 0, sizeof G.retired_at);
+    uint64_t rng = (SIM.fixed_workload ? SIM.workload_seed : seed) ^ 0x5eedull;
+    if (sim_prepare(&rng, models, names, nmodels, o) != 0) {
+        o->bad_op = o->failed = 1;
+        sim_empty_stack();
+        return;
+    }
+    SIM.done = 0;
+    SIM.turned = SIM.hang = SIM.rc = 0;
+    unsigned n = SIM.workers + 1;
+    for (unsigned k = 0; k < n; k++) {
+        struct tctx *t = &SIM.ctx[k];
+        struct rec *recs = t->recs;
+        struct sect *sects = t->sects;
+        uint32_t cap = t->cap, scap = t->scap;
+        memset(t, 0, sizeof *t);
+        t->recs = recs, t->sects = sects, t->cap = cap, t->scap = scap;
+        t->idx = (int)k;
+        t->kind = k == 0 ? K_WORKER : sim_kinds[(k - 1) % (sizeof sim_kinds / sizeof *sim_kinds)];
+        snprintf(t->name, sizeof t->name, "%s-%u", k == 0 ? "patcher" : kind_names[t->kind], k);
+        t->rng = splitmix(&rng);
+        t->cur_parent = NONE;
+    }
+    uint64_t base_e[NF], base_x[NF];
+    for (int fn = 0; fn < NF; fn++)
+        lp_func_counts(G.f[fn], &base_e[fn], &base_x[fn]);
+    lp_sim_config_t cfg = { .seed = seed, .strategy = SIM.strategy, .pct_depth = SIM.depth, .threads = n,
+                            .max_steps = SIM.max_steps, .pct_horizon = SIM.horizon };
+    if (lp_sim_start(&cfg) != 0) {
+        o->failed = 1;
+        return;
+    }
+    for (unsigned k = 0; k < n; k++)
+        pthread_create(&SIM.ctx[k].th, NULL, sim_thread, &SIM.ctx[k]);
+    for (unsigned k = 0; k < n; k++)
+        pthread_join(SIM.ctx[k].th, NULL);
+    lp_sim_stop(&o->res);
+
+    struct model_stats *m = stats_for(SIM.x.model);
+    uint64_t before[6] = { m->i0, m->i1, m->i2, m->i3, m->poison, m->counts };
+    struct tctx *all[SIM_MAX_WORKERS];
+    for (unsigned k = 1; k < n; k++)
+        all[k - 1] = &SIM.ctx[k];
+    check_round(&SIM.x, m, all, n - 1);
+    for (int fn = 0; fn < NF; fn++) { /* the run's own counts: what lp_func_counts() gained */
+        uint64_t e = 0, x = 0, le, lx;
+        for (unsigned k = 1; k < n; k++) {
+            e += SIM.ctx[k].enters[fn];
+            x += SIM.ctx[k].exits[fn];
+        }
+        if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le - base_e[fn] != e || lx - base_x[fn] != x || le != lx)
+            m->counts++;
+    }
+    o->i0 = m->i0 - before[0], o->i1 = m->i1 - before[1], o->i2 = m->i2 - before[2], o->i3 = m->i3 - before[3];
+    o->poison = m->poison - before[4], o->counts = m->counts - before[5];
+    o->hang = SIM.hang || o->res.outcome != LP_SIM_DONE || SIM.rc != 0;
+    o->failed = o->hang || o->i0 || o->i1 || o->i2 || o->i3 || o->poison || o->counts;
+
+    /* The harness's stack follows the outcome, then is emptied. */
+    if (SIM.x.final_new && SIM.rc == 0) {
+        if (SIM.disabling)
+            lp_patch_destroy(stack[--depth].p);
+        else
+            depth++;
+    } else if (!SIM.disabling) {
+        lp_patch_destroy(SIM.h.p);
+    }
+    sim_empty_stack();
+}
+
+static const char *sim_strategy_name(int s) { return s == LP_SIM_PCT ? "pct" : "random"; }
+static const char *sim_outcome_name(int o) { return o == LP_SIM_DONE ? "done" : o == LP_SIM_DEADLOCK ? "deadlock" : "budget spent"; }
+
+static void sim_print(FILE *out, uint64_t seed, const struct sim_outcome *o)
+{
+    fprintf(out, "sim seed %" PRIu64 " (%s): %s under %s, hash %016" PRIx64 ", %" PRIu64 " steps, %" PRIu64
+                 " switches, %.3f ms virtual, %s; I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64
+                 " poison %" PRIu64 " counts %" PRIu64 "%s%s\n",
+            seed, sim_strategy_name(SIM.strategy), op_names[o->op], o->model ? o->model : "?", o->res.hash, o->res.steps,
+            o->res.switches, (double)(o->res.virtual_ns - 1000000000ull) / 1e6, sim_outcome_name(o->res.outcome),
+            o->i0, o->i1, o->i2, o->i3, o->poison, o->counts, o->hang ? ", HANG" : "", o->failed ? ", FAILED" : "");
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The replay command of a failing run: the same flags, --replay SEED. */
+static void sim_replay_hint(const char *prog, const char *models, const char *bug, uint64_t seed)
+{
+    printf("replay: %s --sim --strategy %s", prog, sim_strategy_name(SIM.strategy));
+    if (SIM.strategy == LP_SIM_PCT)
+        printf(" --pct-depth %u --pct-horizon %" PRIu64, SIM.depth, SIM.horizon);
+    printf(" --sim-threads %u --steps %" PRIu64, SIM.workers, SIM.max_steps);
+    if (SIM.fixed_workload)
+        printf(" --workload-seed %" PRIu64, SIM.workload_seed);
+    if (models)
+        printf(" --models '%s'", models);
+    if (bug)
+        printf(" --inject-bug %s", bug);
+    printf(" --replay %" PRIu64 "\n", seed);
+}
+
+/* --sim: explores `runs` seeds from `seed` with each strategy, or replays one. */
+static int sim_main(const char *prog, const char *model_spec, const char *bug, uint64_t seed, unsigned runs,
+                    int strategies, int replay, const lp_model_t *models, const char **names, size_t nmodels)
+{
+    sim_on = 1;
+    uint32_t cap = 4096;
+    for (unsigned k = 0; k <= SIM.workers; k++) {
+        SIM.ctx[k].cap = cap;
+        SIM.ctx[k].recs = calloc(cap, sizeof(struct rec));
+        SIM.ctx[k].scap = cap / 2;
+        SIM.ctx[k].sects = calloc(cap / 2, sizeof(struct sect));
+    }
+    /* Holds and pauses in virtual time: a step is 1 us. */
+    lp_set_switch_policy(200000, 100000);
+    int status = 0;
+    if (replay) {
+        struct sim_outcome o;
+        sim_run(seed, models, names, nmodels, &o);
+        sim_print(stdout, seed, &o);
+        return o.failed ? 1 : 0;
+    }
+    uint64_t *hashes = calloc(runs, sizeof *hashes);
+    for (int s = LP_SIM_RANDOM; s <= LP_SIM_PCT; s++) {
+        if (!(strategies & (1 << s)))
+            continue;
+        SIM.strategy = s;
+        unsigned failed = 0, hangs = 0, first = 0;
+        uint64_t first_seed = 0, steps = 0, v[6] = { 0 };
+        lp_transition_status_t st0, st1;
+        lp_transition_status(&st0);
+        for (unsigned r = 0; r < runs; r++) {
+            struct sim_outcome o;
+            sim_run(seed + r, models, names, nmodels, &o);
+            hashes[r] = o.res.hash;
+            steps += o.res.steps;
+            v[0] += o.i0, v[1] += o.i1, v[2] += o.i2, v[3] += o.i3, v[4] += o.poison, v[5] += o.counts;
+            hangs += o.hang;
+            if (SIM.verbose)
+                sim_print(stdout, seed + r, &o);
+            if (!o.failed)
+                continue;
+            if (failed++ == 0) {
+                first = r + 1;
+                first_seed = seed + r;
+                if (!SIM.verbose)
+                    sim_print(stdout, seed + r, &o);
+                sim_replay_hint(prog, model_spec, bug, seed + r);
+            }
+        }
+        lp_transition_status(&st1);
+        qsort(hashes, runs, sizeof *hashes, cmp_u64);
+        unsigned distinct = runs ? 1 : 0;
+        for (unsigned r = 1; r < runs; r++)
+            distinct += hashes[r] != hashes[r - 1];
+        printf("sim %s: %u runs (seeds %" PRIu64 "..%" PRIu64 "), %u distinct interleavings, %.0f steps per run; "
+               "%u failed runs (I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64 " poison %" PRIu64
+               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges",
+               sim_strategy_name(s), runs, seed, seed + runs - 1, distinct, runs ? (double)steps / runs : 0.0, failed,
+               v[0], v[1], v[2], v[3], v[4], v[5], hangs, st1.hold_attempts - st0.hold_attempts,
+               st1.nudges_sent - st0.nudges_sent);
+        if (failed)
+            printf(", first at run %u (seed %" PRIu64 ")", first, first_seed);
+        printf("\n");
+        status |= failed != 0;
+    }
+    free(hashes);
+    return status;
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -1065,6 +1437,17 @@ static void usage(FILE *out)
             "                     (default and minimum: 5000, or 5 ms per thread if more)\n"
             "  --json FILE        also write the results as JSON ('-': stdout)\n"
             "  --no-progress      no progress bar, even on a TTY\n"
+            "Simulation (deterministic interleavings: one thread runs at a time, virtual time):\n"
+            "  --sim              one transition per run under lp_sim_*, seeds --seed (default 1) onwards\n"
+            "  --runs N           runs per strategy (default 200)\n"
+            "  --strategy S       random, pct or both (default both)\n"
+            "  --pct-depth D      PCT bug depth: D-1 priority change points (default 3)\n"
+            "  --pct-horizon N    PCT: steps over which change points fall (default 250)\n"
+            "  --sim-threads N    workload threads besides the patcher, 1..16 (default 4)\n"
+            "  --steps N          step budget of a run (default 200000)\n"
+            "  --workload-seed W  draw every run's workload and transition from W: only the schedule varies\n"
+            "  --replay SEED      rerun one seed (same other flags) and print its hash and result\n"
+            "  --verbose          print every run\n"
             "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
             "older ones are overwritten and reported as lost, never judged.\n");
 }
@@ -1077,13 +1460,24 @@ int lp_torture_main(int argc, char **argv)
     G.nudges = 1;
     G.progress = isatty(STDERR_FILENO);
     G.bound_ns = 5000000000ull;
-    const char *model_spec = NULL;
+    const char *model_spec = NULL, *bug_name = NULL;
+    int sim = 0, replay = 0, strategies = 3, seeded = 0;
+    unsigned runs = 200;
+    SIM.workers = 4;
+    SIM.depth = 3;
+    SIM.horizon = 250;
+    SIM.max_steps = 200000;
     static const struct option opts[] = {
         { "threads", required_argument, 0, 't' }, { "duration", required_argument, 0, 'd' },
         { "seed", required_argument, 0, 's' },    { "models", required_argument, 0, 'm' },
         { "inject-bug", required_argument, 0, 'i' }, { "no-nudges", no_argument, 0, 'n' },
         { "bound-ms", required_argument, 0, 'b' }, { "json", required_argument, 0, 'j' },
         { "no-progress", no_argument, 0, 'p' },    { "help", no_argument, 0, 'h' },
+        { "sim", no_argument, 0, 'S' },           { "runs", required_argument, 0, 'R' },
+        { "strategy", required_argument, 0, 'T' }, { "pct-depth", required_argument, 0, 'D' },
+        { "pct-horizon", required_argument, 0, 'H' }, { "sim-threads", required_argument, 0, 'W' },
+        { "steps", required_argument, 0, 'B' },   { "replay", required_argument, 0, 'P' },
+        { "verbose", no_argument, 0, 'V' },      { "workload-seed", required_argument, 0, 'L' },
         { 0, 0, 0, 0 },
     };
     optind = 1;
@@ -1091,7 +1485,23 @@ int lp_torture_main(int argc, char **argv)
         switch (c) {
         case 't': G.threads = (unsigned)strtoul(optarg, NULL, 10); break;
         case 'd': G.duration = strtod(optarg, NULL); break;
-        case 's': G.seed = strtoull(optarg, NULL, 0); break;
+        case 's': G.seed = strtoull(optarg, NULL, 0); seeded = 1; break;
+        case 'S': sim = 1; break;
+        case 'R': runs = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'T':
+            strategies = strcmp(optarg, "random") == 0 ? 1 : strcmp(optarg, "pct") == 0 ? 2 : strcmp(optarg, "both") == 0 ? 3 : 0;
+            if (!strategies) {
+                fprintf(stderr, "torture: --strategy random, pct or both\n");
+                return 2;
+            }
+            break;
+        case 'D': SIM.depth = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'H': SIM.horizon = strtoull(optarg, NULL, 10); break;
+        case 'W': SIM.workers = (unsigned)strtoul(optarg, NULL, 10); break;
+        case 'B': SIM.max_steps = strtoull(optarg, NULL, 10); break;
+        case 'P': G.seed = strtoull(optarg, NULL, 0); replay = seeded = 1; break;
+        case 'V': SIM.verbose = 1; break;
+        case 'L': SIM.workload_seed = strtoull(optarg, NULL, 0); SIM.fixed_workload = 1; break;
         case 'm': model_spec = optarg; break;
         case 'n': G.nudges = 0; break;
         case 'b': G.bound_ns = strtoull(optarg, NULL, 10) * 1000000ull; break;
@@ -1112,6 +1522,7 @@ int lp_torture_main(int argc, char **argv)
                 return 2;
             }
             G.inject = bugs[i].kind;
+            bug_name = bugs[i].name;
             break;
         }
         default: usage(stderr); return 2;
@@ -1121,7 +1532,13 @@ int lp_torture_main(int argc, char **argv)
      * small machine that grows with the thread count. */
     if (G.bound_ns < G.threads * 5000000ull)
         G.bound_ns = G.threads * 5000000ull;
-    if (G.threads < 16 || G.threads > 4096 || G.duration <= 0) {
+    if (sim && (SIM.workers < 1 || SIM.workers > SIM_MAX_WORKERS || SIM.depth < 1 || SIM.depth > 16 || !runs ||
+                (replay && strategies == 3))) {
+        fprintf(stderr, "torture: --sim-threads must be 1..%d, --pct-depth 1..16, --runs positive; --replay needs "
+                        "--strategy random or pct\n", SIM_MAX_WORKERS);
+        return 2;
+    }
+    if (!sim && (G.threads < 16 || G.threads > 4096 || G.duration <= 0)) {
         fprintf(stderr, "torture: --threads must be 16..4096 and --duration positive\n");
         return 2;
     }
@@ -1164,6 +1581,14 @@ int lp_torture_main(int argc, char **argv)
     lp_set_switch_policy(10000000, 2000000);
     if (G.inject)
         lp_debug_inject_bug(G.inject);
+    if (sim) {
+        if (replay)
+            SIM.strategy = strategies == 2 ? LP_SIM_PCT : LP_SIM_RANDOM;
+        int status = sim_main(argv[0], model_spec, bug_name, seeded ? G.seed : 1, runs, strategies, replay, models,
+                              names, nmodels);
+        lp_debug_inject_bug(LP_BUG_NONE);
+        return status;
+    }
 
     /* Threads: mostly workers, plus blockers, kthreads, offline sleepers and churn. */
     pthread_mutex_init(&G.lock, NULL);

@@ -11,6 +11,8 @@ enum LPError {
     static let notPermitted = -Int32(LP_EPERM.rawValue)
     static let deadlock = -Int32(LP_EDEADLK.rawValue)
     static let canceled = -Int32(LP_ECANCELED.rawValue)
+    static let again = -Int32(LP_EAGAIN.rawValue)
+    static let interrupted = -Int32(LP_EINTR.rawValue)
 }
 
 /// Sets errno for the pointer-returning calls and returns nil.
@@ -33,7 +35,7 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     switch err < 0 ? -err : err {
     case 0: return cString("success")
     case Int32(LP_EINVAL.rawValue): return cString("invalid argument, or a system-state conflict with the enabled patches (EINVAL)")
-    case Int32(LP_ENOENT.rawValue): return cString("no such function, patch or thread (ENOENT)")
+    case Int32(LP_ENOENT.rawValue): return cString("no such function, patch, thread or simulation (ENOENT)")
     case Int32(LP_EEXIST.rawValue): return cString("already exists or already registered (EEXIST)")
     case Int32(LP_EBUSY.rawValue): return cString("busy: a transition is in flight, or the object is in use (EBUSY)")
     case Int32(LP_ETIMEDOUT.rawValue): return cString("the transition did not complete in time (ETIMEDOUT)")
@@ -41,6 +43,8 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     case Int32(LP_EPERM.rawValue): return cString("not permitted: membarrier is unavailable (EPERM)")
     case Int32(LP_EDEADLK.rawValue): return cString("would deadlock: the caller is inside a kernel section or a hooked function (EDEADLK)")
     case Int32(LP_ECANCELED.rawValue): return cString("cancelled: the patch's pre_patch callback refused it (ECANCELED)")
+    case Int32(LP_EAGAIN.rawValue): return cString("the word no longer held the expected value (EAGAIN)")
+    case Int32(LP_EINTR.rawValue): return cString("interrupted by a signal (EINTR)")
     default: return cString("unknown error")
     }
 }

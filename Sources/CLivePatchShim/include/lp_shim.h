@@ -42,6 +42,7 @@ enum lp_errno {
     LP_EINVAL = EINVAL, LP_ENOENT = ENOENT, LP_EEXIST = EEXIST, LP_EBUSY = EBUSY,
     LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EPERM = EPERM, LP_EDEADLK = EDEADLK,
     LP_ECANCELED = ECANCELED, /* parity: a pre_patch callback cancelled lp_patch_enable */
+    LP_EAGAIN = EAGAIN, LP_EINTR = EINTR, /* lp_sim_wait */
 };
 
 /* ---- atomics: relaxed unless named; every partner is named at the call site - */
@@ -265,13 +266,13 @@ static inline lp_thread_rec_t *lp_tls_rec(void) { return lp_tls.rec; }
 
 int lp_sys_membarrier_init(void);  /* 0, or -errno when no expedited membarrier */
 void lp_sys_membarrier(void);      /* a full fence on every thread of the process */
-int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns); /* 0 woken, -ETIMEDOUT, -EAGAIN */
+int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns); /* 0 woken, -ETIMEDOUT, -EAGAIN, -EINTR */
 void lp_sys_futex_wake(uint32_t *word, int count);
 int32_t lp_sys_gettid(void);
 uint64_t lp_sys_pthread_self(void);
 int lp_sys_pthread_kill(uint64_t thread, int signo);
 int lp_sys_sigrtmax(void);
-uint64_t lp_sys_now_ns(void);      /* CLOCK_MONOTONIC */
+uint64_t lp_sys_now_ns(void);      /* CLOCK_MONOTONIC (a simulated thread: the run's logical clock) */
 void lp_sys_yield(void);
 void lp_sys_cpu_relax(void);
 void *lp_sys_calloc(size_t n, size_t size);
@@ -282,6 +283,40 @@ int lp_sys_thread_exit_hook(void (*fn)(void *)); /* pthread key whose destructor
 void lp_sys_thread_exit_arm(void *value);        /* set this thread's key value */
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 
+/* ---- simulation mode (Simulation.swift) --------------------------------------
+ * lp_sys_futex_wait/wake, lp_sys_now_ns and lp_sys_pthread_kill route through
+ * these ops when the calling thread is a simulated one; an op returns
+ * LP_SIM_PASS to let the plain system call run. The *_raw calls are the plain
+ * ones, for the scheduler itself. */
+#define LP_SIM_PASS 1
+typedef int (*lp_sim_futex_wait_fn)(uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+typedef void (*lp_sim_futex_wake_fn)(uint32_t *word, int count);
+typedef uint64_t (*lp_sim_now_fn)(void);
+typedef int (*lp_sim_kill_fn)(uint64_t thread, int signo);
+typedef struct lp_sim_ops {
+    lp_sim_futex_wait_fn futex_wait;
+    lp_sim_futex_wake_fn futex_wake;
+    lp_sim_now_fn now;
+    lp_sim_kill_fn kill;
+} lp_sim_ops_t;
+extern LP_INTERNAL lp_sim_ops_t lp_sim_ops;
+/* Set once, before the first simulated thread exists; never cleared. */
+static inline void lp_sim_install(lp_sim_futex_wait_fn w, lp_sim_futex_wake_fn k, lp_sim_now_fn n, lp_sim_kill_fn s)
+{
+    __atomic_store_n(&lp_sim_ops.futex_wake, k, __ATOMIC_RELAXED);
+    __atomic_store_n(&lp_sim_ops.now, n, __ATOMIC_RELAXED);
+    __atomic_store_n(&lp_sim_ops.kill, s, __ATOMIC_RELAXED);
+    /* Pairs with the acquire loads in lp_shim.c: an op seen set is callable. */
+    __atomic_store_n(&lp_sim_ops.futex_wait, w, __ATOMIC_RELEASE);
+}
+uint32_t lp_sim_self(void);           /* 1 + the calling thread's simulated id; 0: not simulated */
+void lp_sim_set_self(uint32_t id);
+void lp_sim_lock(void);               /* guards the join phase (threads arrive concurrently) */
+void lp_sim_unlock(void);
+int lp_sys_futex_wait_raw(uint32_t *word, uint32_t expected, uint64_t timeout_ns);
+void lp_sys_futex_wake_raw(uint32_t *word, int count);
+uint64_t lp_sys_now_ns_raw(void);
+int lp_sys_pthread_kill_raw(uint64_t thread, int signo);
 /* A plain mutex for the slow paths (registry, patches, transitions). */
 void lp_lock_registry(void);
 void lp_unlock_registry(void);

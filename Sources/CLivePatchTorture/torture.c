@@ -1094,6 +1094,7 @@ static void write_json(const char *path, double elapsed)
 
 #define SIM_MAX_WORKERS 16
 #define SIM_BOUND_NS 100000000ull /* virtual: a transition that takes longer is a hang */
+#define SIM_DEADLINE_NS 150000ull /* virtual: the example model's deadline (DEADLINE_REVERSE) */
 
 static const enum kind sim_kinds[] = { K_WORKER, K_WORKER, K_KTHREAD, K_BLOCK_FN, K_BLOCK_KERNEL, K_OFFLINE };
 
@@ -1109,7 +1110,8 @@ static struct {
     struct txinfo x;
     struct hpatch h;
     enum op op;
-    int disabling, turned, hang, rc;
+    int disabling, hang, rc;
+    uint64_t model_reversals; /* reversals the model's own policy made, over all runs */
     uint32_t done; /* the patcher finished: kthreads leave (a futex word) */
 } SIM;
 
@@ -1126,6 +1128,10 @@ static void sim_patcher(struct tctx *t)
     for (unsigned k = rnd(&t->rng, 16); k > 0; k--)
         lp_sim_point(LP_SIM_PATCHER);
     struct txinfo *x = &SIM.x;
+    lp_transition_status_t status;
+    lp_transition_status(&status);
+    uint64_t reversed_before = status.reversed;
+    int turned = 0;
     x->S = now_ns();
     SIM.rc = SIM.disabling ? lp_patch_disable(SIM.h.p) : lp_patch_enable(SIM.h.p);
     if (SIM.rc == 0) {
@@ -1133,7 +1139,7 @@ static void sim_patcher(struct tctx *t)
             for (unsigned k = rnd(&t->rng, 12); k > 0; k--)
                 lp_sim_point(LP_SIM_PATCHER);
         if (SIM.op == OP_REVERSE) {
-            SIM.turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
+            turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
         } else if (SIM.op == OP_FORCE) {
             lp_transition_force();
             x->forced = 1;
@@ -1145,7 +1151,10 @@ static void sim_patcher(struct tctx *t)
         }
     }
     x->D = now_ns();
-    x->final_new = !SIM.turned;
+    /* Reversed by the harness, by the model's own policy, or both (as in run_round). */
+    lp_transition_status(&status);
+    x->final_new = (status.reversed - reversed_before) % 2 == 0;
+    SIM.model_reversals += status.reversed - reversed_before - (uint64_t)turned;
     /* Retire what is no longer reachable: calls into it from now on are poison. */
     for (int fn = 0; fn < NF; fn++) {
         int from = x->final_new ? x->before[fn] : x->after[fn], to = x->final_new ? x->after[fn] : x->before[fn];
@@ -1257,7 +1266,7 @@ static void sim_run(uint64_t seed, const lp_model_t *models, const char **names,
         return;
     }
     SIM.done = 0;
-    SIM.turned = SIM.hang = SIM.rc = 0;
+    SIM.hang = SIM.rc = 0;
     unsigned n = SIM.workers + 1;
     for (unsigned k = 0; k < n; k++) {
         struct tctx *t = &SIM.ctx[k];
@@ -1368,6 +1377,9 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
     }
     /* Holds and pauses in virtual time: a step is 1 us. */
     lp_set_switch_policy(200000, 100000);
+    /* The example model's deadline too, so that some of its transitions
+     * still reverse themselves. */
+    deadline_reverse_model(SIM_DEADLINE_NS);
     int status = 0;
     if (replay) {
         struct sim_outcome o;
@@ -1384,6 +1396,7 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
         uint64_t first_seed = 0, steps = 0, v[6] = { 0 };
         lp_transition_status_t st0, st1;
         lp_transition_status(&st0);
+        uint64_t model_reversals_before = SIM.model_reversals;
         for (unsigned r = 0; r < runs; r++) {
             struct sim_outcome o;
             sim_run(seed + r, models, names, nmodels, &o);
@@ -1410,10 +1423,11 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             distinct += hashes[r] != hashes[r - 1];
         printf("sim %s: %u runs (seeds %" PRIu64 "..%" PRIu64 "), %u distinct interleavings, %.0f steps per run; "
                "%u failed runs (I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64 " poison %" PRIu64
-               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges",
+               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges, %" PRIu64
+               " reversals by the model's own policy",
                sim_strategy_name(s), runs, seed, seed + runs - 1, distinct, runs ? (double)steps / runs : 0.0, failed,
                v[0], v[1], v[2], v[3], v[4], v[5], hangs, st1.hold_attempts - st0.hold_attempts,
-               st1.nudges_sent - st0.nudges_sent);
+               st1.nudges_sent - st0.nudges_sent, SIM.model_reversals - model_reversals_before);
         if (failed)
             printf(", first at run %u (seed %" PRIu64 ")", first, first_seed);
         printf("\n");

@@ -114,7 +114,9 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
  *
  * Limits. Counting only: the hooks cannot redirect (what lp_func_enter would
  * return is dropped), so redirection still goes through lp_func_enter or
- * LP_CALL. A function registered with lp_func_register_auto() must not also be
+ * LP_CALL, and lp_patch_add_func refuses an auto-registered function
+ * (-EINVAL: its replacement would never run; lp_patch_extend_set takes it).
+ * A function registered with lp_func_register_auto() must not also be
  * called through LP_CALL (it would be counted twice); a function registered
  * with lp_func_register() is never looked up by address, so its instrumented
  * body is counted once, by LP_CALL, whichever implementation runs. Register
@@ -139,7 +141,8 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
  * errno: EINVAL name NULL, model invalid or unknown flags, EEXIST a patch has
  * this name, ENOMEM LP_MAX_PATCHES patches exist. */
 lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
-/* Replace f with new_impl while p is enabled. -EINVAL NULL argument,
+/* Replace f with new_impl while p is enabled. -EINVAL NULL argument or f
+ * registered with lp_func_register_auto (the cyg hooks cannot redirect),
  * -ENOENT unknown handle, -EEXIST f already in p, -EBUSY p enabled or in
  * transition, or a callback runs, -ENOMEM too many functions in one patch
  * (LP_MAX_FUNCS). */

@@ -138,7 +138,9 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
     withPatcherLock {
         let (patch, function, err) = patchForEditing(p, f)
         guard let patch else { return err }
-        guard let newImpl else { return LPError.invalid }
+        // The cyg hooks count an auto-registered function but cannot
+        // redirect it: its replacement would never run.
+        guard let newImpl, !isAutoRegistered(function) else { return LPError.invalid }
         patch.replacements.append((function, newImpl))
         return 0
     }

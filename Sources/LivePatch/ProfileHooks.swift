@@ -53,6 +53,13 @@ func autoFunction(at addr: UnsafeRawPointer) -> FunctionRecord? {
     return found ? lp_addr_func(slot) : nil
 }
 
+/// Whether function `index` was registered with lp_func_register_auto().
+func isAutoRegistered(_ index: UInt32) -> Bool {
+    let f = functionRecord(index)
+    guard let orig = f.pointee.orig else { return false }
+    return autoFunction(at: orig) == f
+}
+
 /// Counts an entry of `fn` if it was registered with lp_func_register_auto().
 /// C: `__cyg_profile_func_enter`.
 @c(__cyg_profile_func_enter)

@@ -149,6 +149,8 @@ static void blocking_caller(const char *model_name, lp_model_t model, lp_func_t 
     lp_patch_t *p = lp_patch_create(name, model, 0);
     check(p != NULL, "lp_patch_create");
     check_rc("lp_patch_add_func(plain -> plain_new)", lp_patch_add_func(p, plain, FN(plain_new)), 0);
+    check_rc("lp_patch_add_func(auto-registered caller): EINVAL, the hooks cannot redirect it",
+             lp_patch_add_func(p, caller_f, FN(plain_new)), -EINVAL);
     check_rc("lp_patch_extend_set(unmodified caller)", lp_patch_extend_set(p, caller_f), 0);
     check_rc("lp_patch_enable", lp_patch_enable(p), 0);
 

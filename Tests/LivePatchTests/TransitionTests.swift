@@ -207,10 +207,11 @@ extension Engine {
         let f = register("kthread", impl(1))
         let p = makePatch("kthread", presetKGraft)
         #expect(lp_patch_add_func(p, f, impl(2)) == 0)
-        let atSafePoint = Atomic<Bool>(false), stop = Atomic<Bool>(false)
+        let atSafePoint = Atomic<Bool>(false), stop = Atomic<Bool>(false), inKernel = Atomic<Bool>(false)
         let kthread = spawn {
             _ = lp_thread_register("kthread")
             lp_kernel_enter()
+            inKernel.store(true, ordering: .releasing)
             while !stop.load(ordering: .relaxed) {
                 _ = call(f)
                 if atSafePoint.load(ordering: .relaxed) { lp_safe_point() }
@@ -218,7 +219,8 @@ extension Engine {
             }
             lp_kernel_exit()
         }
-        usleep(2000)
+        // The kthread's kernel section must predate the transition to block it.
+        while !inKernel.load(ordering: .acquiring) { usleep(200) }
         #expect(lp_patch_enable(p) == 0)
         #expect(lp_transition_wait(20_000_000) == -ETIMEDOUT)
         #expect(stalledReasons() == [Int32(LP_STALL_IN_KERNEL)])

@@ -144,8 +144,8 @@ lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
 /* Replace f with new_impl while p is enabled. -EINVAL NULL argument or f
  * registered with lp_func_register_auto (the cyg hooks cannot redirect),
  * -ENOENT unknown handle, -EEXIST f already in p, -EBUSY p enabled or in
- * transition, or a callback runs, -ENOMEM too many functions in one patch
- * (LP_MAX_FUNCS). */
+ * transition, or a callback of p runs, -ENOMEM too many functions in one
+ * patch (LP_MAX_FUNCS). */
 int lp_patch_add_func(lp_patch_t *p, lp_func_t *f, const void *new_impl);
 /* Count f as part of p's patched set without replacing it (extending the
  * patched set, as in the seed thread). Errors as lp_patch_add_func. */
@@ -166,7 +166,7 @@ int lp_patch_enable(lp_patch_t *p);
 int lp_patch_disable(lp_patch_t *p);
 /* Free a disabled patch (a patch replaced by an LP_PATCH_REPLACE patch is
  * disabled). -EINVAL NULL, -ENOENT unknown handle, -EBUSY p is enabled or in
- * transition, or a callback runs. */
+ * transition, or a callback of p runs. */
 int lp_patch_destroy(lp_patch_t *p);
 
 /* ---- kernel livepatch parity (callbacks, system state, late targets, log) - */
@@ -174,7 +174,7 @@ int lp_patch_destroy(lp_patch_t *p);
 /* Set p's callbacks (copied; NULL clears them) and the ctx they receive; the
  * rules are next to lp_callbacks_t in livepatch/types.h. -EINVAL p NULL,
  * -ENOENT unknown handle, -EBUSY p enabled or in transition, or a callback
- * runs. */
+ * of p runs. */
 int lp_patch_set_callbacks(lp_patch_t *p, const lp_callbacks_t *cb, void *ctx);
 /* p modifies system state id (nonzero) at version, with data for whoever
  * reads it (Documentation/livepatch/system-state.rst). Checked when p is
@@ -183,7 +183,7 @@ int lp_patch_set_callbacks(lp_patch_t *p, const lp_callbacks_t *cb, void *ctx);
  * have (it would drop it). Both refusals make lp_patch_enable return -EINVAL
  * and send the reason to the log handler. -EINVAL p NULL or id 0, -ENOENT
  * unknown handle, -EEXIST p already has id, -EBUSY p enabled or in
- * transition, or a callback runs. */
+ * transition, or a callback of p runs. */
 int lp_patch_add_state(lp_patch_t *p, unsigned long id, unsigned version, void *data);
 /* The version and data (each out may be NULL) of system state id in the
  * enabled patches: the most recently enabled patch that has id wins. A patch

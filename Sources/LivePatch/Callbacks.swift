@@ -10,7 +10,8 @@ import CLivePatchShim
 /// pre_patch result (0 when there is none). Patcher lock NOT held.
 func runPreCallback(_ patch: Patch, patching: Bool) -> Int32 {
     // Read under the lock: lp_patch_set_callbacks writes them under it (and
-    // refuses while the patcher is busy, so they cannot change after this).
+    // refuses while the patch's callbacks are in flight, so they cannot
+    // change after this).
     let (cb, ctx) = withPatcherLock { (patch.callbacks, patch.callbackContext) }
     let handle = patchTableBase + patch.slot
     if patching { return cb.pre_patch?(handle, ctx) ?? 0 }
@@ -27,7 +28,7 @@ func runPreCallback(_ patch: Patch, patching: Bool) -> Int32 {
     withPatcherLock {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
-        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
+        if patch.frozen { return LPError.busy }
         patch.callbacks = cb?.pointee ?? lp_callbacks_t()
         patch.callbackContext = ctx
         return 0

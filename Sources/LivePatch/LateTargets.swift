@@ -58,7 +58,7 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
         }
         // Registration takes the patcher lock first, so the name cannot be
         // registered between the lookup above and this.
-        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
+        if patch.frozen { return LPError.busy }
         let bytes = copyName(name)
         if patch.pendingByName.contains(where: { $0.name == bytes }) { return LPError.exists }
         if patch.functions.count + patch.pendingByName.count >= Int(LP_MAX_FUNCS) { return LPError.noMemory }

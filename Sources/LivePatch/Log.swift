@@ -26,7 +26,7 @@ struct PatcherEvents {
     /// so that events run one at a time and in order.
     var draining = false
     /// Queued or running callbacks, plus one while a pre_* callback runs:
-    /// the patcher is busy (enable, disable, destroy answer -EBUSY) until the
+    /// the patcher is busy (enable and disable answer -EBUSY) until the
     /// callbacks of the last step have run.
     var busy = 0
     var handler: LogHandler? = nil
@@ -88,7 +88,19 @@ func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
     let present = kind == .postPatch ? cb.post_patch != nil : cb.post_unpatch != nil
     guard present else { return }
     patcherEvents.queue.append(.callback(patch, kind))
+    callbackBegins(patch)
+}
+
+/// A callback of `patch` is queued or about to run: no transition may start
+/// and the patch may not change until callbackEnds. Patcher lock held.
+func callbackBegins(_ patch: Patch) {
     patcherEvents.busy += 1
+    patch.callbacksInFlight += 1
+}
+
+func callbackEnds(_ patch: Patch) {
+    patcherEvents.busy -= 1
+    patch.callbacksInFlight -= 1
 }
 
 /// The patcher is running or about to run a callback. Patcher lock held.
@@ -124,7 +136,7 @@ func drainPatcherEvents() {
             let handle = patchTableBase + patch.slot
             if kind == .postPatch { cb.post_patch?(handle, patch.callbackContext) }
             else { cb.post_unpatch?(handle, patch.callbackContext) }
-            withPatcherLock { patcherEvents.busy -= 1 }
+            withPatcherLock { callbackEnds(patch) }
         }
     }
 }

@@ -20,6 +20,8 @@ final class Patch {
     var callbackContext: UnsafeMutableRawPointer? = nil
     var enabled = false
     var inTransition = false
+    /// Its callbacks queued or running (Log.swift): it may not change meanwhile.
+    var callbacksInFlight = 0
 
     init(slot: Int, name: [UInt8], model: Model, replace: Bool) {
         self.slot = slot
@@ -31,6 +33,9 @@ final class Patch {
     var functions: [UInt32] { replacements.map { $0.function } + extended }
 
     func contains(_ function: UInt32) -> Bool { functions.contains(function) }
+
+    /// May not be edited or destroyed now.
+    var frozen: Bool { enabled || inTransition || callbacksInFlight != 0 }
 
     /// Nothing to replace, now or when a named target registers.
     var isEmpty: Bool { functions.isEmpty && pendingByName.isEmpty }
@@ -126,7 +131,7 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
     guard let patch else { return (nil, 0, err) }
     guard f != nil else { return (nil, 0, LPError.invalid) }
     guard let function = validFunction(f) else { return (nil, 0, LPError.notFound) }
-    if patch.enabled || patch.inTransition || patcherBusy { return (nil, 0, LPError.busy) }
+    if patch.frozen { return (nil, 0, LPError.busy) }
     if patch.contains(function) { return (nil, 0, LPError.exists) }
     if patch.functions.count + patch.pendingByName.count >= Int(LP_MAX_FUNCS) { return (nil, 0, LPError.noMemory) }
     return (patch, function, 0)
@@ -171,13 +176,13 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
         line.quoted(patch.name)
         logLine(line)
         logPatch(patch, "initializing patching transition")
-        patcherEvents.busy += 1
+        callbackBegins(patch)
         return (patch, 0)
     }
     guard let patch = prepared else { return err }
     let cancelled = runPreCallback(patch, patching: true) != 0
     return withPatcher {
-        patcherEvents.busy -= 1
+        callbackEnds(patch)
         if cancelled {
             var line = LogLine()
             line.text("pre-patch callback failed for patch ")
@@ -212,13 +217,13 @@ func logFailedToEnable(_ patch: Patch) {
         if !patch.enabled { return (nil, LPError.invalid) }
         if patchRegistry.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
         logPatch(patch, "initializing unpatching transition")
-        patcherEvents.busy += 1
+        callbackBegins(patch)
         return (patch, 0)
     }
     guard let patch = prepared else { return err }
     _ = runPreCallback(patch, patching: false)
     return withPatcher {
-        patcherEvents.busy -= 1
+        callbackEnds(patch)
         let from = patchRegistry.enabledOrder
         let r = startTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
         if r == 0 { logPatch(patch, "starting unpatching transition") }
@@ -231,7 +236,7 @@ func logFailedToEnable(_ patch: Patch) {
     withPatcherLock {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
-        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
+        if patch.frozen { return LPError.busy }
         patchRegistry.patches[patch.slot] = nil
         (patchTableBase + patch.slot).pointee.live = 0
         return 0

@@ -52,7 +52,7 @@ func stateRefusal(_ patch: Patch) -> Int32? {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
         if id == 0 { return LPError.invalid }
-        if patch.enabled || patch.inTransition || patcherBusy { return LPError.busy }
+        if patch.frozen { return LPError.busy }
         if patch.states.contains(where: { $0.id == id }) { return LPError.exists }
         patch.states.append(SystemState(id: id, version: version, data: data))
         return 0

@@ -232,7 +232,8 @@ static void check_patch_creation(lp_func_t *f, lp_func_t *g)
     EXPECT_NULL("lp_patch_create(switch 3): EINVAL", lp_patch_create("x", 0x30, 0), EINVAL);
     EXPECT_NULL("lp_patch_create(unknown model extra 0x400): EINVAL",
                 lp_patch_create("x", LP_MODEL_KGRAFT | 0x400u, 0), EINVAL);
-    EXPECT_NULL("lp_patch_create(flags 1): EINVAL", lp_patch_create("x", LP_MODEL_KGRAFT, 1), EINVAL);
+    /* parity: 0x1 is LP_PATCH_REPLACE; any other bit is unknown */
+    EXPECT_NULL("lp_patch_create(unknown flag 0x2): EINVAL", lp_patch_create("x", LP_MODEL_KGRAFT, 0x2), EINVAL);
     EXPECT_NULL("lp_patch_create(flags 0x80000000): EINVAL", lp_patch_create("x", LP_MODEL_KGRAFT, 0x80000000u), EINVAL);
 
     lp_patch_t *p = lp_patch_create("p", LP_MODEL_KGRAFT, 0);

@@ -128,7 +128,8 @@ static void check_by_name(lp_func_t *f)
 /* Callbacks that call the patcher back: they must get -EBUSY, never hang. */
 static struct {
     lp_patch_t *self, *other;
-    int enable_self, enable_other, disable_self, destroy_other, set_cb, other_thread, post_disable;
+    int enable_self, enable_other, disable_self, destroy_self, set_cb_self, add_state_self, set_cb_other;
+    int other_thread, post_disable;
     int state_get, try_complete, post_patch_calls;
 } reentry;
 
@@ -146,8 +147,10 @@ static int reentrant_pre_patch(lp_patch_t *p, void *ctx)
     reentry.enable_self = lp_patch_enable(p);
     reentry.enable_other = lp_patch_enable(reentry.other);
     reentry.disable_self = lp_patch_disable(p);
-    reentry.destroy_other = lp_patch_destroy(reentry.other);
-    reentry.set_cb = lp_patch_set_callbacks(reentry.other, &none, NULL);
+    reentry.destroy_self = lp_patch_destroy(p);
+    reentry.set_cb_self = lp_patch_set_callbacks(p, &none, NULL);
+    reentry.add_state_self = lp_patch_add_state(p, 5, 1, NULL);
+    reentry.set_cb_other = lp_patch_set_callbacks(reentry.other, &none, NULL);
     reentry.state_get = lp_state_get(12345, NULL, NULL);
     reentry.try_complete = lp_transition_try_complete();
     pthread_t t;
@@ -174,8 +177,10 @@ static void check_reentry(lp_func_t *f)
     check_rc("pre_patch: lp_patch_enable(itself)", reentry.enable_self, -EBUSY);
     check_rc("pre_patch: lp_patch_enable(another)", reentry.enable_other, -EBUSY);
     check_rc("pre_patch: lp_patch_disable(itself)", reentry.disable_self, -EBUSY);
-    check_rc("pre_patch: lp_patch_destroy(another)", reentry.destroy_other, -EBUSY);
-    check_rc("pre_patch: lp_patch_set_callbacks(another)", reentry.set_cb, -EBUSY);
+    check_rc("pre_patch: lp_patch_destroy(itself)", reentry.destroy_self, -EBUSY);
+    check_rc("pre_patch: lp_patch_set_callbacks(itself)", reentry.set_cb_self, -EBUSY);
+    check_rc("pre_patch: lp_patch_add_state(itself)", reentry.add_state_self, -EBUSY);
+    check_rc("pre_patch: lp_patch_set_callbacks(another patch) works", reentry.set_cb_other, 0);
     check_rc("pre_patch: lp_state_get works", reentry.state_get, -ENOENT);
     check_rc("pre_patch: lp_transition_try_complete (nothing in flight)", reentry.try_complete, 1);
     check_rc("pre_patch: lp_patch_enable(another) on another thread", reentry.other_thread, -EBUSY);

@@ -237,7 +237,7 @@ static void many(void)
 #define WRITERS 2
 #define WRITER_OPS 200000
 #define RACERS 4
-#define RACE_ROUNDS 300
+#define RACE_ROUNDS 1000
 
 typedef struct payload {
     uint32_t magic;  /* MAGIC_LIVE, then MAGIC_RETIRED; atomics: readers race with the dtor */

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* liburcu (linked with every program that links liblivepatch): waits until
  * every call_rcu callback queued so far has run, so every grace period the
@@ -314,6 +315,18 @@ static void *writer(void *arg)
     return NULL;
 }
 
+/* The racers' ctor holds the writer lock for 200 us, so that the racers
+ * that lost the lock have all missed in their lock-free first look and wait
+ * for it: when it is released they must find the winner's shadow in their
+ * second look under the lock (the sleep widens the window; no result
+ * depends on it). */
+static int ctor_racing(void *obj, void *shadow_data, void *ctor_data)
+{
+    struct timespec ts = { 0, 200000 };
+    nanosleep(&ts, NULL);
+    return ctor_payload(obj, shadow_data, ctor_data);
+}
+
 static pthread_barrier_t race_start;
 static char race_obj;
 static void *race_got[RACERS];
@@ -323,7 +336,7 @@ static void *racer(void *arg)
     int i = (int)(intptr_t)arg;
     for (int round = 0; round < RACE_ROUNDS; round++) {
         pthread_barrier_wait(&race_start);
-        race_got[i] = lp_shadow_get_or_alloc(&race_obj, (unsigned long)round, sizeof(payload_t), ctor_payload, NULL);
+        race_got[i] = lp_shadow_get_or_alloc(&race_obj, (unsigned long)round, sizeof(payload_t), ctor_racing, NULL);
         pthread_barrier_wait(&race_start); /* the main thread checks the round */
         pthread_barrier_wait(&race_start);
     }

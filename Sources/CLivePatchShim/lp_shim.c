@@ -76,7 +76,9 @@ void lp_sys_futex_wake_raw(uint32_t *word, int count)
  * the plain system call runs. Not on the hook fast path: these are the slow
  * paths that block, read the clock or signal. */
 lp_sim_ops_t lp_sim_ops;
-static __thread uint32_t sim_self; /* 1 + the calling thread's simulated id; 0 none */
+/* initial-exec, as lp_tls: these slow paths run in signal handlers too, and
+ * must not reach __tls_get_addr in the shared library. */
+static __thread uint32_t sim_self __attribute__((tls_model("initial-exec"))); /* 1 + the calling thread's simulated id; 0 none */
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
 
 uint32_t lp_sim_self(void) { return sim_self; }

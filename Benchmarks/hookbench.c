@@ -733,7 +733,7 @@ static void section_hooks(void)
     finish_transition("hb-steady");
     for (int i = 0; i < N_PRESETS; i++) {
         char name[48];
-        snprintf(name, sizeof name, "hb-tx-%s", presets[i].name);
+        snprintf(name, sizeof name, "hb-tx-%.31s", presets[i].name);
         p_tx[i] = make_patch(name, presets[i].model, f_tx);
     }
     pthread_create(&parker.th, NULL, parker_main, NULL);
@@ -757,8 +757,8 @@ static void section_hooks(void)
     add_bench("hook", "lp_func_enter+exit, in no patch", 1, loop_hook, f_plain);
     add_bench("hook_steady", "lp_func_enter+exit, patched, steady", 1, loop_hook, f_steady);
     for (int i = 0; i < N_PRESETS; i++) {
-        snprintf(tx_keys[i], sizeof tx_keys[i], "hook_tx_%s", presets[i].name);
-        snprintf(tx_labels[i], sizeof tx_labels[i], "lp_func_enter+exit, in transition, %s", presets[i].name);
+        snprintf(tx_keys[i], sizeof tx_keys[i], "hook_tx_%.23s", presets[i].name);
+        snprintf(tx_labels[i], sizeof tx_labels[i], "lp_func_enter+exit, in transition, %.28s", presets[i].name);
         b = add_bench(tx_keys[i], tx_labels[i], 1, loop_hook, f_tx);
         b->setup = setup_tx, b->teardown = teardown_tx, b->preset = i;
     }
@@ -1182,7 +1182,7 @@ static void section_latency(void)
 {
     for (int i = 0; i < N_PRESETS; i++) {
         char name[48];
-        snprintf(name, sizeof name, "hb-lat-%s", presets[i].name);
+        snprintf(name, sizeof name, "hb-lat-%.31s", presets[i].name);
         p_lat[i] = make_patch(name, presets[i].model, f_lat);
     }
     uint64_t section_start = now_ns(), budget = (uint64_t)(opt.lat_budget_s * 1e9);
@@ -1330,7 +1330,7 @@ static void targets_latency(void)
             if (len >= sizeof detail) break;
         }
         char id[48];
-        snprintf(id, sizeof id, "latency<=2xrcu:%s", presets[item - 1].name);
+        snprintf(id, sizeof id, "latency<=2xrcu:%.31s", presets[item - 1].name);
         target(id, worst <= 2.0 && timeouts == 0,
                "%s enable+wait <= 2x synchronize_rcu under the same load: worst %.2fx at %d threads (%s)%s",
                presets[item - 1].name, worst, worst_t, detail, timeouts ? ", with timeouts" : "");

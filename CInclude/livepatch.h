@@ -194,13 +194,19 @@ int lp_state_get(unsigned long id, unsigned *version, void **data);
 /* Replace the function named name with new_impl while p is enabled, whether
  * or not it is registered yet (the kernel's module loaded after the
  * livepatch). When lp_func_register(name, ...) comes later while p is
- * enabled or in transition, the function starts at once in the implementation
- * of the stack with the patch in transition on top, as klp_module_coming
- * patches a coming module; this is consistent because no thread can have run
- * or be inside a function before it is registered. When the transition
- * completes it takes the final stack's implementation. The registration
- * logs "'p': applying patch to late function 'name'". Errors as
- * lp_patch_add_func; -EEXIST also when p already has name pending. */
+ * enabled, the function starts at once in the stack's implementation, as
+ * klp_module_coming patches a coming module (no thread can have run it
+ * before). When the transition in flight changes it (p, or a patch it
+ * replaces, is being enabled or disabled), it joins that transition: each
+ * thread gets the implementation of the universe it is in, as for the
+ * transition's other functions, and the model's promise covers it. (Under
+ * PATCHED_SET x FUNCTION a transition has room for eight such late functions;
+ * a ninth starts in the target's implementation and takes the final one when
+ * the transition completes.) The registration logs "'p': applying patch to
+ * late function 'name'". A function registered with lp_func_register_auto
+ * never takes a pending replacement (the cyg hooks cannot redirect; the name
+ * stays pending). Errors as lp_patch_add_func; -EEXIST also when p already
+ * has name pending. */
 int lp_patch_add_func_by_name(lp_patch_t *p, const char *name, const void *new_impl);
 /* Deliver the engine's messages, the kernel's pr_notice lines without the
  * "livepatch: " prefix ("'p1': starting patching transition", refusals),

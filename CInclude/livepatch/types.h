@@ -172,10 +172,12 @@ enum {
  *                 completed, or its enable was reversed and completed (then
  *                 pre_patch ran and pre_unpatch never does).
  *
- * A completion runs post_patch/post_unpatch exactly once, on the thread whose
+ * A completion runs post_patch/post_unpatch exactly once, before the
  * lp_transition_try_complete(), lp_transition_wait() or lp_transition_force()
- * completed the transition, before that call returns (another thread's wait
- * may return first). A forced transition completes like any other. With
+ * that completed the transition returns (another thread's wait may return
+ * first): on that call's thread, or on a thread that was already running
+ * queued log lines and callbacks at the time (events run one at a time, in
+ * order; the completing call waits for that thread to have run its event). A forced transition completes like any other. With
  * atomic replace only the new patch's callbacks run, never those of the
  * patches it replaces. Engine log lines (lp_set_log_handler) and callbacks
  * are delivered in program order.

@@ -96,7 +96,9 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
         f.pointee.name = UnsafePointer(copy)
         f.pointee.orig = impl
         f.pointee.index = index
-        lp_store_release_ptr(&f.pointee.impl, resolveLateTarget(name, index: index))
+        // The cyg hooks cannot redirect: an auto-registered function takes
+        // no pending replacement.
+        lp_store_release_ptr(&f.pointee.impl, byAddress ? impl : resolveLateTarget(name, index: index))
         // Pairs with the acquire load in validFunction().
         lp_store_release_u64(&f.pointee.live, 1)
         functionRegistry.count += 1

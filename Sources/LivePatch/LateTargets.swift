@@ -3,15 +3,18 @@ import CLivePatchShim
 // Targets that appear after the patch (the kernel's module loaded after the
 // livepatch, klp_module_coming): a patch may name a function that is not
 // registered yet; lp_func_register resolves the name, and when a patch that
-// names it is enabled or in transition, the function is published already
-// patched. No thread can have run it, or be inside it, before it was
-// registered, so starting it in the patched implementation breaks no
-// consistency promise for it. Guarded by the patcher lock.
+// names it is enabled, the function is published already patched (no thread
+// can have run it before it was registered). When the transition in flight
+// changes it, it joins that transition like the functions it started with:
+// each thread gets the implementation of its own universe, so a thread
+// still in the old universe never mixes an old caller with a new callee.
+// Guarded by the patcher lock.
 
 /// Turns every pending `name` into a replacement of function `index` and
-/// returns the implementation it must start with: the stack's, with the
-/// patch in transition on top as in the kernel's func_stack. Patcher and
-/// registry locks held; `index`'s orig is set.
+/// returns the implementation it must start with: the transition's start
+/// when it joins the transition in flight, else the stack's (the target's
+/// while a transition runs). Patcher and registry locks held; `index`'s
+/// orig is set and its record not yet live.
 func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRawPointer {
     let bytes = copyName(name)
     var touched: [Patch] = []
@@ -22,19 +25,49 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
         touched.append(patch)
     }
     var order = patchRegistry.enabledOrder
+    var start: UnsafeRawPointer? = nil
     if var tx = transition, !touched.isEmpty {
-        order = tx.enabling ? tx.to : tx.from
-        // complete() gives it the final stack's implementation.
-        tx.late.append(index)
+        let old = effectiveImpl(index, order: tx.from), new = effectiveImpl(index, order: tx.to)
+        if old != new && joinTransition(&tx, index, old: old, new: new) {
+            start = old
+        } else {
+            // Unchanged by the transition, or no counter slot left for it:
+            // it starts in the target's implementation and complete() gives
+            // it the final stack's (header: lp_patch_add_func_by_name).
+            order = tx.target == universeNew ? tx.to : tx.from
+            tx.late.append(index)
+        }
         transition = tx
     }
-    for patch in touched where order.contains(patch.slot) {
+    let applied = transition.map { $0.from + $0.to } ?? order
+    for patch in touched where applied.contains(patch.slot) {
         var line = LogLine(patch)
         line.text("applying patch to late function ")
         line.quoted(bytes)
         logLine(line)
     }
+    if let start { return start }
     return touched.isEmpty ? functionRecord(index).pointee.orig! : effectiveImpl(index, order: order)
+}
+
+/// Makes function `index`, being registered, one of the transition's
+/// functions, published as startTransition() publishes them (its record is
+/// not live yet, so no hook reads it before registerFunction's release store
+/// of `live`). False when a PATCHED_SET x FUNCTION transition has no counter
+/// slot left for it (startTransition reserves spare ones).
+func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPointer, new: UnsafeRawPointer) -> Bool {
+    let slot = tx.functions.count
+    if tx.model.countsPerFunction && UInt64(slot) >= lp_load_u64(&lp_global.fn_stride) { return false }
+    let f = functionRecord(index)
+    lp_store_release_ptr(&f.pointee.tx_old, old)
+    lp_store_release_ptr(&f.pointee.tx_new, new)
+    lp_store_u32(&f.pointee.tx_index, UInt32(slot))
+    lp_store_u32(&f.pointee.hold, 0)
+    // SWITCH_FUNCTION: no thread has executed it, so it is at the target now.
+    lp_store_u32(&f.pointee.fn_universe, tx.target)
+    lp_store_release_u64(&f.pointee.tx_epoch, tx.epoch)
+    tx.functions.append(TransitionFunction(index: index, old: old, new: new))
+    return true
 }
 
 // MARK: - C API
@@ -53,6 +86,8 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
         if let index = registered {
             let (patch, function, err) = patchForEditing(p, functionRecord(index))
             guard let patch else { return err }
+            // As lp_patch_add_func: the cyg hooks cannot redirect.
+            if isAutoRegistered(function) { return LPError.invalid }
             patch.replacements.append((function, newImpl))
             return 0
         }

@@ -25,6 +25,12 @@ struct PatcherEvents {
     /// A thread is running the queue: the others leave it to that thread,
     /// so that events run one at a time and in order.
     var draining = false
+    /// The tid of that thread (a callback it runs may call the API again).
+    var drainer: Int32 = 0
+    /// Events queued since the process began, and events run (a futex word:
+    /// a caller whose events another thread runs sleeps on it until they have).
+    var queued: UInt64 = 0
+    var ran: UInt32 = 0
     /// Queued or running callbacks, plus one while a pre_* callback runs:
     /// the patcher is busy (enable and disable answer -EBUSY) until the
     /// callbacks of the last step have run.
@@ -73,6 +79,7 @@ struct LogLine {
 func logLine(_ line: LogLine) {
     guard patcherEvents.handler != nil else { return }
     patcherEvents.queue.append(.line(line.bytes))
+    patcherEvents.queued &+= 1
 }
 
 /// Queues "'name': text". Patcher lock held.
@@ -88,6 +95,7 @@ func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
     let present = kind == .postPatch ? cb.post_patch != nil : cb.post_unpatch != nil
     guard present else { return }
     patcherEvents.queue.append(.callback(patch, kind))
+    patcherEvents.queued &+= 1
     callbackBegins(patch)
 }
 
@@ -108,18 +116,33 @@ var patcherBusy: Bool { patcherEvents.busy != 0 }
 
 /// Runs the queued events, in order, with the patcher lock NOT held; each is
 /// taken off the queue under the lock, so each runs exactly once. Called at
-/// the end of every API call that may queue one.
+/// the end of every API call that may queue one. When another thread is
+/// already running the queue, waits until it has run every event queued so
+/// far (this call's among them), so that a completion's post_* callback has
+/// run before the call that completed the transition returns.
 func drainPatcherEvents() {
-    let mine = withPatcherLock { () -> Bool in
-        if patcherEvents.draining || patcherEvents.queue.isEmpty { return false }
+    let me = lp_sys_gettid()
+    let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
+        let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
+        if patcherEvents.draining {
+            // Nested in an event this thread runs: the outer drain runs ours
+            // after it. Otherwise another thread runs them: wait for it.
+            return (false, patcherEvents.drainer != me, target)
+        }
+        if patcherEvents.queue.isEmpty { return (false, false, target) }
         patcherEvents.draining = true
-        return true
+        patcherEvents.drainer = me
+        return (true, false, target)
     }
-    guard mine else { return }
+    guard mine else {
+        if wait { waitForEvents(upTo: target) }
+        return
+    }
     while true {
         let next = withPatcherLock { () -> (PatcherEvent, LogHandler?, UnsafeMutableRawPointer?)? in
             if patcherEvents.queue.isEmpty {
                 patcherEvents.draining = false
+                patcherEvents.drainer = 0
                 return nil
             }
             return (patcherEvents.queue.removeFirst(), patcherEvents.handler, patcherEvents.handlerContext)
@@ -127,9 +150,10 @@ func drainPatcherEvents() {
         guard let (event, handler, handlerContext) = next else { return }
         switch event {
         case .line(let bytes):
-            guard let handler else { continue }
-            (bytes + [0]).withUnsafeBufferPointer { buf in
-                buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { handler($0, handlerContext) }
+            if let handler {
+                (bytes + [0]).withUnsafeBufferPointer { buf in
+                    buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { handler($0, handlerContext) }
+                }
             }
         case .callback(let patch, let kind):
             let cb = patch.callbacks
@@ -138,6 +162,27 @@ func drainPatcherEvents() {
             else { cb.post_unpatch?(handle, patch.callbackContext) }
             withPatcherLock { callbackEnds(patch) }
         }
+        eventRan()
+    }
+}
+
+/// One more event has run: wakes the callers waiting for theirs.
+func eventRan() {
+    // Release: pairs with the acquire load in waitForEvents(); whatever the
+    // event did is seen by the caller it wakes.
+    lp_store_release_u32(&patcherEvents.ran, lp_load_u32(&patcherEvents.ran) &+ 1)
+    lp_sys_futex_wake(&patcherEvents.ran, Int32.max)
+}
+
+/// Sleeps until the first `target` events ever queued have run (the
+/// counters wrap at 2^32 events). The drainer stops only once the queue is
+/// empty, after counting the last event it ran, so it cannot leave ours
+/// behind; the one-millisecond cap is a backstop, not a poll.
+func waitForEvents(upTo target: UInt32) {
+    while true {
+        let ran = lp_load_acquire_u32(&patcherEvents.ran)
+        if Int32(bitPattern: target &- ran) <= 0 { return }
+        _ = lp_sys_futex_wait(&patcherEvents.ran, ran, 1_000_000)
     }
 }
 

@@ -194,7 +194,14 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
         }
         let from = patchRegistry.enabledOrder
         let r = startTransition(patch, enabling: true, from: from, to: patch.replace ? [patch.slot] : from + [patch.slot])
-        if r == 0 { logPatch(patch, "starting patching transition") } else { logFailedToEnable(patch) }
+        if r == 0 {
+            logPatch(patch, "starting patching transition")
+        } else {
+            // pre_patch ran: pair it with post_unpatch, as the kernel's
+            // klp_cancel_transition does.
+            logFailedToEnable(patch)
+            queueCallback(patch, .postUnpatch)
+        }
         return r
     }
 }
@@ -226,7 +233,12 @@ func logFailedToEnable(_ patch: Patch) {
         callbackEnds(patch)
         let from = patchRegistry.enabledOrder
         let r = startTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
-        if r == 0 { logPatch(patch, "starting unpatching transition") }
+        if r == 0 {
+            logPatch(patch, "starting unpatching transition")
+        } else {
+            // pre_unpatch ran and the patch stays enabled: post_patch pairs it.
+            queueCallback(patch, .postPatch)
+        }
         return r
     }
 }

@@ -388,8 +388,15 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     let s = lp_sim_self()
     guard s != 0 else { return LPError.notFound }
     lp_sim_set_self(0)
-    // Let go: the run's state is frozen and the threads run freely.
-    guard sim.started, !sim.letGo else { return 0 }
+    // Let go: the run's state is frozen and the threads run freely; they
+    // are still counted, so that lp_sim_stop waits for every one of them (a
+    // thread of this run must not take part in the next one).
+    guard sim.started, !sim.letGo else {
+        lp_sim_lock()
+        sim.left += 1
+        lp_sim_unlock()
+        return 0
+    }
     let me = Int(s &- 1)
     simThreads![me].state = SimThreadState.left
     sim.left += 1
@@ -403,7 +410,7 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     lp_sim_lock()
     defer { lp_sim_unlock() }
     guard sim.armed else { return LPError.notFound }
-    guard sim.letGo || (sim.started && sim.left == sim.threadCount) else { return LPError.busy }
+    guard sim.started && sim.left == sim.threadCount else { return LPError.busy }
     if let out {
         out.pointee = lp_sim_result_t(steps: sim.steps, switches: sim.switches, hash: sim.hash,
                                       virtual_ns: sim.now, outcome: sim.outcome)

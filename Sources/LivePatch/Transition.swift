@@ -15,7 +15,8 @@ struct Transition {
     let enabling: Bool
     let model: Model
     let epoch: UInt64
-    let functions: [TransitionFunction]
+    /// The functions it switches; late targets registered meanwhile join.
+    var functions: [TransitionFunction]
     /// The stack before and after (parity): the patch alone for atomic
     /// replace, else the stack with the patch added or removed.
     let from: [Int]
@@ -144,7 +145,8 @@ func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
 /// SWITCH_FUNCTION rows: one per thread slot, a counter word per function,
 /// padded to whole cache lines so that no two threads share a line.
 func ensureCounterRows(_ count: Int) -> Bool {
-    let needed = UInt64((count + 7) & ~7)
+    // Eight spare words per row for late targets that join the transition.
+    let needed = UInt64((count + 8 + 7) & ~7)
     if lp_global_fn_counts() != nil && lp_load_u64(&lp_global.fn_stride) >= needed { return true }
     let stride = max(needed, 2 * lp_load_u64(&lp_global.fn_stride))
     guard let raw = lp_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
@@ -315,7 +317,10 @@ func complete() {
         patchRegistry.enabledOrder = tx.to
     }
     for index in tx.late {
-        // Pairs with the acquire load of impl in lp_func_enter (tx_epoch is 0).
+        // Late functions that could not join: they started in the target's
+        // implementation, which is the final one unless the transition was
+        // reversed. The hooks load impl relaxed (tx_epoch is 0 for them), so
+        // nothing orders this store for them: they see it eventually.
         lp_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
     }
     tx.patch.inTransition = false

@@ -259,6 +259,64 @@ static void check_completion_once(void)
     check_rc("lp_patch_destroy", lp_patch_destroy(p), 0);
 }
 
+/* A late function registered while a transition that changes it runs joins
+ * that transition: a thread whose kernel section predates it keeps the old
+ * universe, for the late function too (KGRAFT), while a fresh activation
+ * gets the new one. */
+static volatile int late_ran;
+static void late_old(void) { late_ran = 1; }
+static void late_new(void) { late_ran = 2; }
+static atomic_int joiner_inside, joiner_go;
+static const void *joiner_got;
+
+static void *joiner_thread(void *arg)
+{
+    (void)arg;
+    lp_thread_register("parity-joiner");
+    lp_kernel_enter();
+    atomic_store(&joiner_inside, 1);
+    while (!atomic_load(&joiner_go))
+        sched_yield();
+    joiner_got = lp_func_enter(lp_func_lookup("parity-join-late"));
+    lp_func_exit(lp_func_lookup("parity-join-late"));
+    lp_kernel_exit();
+    return NULL;
+}
+
+static void check_late_joins_transition(void)
+{
+    lp_func_t *a = lp_func_register("parity-join-a", old_impl);
+    lp_patch_t *p = lp_patch_create("parity-join", LP_MODEL_KGRAFT, 0);
+    check(a != NULL && p != NULL, "late join: function and patch");
+    check_rc("late join: lp_patch_add_func", lp_patch_add_func(p, a, new_impl), 0);
+    check_rc("late join: lp_patch_add_func_by_name", lp_patch_add_func_by_name(p, "parity-join-late", late_new), 0);
+    pthread_t t;
+    pthread_create(&t, NULL, joiner_thread, NULL);
+    while (!atomic_load(&joiner_inside))
+        sched_yield();
+    check_rc("late join: enable", lp_patch_enable(p), 0);
+    check_rc("late join: pending while the old kernel section runs", lp_transition_try_complete(), 0);
+    lp_func_t *late = lp_func_register("parity-join-late", late_old);
+    check(late != NULL, "late join: the late function registers during the transition");
+    const void *fresh = lp_func_enter(late);
+    lp_func_exit(late);
+    check(fresh == (const void *)late_new, "late join: a new activation gets its new implementation");
+    atomic_store(&joiner_go, 1);
+    pthread_join(t, NULL);
+    check(joiner_got == (const void *)late_old,
+          "late join: the thread still in the old universe gets its old implementation (no old/new mix)");
+    check_rc("late join: completes", settle(), 0);
+    const void *after = lp_func_enter(late);
+    lp_func_exit(late);
+    check(after == (const void *)late_new, "late join: after completion, the new implementation");
+    check_rc("late join: disable", lp_patch_disable(p), 0);
+    check_rc("late join: completes", settle(), 0);
+    after = lp_func_enter(late);
+    lp_func_exit(late);
+    check(after == (const void *)late_old, "late join: unpatched, the old implementation");
+    check_rc("late join: destroy", lp_patch_destroy(p), 0);
+}
+
 int main(void)
 {
     lp_func_t *f = lp_func_register("parity-f", old_impl);
@@ -270,5 +328,6 @@ int main(void)
     check_by_name(f);
     check_reentry(f);
     check_completion_once();
+    check_late_joins_transition();
     return check_summary();
 }

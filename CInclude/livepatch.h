@@ -122,9 +122,11 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
  * body is counted once, by LP_CALL, whichever implementation runs. Register
  * before any thread can be inside the function: an exit whose entry was not
  * counted ends the enclosing activation early. An unregistered address costs
- * a hash and one or two loads of a lock-free table; the hooks are safe in
- * signal handlers and before lp_thread_register (a hit registers the thread
- * lazily, as the first lp_func_enter does). */
+ * a hash and one or two loads of a lock-free table and is safe anywhere,
+ * signal handlers included. A hit registers the thread lazily, as the first
+ * lp_func_enter does (that takes the registry mutex: a thread whose first hit
+ * may come from a signal handler should call lp_thread_register() first, as
+ * for any hook). */
 
 /* As lp_func_register, and counted by the hooks below at impl's address.
  * NULL with errno: EINVAL name or impl NULL, EEXIST name or address taken,
@@ -312,7 +314,9 @@ int lp_shadow_read_unlock(void);
 
 /* Fill out: the transition status, each patch, and each live registered
  * thread (name, tid, patch_state, why it blocks), all taken under the
- * patcher lock. Patches come in stack order (the enabled ones, oldest
+ * patcher lock (the registry counters of the status, registered_threads
+ * among them, just after: threads register without that lock, so
+ * registered_threads may differ from n_threads). Patches come in stack order (the enabled ones, oldest
  * first), then the others in slot order; threads in registration-list order.
  * Truncation: n_patches and n_threads are always the totals, and only the
  * first patches_cap (threads_cap) entries are written. Returns 0 when

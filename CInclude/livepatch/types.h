@@ -281,7 +281,8 @@ typedef struct lp_snapshot {
     uint32_t threads_cap;
     lp_thread_state_t *threads;
     /* Out: the totals (entries written: the smaller of total and capacity),
-     * and the transition status, all taken under the patcher lock. */
+     * and the transition status, taken under the patcher lock (see
+     * lp_status_snapshot for the registry counters). */
     uint32_t n_patches;   /* patches in existence */
     uint32_t n_threads;   /* live registered threads */
     lp_transition_status_t transition;

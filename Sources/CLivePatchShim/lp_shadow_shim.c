@@ -51,7 +51,7 @@ void lp_sv_unlock(void) { pthread_mutex_unlock(&sv_lock); }
 /* ---- read side ------------------------------------------------------------------
  * A thread stays registered with urcu_memb from its first shadow call to its
  * exit, so that lp_shadow_get never takes liburcu's registry mutex (which
- * synchronize_rcu holds for a whole grace period). A thread already
+ * synchronize_rcu takes too). A thread already
  * registered (by the engine for the span of a scan, or by the program
  * itself) is used as it is and left alone. */
 static __attribute__((noinline)) int sv_register_slow(void)

@@ -100,16 +100,16 @@ func stallName(_ reason: Int32) -> StaticString {
     }
 }
 
-func leaveName(_ m: lp_model_t) -> StaticString {
-    switch m & 0xf {
+func leaveName(_ leave: UInt32) -> StaticString {
+    switch leave {
     case LP_LEAVE_FUNCTION.rawValue: return "FUNCTION"
     case LP_LEAVE_PATCHED_SET.rawValue: return "PATCHED_SET"
     default: return "KERNEL"
     }
 }
 
-func switchName(_ m: lp_model_t) -> StaticString {
-    switch (m >> 4) & 0xf {
+func switchName(_ sw: UInt32) -> StaticString {
+    switch sw {
     case LP_SWITCH_FUNCTION.rawValue: return "FUNCTION"
     case LP_SWITCH_THREAD.rawValue: return "THREAD"
     default: return "KERNEL"
@@ -117,12 +117,18 @@ func switchName(_ m: lp_model_t) -> StaticString {
 }
 
 extension JSONWriter {
+    /// A model by what it declares, user-registered ones included (their
+    /// ids do not encode a cell).
     mutating func model(_ m: lp_model_t) {
         member("model")
         open("{")
-        field("leave", leaveName(m))
-        field("switch", switchName(m))
-        field("flags", UInt64(m & 0xff00))
+        var info = lp_model_info_t()
+        if lp_model_describe(m, &info) == 0 {
+            field("name", chars: &info.name)
+            field("leave", leaveName(info.counts.rawValue))
+            field("switch", switchName(info.switches.rawValue))
+            field("flags", UInt64(info.switch_points))
+        }
         field("raw", UInt64(m))
         close("}")
     }

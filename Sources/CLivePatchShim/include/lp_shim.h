@@ -303,10 +303,12 @@ extern LP_INTERNAL lp_sim_ops_t lp_sim_ops;
 /* Set once, before the first simulated thread exists; never cleared. */
 static inline void lp_sim_install(lp_sim_futex_wait_fn w, lp_sim_futex_wake_fn k, lp_sim_now_fn n, lp_sim_kill_fn s)
 {
-    __atomic_store_n(&lp_sim_ops.futex_wake, k, __ATOMIC_RELAXED);
-    __atomic_store_n(&lp_sim_ops.now, n, __ATOMIC_RELAXED);
-    __atomic_store_n(&lp_sim_ops.kill, s, __ATOMIC_RELAXED);
-    /* Pairs with the acquire loads in lp_shim.c: an op seen set is callable. */
+    /* Each pairs with the acquire load of the same op in lp_shim.c: an op
+     * seen set is callable. (They are only used on simulated threads, whose
+     * sim_self is set under lp_sim_lock after this, so that orders them too.) */
+    __atomic_store_n(&lp_sim_ops.futex_wake, k, __ATOMIC_RELEASE);
+    __atomic_store_n(&lp_sim_ops.now, n, __ATOMIC_RELEASE);
+    __atomic_store_n(&lp_sim_ops.kill, s, __ATOMIC_RELEASE);
     __atomic_store_n(&lp_sim_ops.futex_wait, w, __ATOMIC_RELEASE);
 }
 uint32_t lp_sim_self(void);           /* 1 + the calling thread's simulated id; 0: not simulated */

@@ -59,6 +59,11 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
     let slot = tx.functions.count
     if tx.model.countsPerFunction && UInt64(slot) >= lp_load_u64(&lp_global.fn_stride) { return false }
     let f = functionRecord(index)
+    // No hook reads these before the handle exists: registerFunction
+    // returns it after its release store of `live` (validFunction's acquire
+    // load), and lp_func_lookup hands it out under the registry lock. (An
+    // auto-registered function, the cyg table's, never joins: it takes no
+    // pending replacement.)
     lp_store_release_ptr(&f.pointee.tx_old, old)
     lp_store_release_ptr(&f.pointee.tx_new, new)
     lp_store_u32(&f.pointee.tx_index, UInt32(slot))
@@ -84,10 +89,8 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
         let registered = registeredIndex(name)
         lp_unlock_registry()
         if let index = registered {
-            let (patch, function, err) = patchForEditing(p, functionRecord(index))
+            let (patch, function, err) = patchForEditing(p, functionRecord(index), replacing: true)
             guard let patch else { return err }
-            // As lp_patch_add_func: the cyg hooks cannot redirect.
-            if isAutoRegistered(function) { return LPError.invalid }
             patch.replacements.append((function, newImpl))
             return 0
         }

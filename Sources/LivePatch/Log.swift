@@ -25,8 +25,8 @@ struct PatcherEvents {
     /// A thread is running the queue: the others leave it to that thread,
     /// so that events run one at a time and in order.
     var draining = false
-    /// The tid of that thread (a callback it runs may call the API again).
-    var drainer: Int32 = 0
+    /// That thread (pthread_self; a callback it runs may call the API again).
+    var drainer: UInt64 = 0
     /// Events queued since the process began, and events run (a futex word:
     /// a caller whose events another thread runs sleeps on it until they have).
     var queued: UInt64 = 0
@@ -121,7 +121,7 @@ var patcherBusy: Bool { patcherEvents.busy != 0 }
 /// far (this call's among them), so that a completion's post_* callback has
 /// run before the call that completed the transition returns.
 func drainPatcherEvents() {
-    let me = lp_sys_gettid()
+    let me = lp_sys_pthread_self()
     let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
         let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
         if patcherEvents.draining {
@@ -180,6 +180,7 @@ func eventRan() {
 /// behind; the one-millisecond cap is a backstop, not a poll.
 func waitForEvents(upTo target: UInt32) {
     while true {
+        // Pairs with the release store in eventRan().
         let ran = lp_load_acquire_u32(&patcherEvents.ran)
         if Int32(bitPattern: target &- ran) <= 0 { return }
         _ = lp_sys_futex_wait(&patcherEvents.ran, ran, 1_000_000)

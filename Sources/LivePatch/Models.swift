@@ -27,6 +27,28 @@ public enum SwitchUnit: UInt32 {
     case everything = 2
 }
 
+extension CountedArea {
+    /// The lp_leave_t constant's suffix.
+    var name: StaticString {
+        switch self {
+        case .nothing: return "FUNCTION"
+        case .patchedSet: return "PATCHED_SET"
+        case .kernelSections: return "KERNEL"
+        }
+    }
+}
+
+extension SwitchUnit {
+    /// The lp_switch_t constant's suffix.
+    var name: StaticString {
+        switch self {
+        case .function: return "FUNCTION"
+        case .thread: return "THREAD"
+        case .everything: return "KERNEL"
+        }
+    }
+}
+
 /// Switch points beyond the unit's own boundary. C: `LP_MODEL_F_*`.
 public struct SwitchPoints: OptionSet {
     public let rawValue: UInt32

@@ -100,22 +100,6 @@ func stallName(_ reason: Int32) -> StaticString {
     }
 }
 
-func leaveName(_ leave: UInt32) -> StaticString {
-    switch leave {
-    case LP_LEAVE_FUNCTION.rawValue: return "FUNCTION"
-    case LP_LEAVE_PATCHED_SET.rawValue: return "PATCHED_SET"
-    default: return "KERNEL"
-    }
-}
-
-func switchName(_ sw: UInt32) -> StaticString {
-    switch sw {
-    case LP_SWITCH_FUNCTION.rawValue: return "FUNCTION"
-    case LP_SWITCH_THREAD.rawValue: return "THREAD"
-    default: return "KERNEL"
-    }
-}
-
 extension JSONWriter {
     /// A model by what it declares, user-registered ones included (their
     /// ids do not encode a cell).
@@ -125,8 +109,8 @@ extension JSONWriter {
         var info = lp_model_info_t()
         if lp_model_describe(m, &info) == 0 {
             field("name", chars: &info.name)
-            field("leave", leaveName(info.counts.rawValue))
-            field("switch", switchName(info.switches.rawValue))
+            field("leave", CountedArea(rawValue: info.counts.rawValue)!.name)
+            field("switch", SwitchUnit(rawValue: info.switches.rawValue)!.name)
             field("flags", UInt64(info.switch_points))
         }
         field("raw", UInt64(m))

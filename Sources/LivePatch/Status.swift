@@ -67,11 +67,6 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)
 }
 
-extension Transition {
-    /// Heading to the state with the patch applied: enabling, or a reversed disable.
-    var isPatching: Bool { enabling == (target == universeNew) }
-}
-
 /// A snapshot of the transition state and the misuse counters.
 /// C: `lp_transition_status`.
 @c public func lp_transition_status(_ out: UnsafeMutablePointer<lp_transition_status_t>?) -> Int32 {

@@ -47,6 +47,9 @@ struct Transition {
         return min(base << min(UInt64(holdTimeouts), 20), cap)
     }
 
+    /// Heading to the state with the patch applied: enabling, or a reversed disable.
+    var isPatching: Bool { enabling == (target == universeNew) }
+
     mutating func holdTimedOut() {
         holdTimeouts += 1
         nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs
@@ -181,9 +184,8 @@ func tryCompleteLocked() -> Int32 {
 /// Asks the model what a pending transition does, and does it. Returns
 /// true if the transition is to complete now (forced).
 func applyModelDecision(_ tx: inout Transition) -> Bool {
-    let heading = tx.enabling == (tx.target == universeNew)
     let progress = TransitionProgress(
-        patch: patchTableBase + tx.patch.slot, patching: heading, enabling: tx.enabling,
+        patch: patchTableBase + tx.patch.slot, patching: tx.isPatching, enabling: tx.enabling,
         elapsedNs: lp_sys_now_ns() &- tx.startedAt, checks: tx.checks,
         pendingThreads: transitionStats.lastPending, pendingFunctions: transitionStats.lastPendingFunctions,
         reversals: tx.reversals, holdTimeouts: tx.holdTimeouts)
@@ -409,8 +411,7 @@ func callerIsInside() -> Bool {
 
 /// reverse: the transition heads back to where it started. Patcher lock held.
 func reverseLocked(_ tx: inout Transition) {
-    let patching = tx.enabling == (tx.target == universeNew)
-    logPatch(tx.patch, patching ? "reversing transition from patching to unpatching"
+    logPatch(tx.patch, tx.isPatching ? "reversing transition from patching to unpatching"
                                 : "reversing transition from unpatching to patching")
     tx.target ^= 1
     tx.nextHoldAt = 0
@@ -437,8 +438,7 @@ func reverseLocked(_ tx: inout Transition) {
 /// force: every unit takes the target now, whatever the counts say; the
 /// caller completes. Patcher lock held.
 func forceSwitch(_ tx: Transition) {
-    let patching = tx.enabling == (tx.target == universeNew)
-    logPatch(tx.patch, patching ? "forcing remaining threads to the patched state"
+    logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
                                 : "forcing remaining threads to the unpatched state")
     lp_store_u32(&lp_global.kuniv, tx.target)
     for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }

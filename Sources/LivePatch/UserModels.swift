@@ -111,12 +111,13 @@ let builtinModelNames: [(model: lp_model_t, name: [UInt8])] = [
 /// any extra switch points appended ("+kernel-exit", "+arm-at-kernel-exit").
 func builtinName(_ cell: Cell) -> [UInt8] {
     if let preset = builtinModelNames.first(where: { $0.model == cell.id }) { return preset.name }
-    let leaves = ["FUNCTION", "PATCHED_SET", "KERNEL"]
-    let units = ["FUNCTION", "THREAD", "KERNEL"]
-    var name = leaves[Int(cell.counts.rawValue)] + " x " + units[Int(cell.switches.rawValue)]
-    if cell.switchPoints.contains(.kernelExit) { name += "+kernel-exit" }
-    if cell.switchPoints.contains(.armAtKernelExit) { name += "+arm-at-kernel-exit" }
-    return Array(name.utf8)
+    var name = LogLine() // the engine's byte-string builder
+    name.text(cell.counts.name)
+    name.text(" x ")
+    name.text(cell.switches.name)
+    if cell.switchPoints.contains(.kernelExit) { name.text("+kernel-exit") }
+    if cell.switchPoints.contains(.armAtKernelExit) { name.text("+arm-at-kernel-exit") }
+    return name.bytes
 }
 
 /// What model `m` counts, what switches, its switch points and its name
@@ -126,15 +127,17 @@ func builtinName(_ cell: Cell) -> [UInt8] {
     guard let out else { return LPError.invalid }
     return withPatcherLock {
         var info = lp_model_info_t()
+        let model: Model
         if let cell = Cell(raw: m) {
             copyBytes(builtinName(cell), into: &info.name)
+            model = Model(cell, raw: m)
         } else if let index = userModelIndex(m) {
             info.user = 1
             copyBytes(userModels[index].name, into: &info.name)
+            model = userModels[index].model
         } else {
             return LPError.invalid
         }
-        let model = Model(m)!
         info.counts = lp_leave_t(rawValue: model.leave)
         info.switches = lp_switch_t(rawValue: model.switchUnit)
         info.switch_points = model.flags

@@ -244,7 +244,8 @@ int lp_transition_status(lp_transition_status_t *out);
 int lp_transition_for_each_stalled(int (*cb)(const lp_thread_info_t *info, void *ctx), void *ctx);
 /* While lp_transition_wait() waits, send signo to each stalled thread with
  * pthread_kill every 10 ms. 0 turns nudges off. No handler is installed.
- * -EINVAL signo out of range. */
+ * -EINVAL signo out of range, or SIGKILL or SIGSTOP (no handler can catch
+ * them: a nudge would end or stop the whole process). */
 int lp_set_nudge_signal(int signo);
 /* SWITCH_KERNEL and SWITCH_FUNCTION: hold new outermost entries back for at
  * most hold_ns while the count drains, then pause retry_ns before the next
@@ -358,7 +359,9 @@ int lp_debug_inject_bug(int kind);
  * hook (LP_SIM_CALL below). Every thread that touches the engine during a run
  * must be a simulated one. One simulation at a time. */
 
-/* Arms a run. -EINVAL cfg NULL or a field out of range, -EBUSY a run is armed. */
+/* Arms a run. -EINVAL cfg NULL or a field out of range, -EBUSY a run is
+ * armed, -ENOMEM (first run only) no thread-specific-data key is left for
+ * the exit hook of lp_sim_thread_leave. */
 int lp_sim_start(const lp_sim_config_t *cfg);
 /* The calling thread becomes simulated thread id and blocks until it is
  * scheduled; scheduling begins once all cfg->threads threads joined, so the
@@ -378,7 +381,9 @@ void lp_sim_wake(uint32_t *word);
  * 1 ns, so reads are strictly ordered); CLOCK_MONOTONIC elsewhere. */
 uint64_t lp_sim_now(void);
 /* The calling thread leaves the run (call it last, after
- * lp_thread_unregister); the baton passes on. -ENOENT not a simulated thread. */
+ * lp_thread_unregister); the baton passes on. -ENOENT not a simulated thread.
+ * A simulated thread that exits without calling it leaves at its exit (a
+ * thread-specific-data destructor calls it), so the run goes on without it. */
 int lp_sim_thread_leave(void);
 /* Ends the run after every simulated thread left and was joined, and
  * reports it (out may be NULL). -ENOENT no run armed, -EBUSY threads still

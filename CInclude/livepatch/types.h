@@ -22,6 +22,7 @@ extern "C" {
 #define LP_MAX_FUNCS 65536    /* registered functions, for the life of the process */
 #define LP_MAX_PATCHES 1024   /* patches in existence at once */
 #define LP_THREAD_NAME_MAX 24 /* bytes kept of a thread's name, NUL included */
+#define LP_NAME_MAX 4096      /* bytes of a function's or patch's name, NUL included; longer: EINVAL */
 
 /* A patchable function: a name and its original implementation. Opaque. */
 typedef struct lp_func lp_func_t;

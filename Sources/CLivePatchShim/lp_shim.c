@@ -9,6 +9,7 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
+#include <string.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -24,25 +25,109 @@ struct lp_patch lp_patch_table[LP_MAX_PATCHES];
 LP_LINE_ALIGNED lp_addr_slot_t lp_addr_table[LP_ADDR_SLOTS];
 __thread lp_tls_t lp_tls __attribute__((tls_model("initial-exec")));
 
-/* ---- membarrier: the patcher's half of the asymmetric fence ---------------- */
+/* ---- membarrier: the patcher's half of the asymmetric fence ----------------
+ * Where the kernel refuses membarrier (a seccomp filter, an old kernel), a
+ * signal barrier stands in, as liburcu's signal flavour does: each registered
+ * thread is sent LP_BARRIER_SIGNAL (SIGRTMAX - 1) and runs a full fence in its
+ * handler, and the patcher waits for every acknowledgment. It costs a signal
+ * round trip per thread for each barrier (tens of microseconds per thread
+ * instead of one system call), and a signal in the threads' blocking calls:
+ * the handler is installed with SA_RESTART, but calls the kernel never
+ * restarts (nanosleep, poll, epoll_wait...) return EINTR, as with any handler.
+ */
 
-static int membarrier_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
+#define LP_BARRIER_SIGNAL (SIGRTMAX - 1)
 
-int lp_sys_membarrier_init(void)
+static int membarrier_cmd; /* 0: the signal barrier */
+
+/* The round being acknowledged. A handler acknowledges only a signal sent by
+ * signal_barrier() for the current round (sigqueue's value), so a stray
+ * LP_BARRIER_SIGNAL from elsewhere never ends a round early. */
+static uint32_t barrier_round, barrier_acks;
+
+static void barrier_handler(int signo, siginfo_t *info, void *uctx)
+{
+    (void)signo;
+    (void)uctx;
+    if (info->si_code != SI_QUEUE || info->si_pid != getpid() ||
+        (uint32_t)info->si_value.sival_int != __atomic_load_n(&barrier_round, __ATOMIC_RELAXED))
+        return;
+    int saved = errno;
+    /* The fence membarrier would have run on this thread: pairs with
+     * lp_signal_fence() in its hooks (this thread's accesses before the
+     * signal are ordered before the patcher's after the round, and its later
+     * ones after the patcher's earlier ones), and the release below with the
+     * acquire load in signal_barrier(). */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    __atomic_fetch_add(&barrier_acks, 1, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &barrier_acks, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    errno = saved;
+}
+
+static void install_signal_barrier(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = barrier_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(LP_BARRIER_SIGNAL, &sa, NULL);
+    membarrier_cmd = 0;
+}
+
+void lp_sys_membarrier_init(void)
 {
     long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
-    if (cmds < 0)
-        return -errno;
-    if ((cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
-        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0) {
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0) == 0)
         membarrier_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED;
-        return 0;
-    }
-    if (cmds & MEMBARRIER_CMD_GLOBAL) {
+    else if (cmds > 0 && (cmds & MEMBARRIER_CMD_GLOBAL))
         membarrier_cmd = MEMBARRIER_CMD_GLOBAL; /* slower (a scheduler grace period), equally strong */
-        return 0;
+    else
+        install_signal_barrier();
+}
+
+/* Defined here for signal_barrier(); see "slow-path locks" and "liburcu" below. */
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static CDS_LIST_HEAD(lp_thread_list);
+
+/* Signals every registered thread but the caller and waits for each to
+ * acknowledge. The registry lock keeps the list still and orders a thread
+ * that registers meanwhile after the round (registration takes the lock: it
+ * sees everything the patcher stored before). Patcher lock held: one round
+ * at a time. */
+static void signal_barrier(void)
+{
+    pthread_mutex_lock(&registry_lock);
+    uint32_t round = __atomic_load_n(&barrier_round, __ATOMIC_RELAXED) + 1;
+    __atomic_store_n(&barrier_round, round, __ATOMIC_RELAXED);
+    __atomic_store_n(&barrier_acks, 0, __ATOMIC_RELAXED);
+    /* Orders the stores above, and the patcher's before the barrier, before
+     * the signals: a handler that sees this round sees them. */
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    pid_t pid = getpid(), self = (pid_t)syscall(SYS_gettid);
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    info.si_signo = LP_BARRIER_SIGNAL;
+    info.si_code = SI_QUEUE;
+    info.si_pid = pid;
+    info.si_uid = getuid();
+    info.si_value.sival_int = (int)round;
+    uint32_t sent = 0;
+    lp_thread_rec_t *rec;
+    cds_list_for_each_entry(rec, &lp_thread_list, node) {
+        if (rec->tid != self && syscall(SYS_rt_tgsigqueueinfo, pid, rec->tid, LP_BARRIER_SIGNAL, &info) == 0)
+            sent++;
     }
-    return -ENOSYS;
+    for (;;) {
+        /* Pairs with the release increment in barrier_handler(). */
+        uint32_t acks = __atomic_load_n(&barrier_acks, __ATOMIC_ACQUIRE);
+        if (acks >= sent)
+            break;
+        syscall(SYS_futex, &barrier_acks, FUTEX_WAIT_PRIVATE, acks, NULL, NULL, 0);
+    }
+    __atomic_thread_fence(__ATOMIC_SEQ_CST); /* the caller's own half */
+    pthread_mutex_unlock(&registry_lock);
 }
 
 void lp_sys_membarrier(void)
@@ -50,8 +135,10 @@ void lp_sys_membarrier(void)
     /* Pairs with lp_signal_fence() on every hook: after this returns, each
      * running thread has executed a full barrier, so its earlier stores are
      * visible to our later loads and its later loads see our earlier stores. */
-    if (syscall(__NR_membarrier, membarrier_cmd, 0) != 0)
-        abort(); /* registered in lp_sys_membarrier_init; failure here is a kernel bug */
+    if (membarrier_cmd == 0)
+        signal_barrier();
+    else if (syscall(__NR_membarrier, membarrier_cmd, 0) != 0)
+        signal_barrier(); /* refused after it was registered (a filter installed since): the same fence */
 }
 
 /* ---- futex: event-driven completion ---------------------------------------- */
@@ -81,8 +168,31 @@ lp_sim_ops_t lp_sim_ops;
 static __thread uint32_t sim_self __attribute__((tls_model("initial-exec"))); /* 1 + the calling thread's simulated id; 0 none */
 static pthread_mutex_t sim_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* A simulated thread that exits without lp_sim_thread_leave leaves at its
+ * exit: this key's destructor runs while sim_self still names it, and would
+ * otherwise leave the rest of the run waiting for it forever. */
+static pthread_key_t sim_exit_key;
+static void (*sim_leave)(void);
+
+static void sim_thread_exit(void *value)
+{
+    (void)value;
+    if (sim_self)
+        sim_leave();
+}
+
+int lp_sim_exit_hook(void (*leave)(void))
+{
+    sim_leave = leave;
+    return -pthread_key_create(&sim_exit_key, sim_thread_exit);
+}
+
 uint32_t lp_sim_self(void) { return sim_self; }
-void lp_sim_set_self(uint32_t id) { sim_self = id; }
+void lp_sim_set_self(uint32_t id)
+{
+    sim_self = id;
+    pthread_setspecific(sim_exit_key, id ? (void *)1 : NULL);
+}
 void lp_sim_lock(void) { pthread_mutex_lock(&sim_lock); }
 void lp_sim_unlock(void) { pthread_mutex_unlock(&sim_lock); }
 
@@ -115,7 +225,7 @@ int lp_sys_pthread_kill(uint64_t thread, int signo)
     int r = op && sim_self ? op(thread, signo) : LP_SIM_PASS;
     return r != LP_SIM_PASS ? r : lp_sys_pthread_kill_raw(thread, signo);
 }
-int lp_sys_sigrtmax(void) { return SIGRTMAX; }
+int lp_sys_signal_catchable(int signo) { return signo > 0 && signo <= SIGRTMAX && signo != SIGKILL && signo != SIGSTOP; }
 void lp_sys_yield(void) { sched_yield(); }
 void lp_sys_cpu_relax(void) { __builtin_ia32_pause(); }
 void *lp_sys_calloc(size_t n, size_t size) { return calloc(n, size); }
@@ -148,7 +258,6 @@ int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(voi
 
 /* ---- slow-path locks ------------------------------------------------------- */
 
-static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t patcher_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void lp_lock_registry(void) { pthread_mutex_lock(&registry_lock); }
@@ -157,7 +266,9 @@ void lp_unlock_registry(void) { pthread_mutex_unlock(&registry_lock); }
  * simulation a simulated thread that slept on the mutex while its holder
  * waits for the baton would stop the whole run: it takes the lock with
  * trylock and, when that fails, waits (through the simulation) for the next
- * unlock. The registry lock is never held across a wait, so it stays plain. */
+ * unlock. The registry lock is held across no wait but signal_barrier()'s
+ * for its acknowledgments, which signal handlers send whatever their threads
+ * do, so it stays plain. */
 static uint32_t patcher_unlocks;
 
 void lp_lock_patcher(void)
@@ -198,19 +309,25 @@ void lp_locks_reinit_after_fork(void)
  * are all read and written with the atomics of lp_shim.h.
  */
 
-static CDS_LIST_HEAD(lp_thread_list);
-
 /* Readers register for the span of one use and unregister right after, so a
- * thread never exits (or forks) while liburcu still lists it. */
+ * thread never exits (or forks) while liburcu still lists it. A thread the
+ * program registered with urcu-memb itself (liburcu asserts on a second
+ * registration) is used as it is and left registered: the registration is
+ * the program's, for as long as it keeps it. initial-exec, as lp_tls. */
+static __thread uint32_t urcu_ours __attribute__((tls_model("initial-exec"))); /* 1: the outermost online registered */
+
 void lp_rcu_reader_online(void)
 {
-    if (lp_tls.urcu_online++ == 0)
-        urcu_memb_register_thread();
+    if (lp_tls.urcu_online++ == 0) {
+        urcu_ours = !URCU_TLS(urcu_memb_reader).registered;
+        if (urcu_ours)
+            urcu_memb_register_thread();
+    }
 }
 
 void lp_rcu_reader_offline(void)
 {
-    if (--lp_tls.urcu_online == 0)
+    if (--lp_tls.urcu_online == 0 && urcu_ours)
         urcu_memb_unregister_thread();
 }
 

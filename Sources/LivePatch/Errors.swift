@@ -8,7 +8,6 @@ enum LPError {
     static let busy = -Int32(LP_EBUSY.rawValue)
     static let timedOut = -Int32(LP_ETIMEDOUT.rawValue)
     static let noMemory = -Int32(LP_ENOMEM.rawValue)
-    static let notPermitted = -Int32(LP_EPERM.rawValue)
     static let deadlock = -Int32(LP_EDEADLK.rawValue)
     static let canceled = -Int32(LP_ECANCELED.rawValue)
     static let again = -Int32(LP_EAGAIN.rawValue)
@@ -32,19 +31,19 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
 /// A static description of a (negative or positive) errno returned by this
 /// library. C: `lp_strerror`.
 @c public func lp_strerror(_ err: Int32) -> UnsafePointer<CChar> {
-    switch err < 0 ? -err : err {
+    // The magnitude, not -err: INT_MIN has no negation in Int32.
+    switch err.magnitude {
     case 0: return cString("success")
-    case Int32(LP_EINVAL.rawValue): return cString("invalid argument, or a system-state conflict with the enabled patches (EINVAL)")
-    case Int32(LP_ENOENT.rawValue): return cString("no such function, patch, thread, shadow variable or simulation (ENOENT)")
-    case Int32(LP_EEXIST.rawValue): return cString("already exists or already registered (EEXIST)")
-    case Int32(LP_EBUSY.rawValue): return cString("busy: a transition is in flight, or the object is in use (EBUSY)")
-    case Int32(LP_ETIMEDOUT.rawValue): return cString("the transition did not complete in time (ETIMEDOUT)")
-    case Int32(LP_ENOMEM.rawValue): return cString("capacity exhausted or out of memory (ENOMEM)")
-    case Int32(LP_EPERM.rawValue): return cString("not permitted: membarrier is unavailable (EPERM)")
-    case Int32(LP_EDEADLK.rawValue): return cString("would deadlock: the caller is inside a kernel section, a hooked function, or a shadow-variable constructor/destructor (EDEADLK)")
-    case Int32(LP_ECANCELED.rawValue): return cString("cancelled: the patch's pre_patch callback refused it (ECANCELED)")
-    case Int32(LP_EAGAIN.rawValue): return cString("the word no longer held the expected value (EAGAIN)")
-    case Int32(LP_EINTR.rawValue): return cString("interrupted by a signal (EINTR)")
+    case UInt32(LP_EINVAL.rawValue): return cString("invalid argument, or a system-state conflict with the enabled patches (EINVAL)")
+    case UInt32(LP_ENOENT.rawValue): return cString("no such function, patch, thread, shadow variable or simulation (ENOENT)")
+    case UInt32(LP_EEXIST.rawValue): return cString("already exists or already registered (EEXIST)")
+    case UInt32(LP_EBUSY.rawValue): return cString("busy: a transition is in flight, or the object is in use (EBUSY)")
+    case UInt32(LP_ETIMEDOUT.rawValue): return cString("the transition did not complete in time (ETIMEDOUT)")
+    case UInt32(LP_ENOMEM.rawValue): return cString("capacity exhausted or out of memory (ENOMEM)")
+    case UInt32(LP_EDEADLK.rawValue): return cString("would deadlock: the caller is inside a kernel section, a hooked function, or a shadow-variable constructor/destructor (EDEADLK)")
+    case UInt32(LP_ECANCELED.rawValue): return cString("cancelled: the patch's pre_patch callback refused it (ECANCELED)")
+    case UInt32(LP_EAGAIN.rawValue): return cString("the word no longer held the expected value (EAGAIN)")
+    case UInt32(LP_EINTR.rawValue): return cString("interrupted by a signal (EINTR)")
     default: return cString("unknown error")
     }
 }

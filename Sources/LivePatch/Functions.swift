@@ -7,9 +7,13 @@ import CLivePatchShim
 
 struct FunctionRegistry {
     var count: UInt32 = 0
-    /// index + 1 of the function whose name hashes here; 0 empty.
-    var byName: [UInt32] = []
+    /// index + 1 of the function whose name hashes here; 0 empty. Allocated
+    /// (fallibly: lp_func_register answers ENOMEM) by the first registration.
+    var byName: UnsafeMutablePointer<UInt32>? = nil
 }
+
+/// Slots of byName: twice the functions, a power of two.
+let byNameSlots = 2 * Int(LP_MAX_FUNCS)
 
 nonisolated(unsafe) var functionRegistry = FunctionRegistry()
 
@@ -29,6 +33,18 @@ func validFunction(_ f: UnsafePointer<lp_func_t>?) -> UInt32? {
     // Pairs with the release store of `live` in lp_func_register().
     guard lp_load_acquire_u64(&functionRecord(index).pointee.live) != 0 else { return nil }
     return index
+}
+
+/// The length of a name, or nil from LP_NAME_MAX bytes on: the bound of every
+/// call that takes a name, so that no copy of one is ever larger (and a
+/// name is never read further than that).
+func nameLength(_ s: UnsafePointer<CChar>) -> Int? {
+    var n = 0
+    while s[n] != 0 {
+        n += 1
+        if n >= Int(LP_NAME_MAX) { return nil }
+    }
+    return n
 }
 
 /// FNV-1a over a NUL-terminated string.
@@ -51,16 +67,20 @@ func sameName(_ a: UnsafePointer<CChar>, _ b: UnsafePointer<CChar>) -> Bool {
     return false
 }
 
-/// The slot of `name` in byName: where it is, or the empty slot where it
+/// Whether `s` holds exactly `bytes` (which hold no NUL): compared in place,
+/// so that registration copies no name but the one it keeps.
+func sameName(_ bytes: [UInt8], _ s: UnsafePointer<CChar>) -> Bool {
+    for (i, b) in bytes.enumerated() where UInt8(bitPattern: s[i]) != b { return false }
+    return s[bytes.count] == 0
+}
+
+/// The slot of `name` in `byName`: where it is, or the empty slot where it
 /// would go. Registry lock held.
-func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
-    if functionRegistry.byName.isEmpty {
-        functionRegistry.byName = [UInt32](repeating: 0, count: 2 * Int(LP_MAX_FUNCS))
-    }
-    let mask = functionRegistry.byName.count - 1
+func nameSlot(_ name: UnsafePointer<CChar>, in byName: UnsafeMutablePointer<UInt32>) -> Int {
+    let mask = byNameSlots - 1
     var i = Int(truncatingIfNeeded: nameHash(name)) & mask
     while true {
-        let entry = functionRegistry.byName[i]
+        let entry = byName[i]
         if entry == 0 { return i }
         if let other = functionRecord(entry - 1).pointee.name, sameName(other, name) { return i }
         i = (i + 1) & mask
@@ -69,7 +89,8 @@ func nameSlot(_ name: UnsafePointer<CChar>) -> Int {
 
 /// The index of the function registered under `name`. Registry lock held.
 func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
-    let entry = functionRegistry.byName.isEmpty ? 0 : functionRegistry.byName[nameSlot(name)]
+    guard let byName = functionRegistry.byName else { return nil }
+    let entry = byName[nameSlot(name, in: byName)]
     return entry == 0 ? nil : entry - 1
 }
 
@@ -80,12 +101,17 @@ func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
 /// first (lock order: patcher, then registry) so that the function is
 /// published with its patched implementation.
 func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> FunctionRecord? {
-    guard let name, let impl else { return failNull(LPError.invalid) }
+    guard let name, let impl, nameLength(name) != nil else { return failNull(LPError.invalid) }
     return withPatcher { () -> FunctionRecord? in
         lp_lock_registry()
         defer { lp_unlock_registry() }
-        let slot = nameSlot(name)
-        if functionRegistry.byName[slot] != 0 { return failNull(LPError.exists) }
+        if functionRegistry.byName == nil {
+            guard let table = lp_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return failNull(LPError.noMemory) }
+            functionRegistry.byName = table.assumingMemoryBound(to: UInt32.self)
+        }
+        let byName = functionRegistry.byName!
+        let slot = nameSlot(name, in: byName)
+        if byName[slot] != 0 { return failNull(LPError.exists) }
         let address = byAddress ? probeAddress(impl) : nil
         if let address, address.found { return failNull(LPError.exists) }
         guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
@@ -102,7 +128,7 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
         // Pairs with the acquire load in validFunction().
         lp_store_release_u64(&f.pointee.live, 1)
         functionRegistry.count += 1
-        functionRegistry.byName[slot] = index + 1
+        byName[slot] = index + 1
         // Last, with release: pairs with the acquire load of the key in
         // autoFunction(), so a cyg hook that finds f sees it whole.
         if let address { lp_addr_publish(address.slot, impl, f) }

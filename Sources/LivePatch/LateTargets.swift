@@ -16,12 +16,12 @@ import CLivePatchShim
 /// while a transition runs). Patcher and registry locks held; `index`'s
 /// orig is set and its record not yet live.
 func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRawPointer {
-    let bytes = copyName(name)
     var touched: [Patch] = []
+    var bytes: [UInt8] = [] // the name, taken from a pending entry: nothing is copied when none waits
     for case let patch? in patchRegistry.patches where !patch.pendingByName.isEmpty {
-        guard let i = patch.pendingByName.firstIndex(where: { $0.name == bytes }) else { continue }
+        guard let i = patch.pendingByName.firstIndex(where: { sameName($0.name, name) }) else { continue }
         patch.replacements.append((index, patch.pendingByName[i].impl))
-        patch.pendingByName.remove(at: i)
+        bytes = patch.pendingByName.remove(at: i).name
         touched.append(patch)
     }
     var order = patchRegistry.enabledOrder
@@ -97,7 +97,7 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
         // Registration takes the patcher lock first, so the name cannot be
         // registered between the lookup above and this.
         if patch.frozen { return LPError.busy }
-        let bytes = copyName(name)
+        guard let bytes = copyName(name) else { return LPError.invalid }
         if patch.pendingByName.contains(where: { $0.name == bytes }) { return LPError.exists }
         if patch.functions.count + patch.pendingByName.count >= Int(LP_MAX_FUNCS) { return LPError.noMemory }
         patch.pendingByName.append((bytes, newImpl))

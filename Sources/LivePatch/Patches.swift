@@ -78,14 +78,11 @@ func lookupPatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> (Patch?, Int32) {
     return (patch, 0)
 }
 
-func copyName(_ s: UnsafePointer<CChar>) -> [UInt8] {
-    var bytes: [UInt8] = []
-    var i = 0
-    while s[i] != 0 {
-        bytes.append(UInt8(bitPattern: s[i]))
-        i += 1
-    }
-    return bytes
+/// The bytes of a name as given (names are bytes, not text), or nil beyond
+/// the bound of nameLength().
+func copyName(_ s: UnsafePointer<CChar>) -> [UInt8]? {
+    guard let n = nameLength(s) else { return nil }
+    return [UInt8](UnsafeRawBufferPointer(start: s, count: n))
 }
 
 /// Runs `body` with the patcher lock held.
@@ -99,8 +96,7 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
 
 /// A new, disabled patch. C: `lp_patch_create`.
 @c public func lp_patch_create(_ name: UnsafePointer<CChar>?, _ model: lp_model_t, _ flags: UInt32) -> UnsafeMutablePointer<lp_patch_t>? {
-    guard let name, flags & ~UInt32(LP_PATCH_REPLACE) == 0 else { return failNull(LPError.invalid) }
-    let bytes = copyName(name)
+    guard let name, flags & ~UInt32(LP_PATCH_REPLACE) == 0, let bytes = copyName(name) else { return failNull(LPError.invalid) }
     return withPatcherLock { () -> UnsafeMutablePointer<lp_patch_t>? in
         guard let decoded = Model(model) else { return failNull(LPError.invalid) }
         if patchRegistry.patches.isEmpty {

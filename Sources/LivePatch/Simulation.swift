@@ -292,6 +292,7 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     defer { lp_sim_unlock() }
     if sim.armed { return LPError.busy }
     if simThreads == nil {
+        guard lp_sim_exit_hook({ _ = lp_sim_thread_leave() }) == 0 else { return LPError.noMemory }
         simThreads = UnsafeMutablePointer<SimThread>.allocate(capacity: Int(LP_SIM_MAX_THREADS))
         simThreads!.initialize(repeating: SimThread(), count: Int(LP_SIM_MAX_THREADS))
         simWords = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(LP_SIM_MAX_THREADS))

@@ -109,7 +109,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
 /// The signal lp_transition_wait() sends to stalled threads; 0 turns nudges
 /// off. C: `lp_set_nudge_signal`.
 @c public func lp_set_nudge_signal(_ signo: Int32) -> Int32 {
-    guard signo >= 0, signo <= lp_sys_sigrtmax() else { return LPError.invalid }
+    guard signo == 0 || lp_sys_signal_catchable(signo) != 0 else { return LPError.invalid }
     withPatcherLock { nudgeSignal = signo }
     return 0
 }

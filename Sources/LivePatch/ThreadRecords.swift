@@ -14,7 +14,6 @@ struct ThreadRegistry {
     var exitedInside: UInt64 = 0
     var unbalancedOfExited: UInt64 = 0
     var initialized = false
-    var membarrierError: Int32 = 0
 }
 
 nonisolated(unsafe) var threadRegistry = ThreadRegistry()
@@ -24,7 +23,7 @@ nonisolated(unsafe) var threadRegistry = ThreadRegistry()
 func initializeOnce() {
     guard !threadRegistry.initialized else { return }
     threadRegistry.initialized = true
-    threadRegistry.membarrierError = lp_sys_membarrier_init()
+    lp_sys_membarrier_init()
     _ = lp_sys_thread_exit_hook { value in
         if let value { threadExited(value.assumingMemoryBound(to: lp_thread_rec_t.self)) }
     }

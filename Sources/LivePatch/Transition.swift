@@ -89,7 +89,6 @@ nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
 /// publishes them and the model, then the epoch, and fences every thread.
 func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> Int32 {
     ensureInitialized()
-    if threadRegistry.membarrierError != 0 { return LPError.notPermitted }
     let functions = changedFunctions(from: from, to: to).map {
         TransitionFunction(index: $0, old: effectiveImpl($0, order: from), new: effectiveImpl($0, order: to))
     }

@@ -31,8 +31,13 @@ public struct LivePatchError: Error, Equatable {
 /// lp_patch_create. Errors: -EINVAL (empty or long name), -EEXIST (name
 /// taken), -ENOMEM (LP_MAX_USER_MODELS reached). C: `lp_model_register`.
 public func registerModel<M: ConsistencyModel>(_ model: M, name: String) throws(LivePatchError) -> lp_model_t {
+    try registerModel(model, bytes: Array(name.utf8))
+}
+
+/// registerModel under a name given as bytes, as C gives it (not text: no
+/// byte is replaced).
+func registerModel<M: ConsistencyModel>(_ model: M, bytes: [UInt8]) throws(LivePatchError) -> lp_model_t {
     let result = withPatcherLock { () -> (model: lp_model_t, error: Int32) in
-        let bytes = Array(name.utf8)
         if let e = checkModelName(bytes) { return (LP_MODEL_INVALID, e) }
         let raw = LP_MODEL_USER_BASE + UInt32(userModels.count)
         userModels.append(UserModel(name: bytes, model: Model(model, raw: raw)))
@@ -83,7 +88,7 @@ struct ForeignModel: ConsistencyModel {
 /// flags, empty or long name), EEXIST (name taken) or ENOMEM (full).
 /// C: `lp_model_register`.
 @c public func lp_model_register(_ ops: UnsafePointer<lp_model_ops_t>?) -> lp_model_t {
-    guard let ops, let name = ops.pointee.name,
+    guard let ops, let name = ops.pointee.name, let bytes = copyName(name),
           let counts = CountedArea(rawValue: ops.pointee.counts.rawValue),
           let switches = SwitchUnit(rawValue: ops.pointee.switches.rawValue),
           ops.pointee.switch_points & ~SwitchPoints.all.rawValue == 0
@@ -94,7 +99,7 @@ struct ForeignModel: ConsistencyModel {
     let model = ForeignModel(ops: ops.pointee, counts: counts, switches: switches,
                              switchPoints: SwitchPoints(rawValue: ops.pointee.switch_points))
     do {
-        return try registerModel(model, name: String(cString: name))
+        return try registerModel(model, bytes: bytes)
     } catch {
         lp_sys_set_errno(-error.code)
         return LP_MODEL_INVALID

@@ -8,6 +8,8 @@
 #include <livepatch.h>
 #include <errno.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int passed, failed;
 
@@ -51,6 +53,23 @@ static inline void check_null(const char *what, const void *got, int got_errno, 
         const void *got_ = (const void *)(call);   \
         check_null(what, got_, errno, want_errno); \
     } while (0)
+
+/* Runs fn in a forked child under an alarm, for checks whose failure is a
+ * crash or a hang: the child's exit status, or 128 + the signal that ended it
+ * (SIGALRM: it hung). */
+static inline int in_child(int (*fn)(void), unsigned alarm_s)
+{
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(alarm_s);
+        _exit(fn());
+    }
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) != pid)
+        return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
 
 /* Prints the closing line; the process's exit status. */
 static inline int check_summary(void)

@@ -40,7 +40,7 @@
 /* Negative-errno values the engine returns, as constants Swift can see. */
 enum lp_errno {
     LP_EINVAL = EINVAL, LP_ENOENT = ENOENT, LP_EEXIST = EEXIST, LP_EBUSY = EBUSY,
-    LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EPERM = EPERM, LP_EDEADLK = EDEADLK,
+    LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EDEADLK = EDEADLK,
     LP_ECANCELED = ECANCELED, /* parity: a pre_patch callback cancelled lp_patch_enable */
     LP_EAGAIN = EAGAIN, LP_EINTR = EINTR, /* lp_sim_wait */
 };
@@ -264,14 +264,14 @@ static inline lp_thread_rec_t *lp_tls_rec(void) { return lp_tls.rec; }
 
 /* ---- out of line system calls and liburcu wrappers (lp_shim.c) -------------- */
 
-int lp_sys_membarrier_init(void);  /* 0, or -errno when no expedited membarrier */
+void lp_sys_membarrier_init(void); /* membarrier where the kernel has it, else the signal barrier */
 void lp_sys_membarrier(void);      /* a full fence on every thread of the process */
 int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns); /* 0 woken, -ETIMEDOUT, -EAGAIN, -EINTR */
 void lp_sys_futex_wake(uint32_t *word, int count);
 int32_t lp_sys_gettid(void);
 uint64_t lp_sys_pthread_self(void);
 int lp_sys_pthread_kill(uint64_t thread, int signo);
-int lp_sys_sigrtmax(void);
+int lp_sys_signal_catchable(int signo); /* 1: a handler can be installed for signo */
 uint64_t lp_sys_now_ns(void);      /* CLOCK_MONOTONIC (a simulated thread: the run's logical clock) */
 void lp_sys_yield(void);
 void lp_sys_cpu_relax(void);
@@ -312,7 +312,8 @@ static inline void lp_sim_install(lp_sim_futex_wait_fn w, lp_sim_futex_wake_fn k
     __atomic_store_n(&lp_sim_ops.futex_wait, w, __ATOMIC_RELEASE);
 }
 uint32_t lp_sim_self(void);           /* 1 + the calling thread's simulated id; 0: not simulated */
-void lp_sim_set_self(uint32_t id);
+void lp_sim_set_self(uint32_t id);   /* nonzero: also arms the exit hook below */
+int lp_sim_exit_hook(void (*leave)(void)); /* once: leave() runs at the exit of a thread still simulated; 0 or -errno */
 void lp_sim_lock(void);               /* guards the join phase (threads arrive concurrently) */
 void lp_sim_unlock(void);
 int lp_sys_futex_wait_raw(uint32_t *word, uint32_t expected, uint64_t timeout_ns);

@@ -16,6 +16,15 @@
  * they run in the universe of the activation they interrupted. A thread whose
  * first hook runs in a signal handler should call lp_thread_register() first.
  *
+ * Fences: a transition fences every thread with membarrier(2). Where the
+ * kernel refuses it (a seccomp filter, no CONFIG_MEMBARRIER), the library
+ * installs, at its first registration, a handler for SIGRTMAX - 1 and fences
+ * each registered thread by signalling it and waiting for its handler: such
+ * a program must leave that signal to the library, and its registered
+ * threads must not keep it blocked (a transition waits for them). Their
+ * blocking calls the kernel does not restart (nanosleep, poll, ...) may then
+ * return EINTR, as with any signal handler.
+ *
  * Link: cc prog.c -I CInclude .build-embedded/release/liblivepatch.a \
  *           $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread
  */
@@ -41,7 +50,8 @@ const char *lp_strerror(int err);
  * values outside the enums. */
 lp_model_t lp_model(lp_leave_t leave, lp_switch_t sw);
 /* Register a model defined by ops (see lp_model_ops_t); its id is valid for
- * lp_patch_create() for the life of the process. LP_MODEL_INVALID with errno:
+ * lp_patch_create() for the life of the process. The name is taken as bytes,
+ * as every name is. LP_MODEL_INVALID with errno:
  * EINVAL (NULL, enum or flags out of range, empty or long name), EEXIST
  * (name taken, presets included), ENOMEM (LP_MAX_USER_MODELS registered). */
 lp_model_t lp_model_register(const lp_model_ops_t *ops);
@@ -74,8 +84,10 @@ void lp_kernel_exit(void);
 
 /* ---- functions ----------------------------------------------------------- */
 
-/* Register a patchable function. NULL with errno: EINVAL name or impl NULL,
- * EEXIST name taken, ENOMEM LP_MAX_FUNCS reached. The name is copied. An
+/* Register a patchable function. NULL with errno: EINVAL name or impl NULL
+ * or a name of LP_NAME_MAX bytes or more, EEXIST name taken, ENOMEM
+ * LP_MAX_FUNCS reached or no memory. The name is copied, as bytes (names are
+ * compared byte for byte, whatever encoding they are in). An
  * enabled patch that named it (lp_patch_add_func_by_name) applies at once;
  * for that, registration takes the patcher lock and may wait for one
  * completion step in progress (at most the hold bound). */
@@ -86,7 +98,15 @@ lp_func_t *lp_func_lookup(const char *name);
  * NULL (errno EINVAL) only for a NULL handle. */
 const void *lp_func_enter(lp_func_t *f);
 /* Counts an exit. An exit with no entry to match is counted as unbalanced
- * and never makes a count negative. */
+ * and never makes a count negative. A thread keeps the depth of its hooked
+ * calls, not which functions they were: an exit of a function other than
+ * the innermost one entered (lp_func_enter(f); lp_func_exit(g)) is counted
+ * as an exit of g, not as unbalanced, and closes the innermost call as if
+ * it were f's. After that pair, f has 1 entry and 0 exits, g 0 entries and
+ * 1 exit, and the thread is outside every hooked function (its next
+ * lp_func_exit is unbalanced). A model that counts per function
+ * (PATCHED_SET x SWITCH_FUNCTION) may then still count f as running on
+ * this thread for the transition in flight (it waits for it, or is forced). */
 void lp_func_exit(lp_func_t *f);
 /* Entries and exits of f so far, over all threads; exact at quiescence.
  * -EINVAL NULL argument, -ENOENT unknown handle. */
@@ -129,8 +149,8 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
  * for any hook). */
 
 /* As lp_func_register, and counted by the hooks below at impl's address.
- * NULL with errno: EINVAL name or impl NULL, EEXIST name or address taken,
- * ENOMEM LP_MAX_FUNCS reached. */
+ * NULL with errno: EINVAL name or impl NULL or too long, EEXIST name or
+ * address taken, ENOMEM LP_MAX_FUNCS reached or no memory. */
 lp_func_t *lp_func_register_auto(const char *name, const void *impl);
 /* Called by instrumented code: counts an entry (exit) of fn when fn was
  * registered with lp_func_register_auto(); call_site is not used. */
@@ -140,7 +160,8 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
 /* ---- patches ------------------------------------------------------------- */
 
 /* A new, disabled patch. flags: 0 or LP_PATCH_REPLACE (types.h). NULL with
- * errno: EINVAL name NULL, model invalid or unknown flags, EEXIST a patch has
+ * errno: EINVAL name NULL or of LP_NAME_MAX bytes or more, model invalid or
+ * unknown flags, EEXIST a patch has
  * this name, ENOMEM LP_MAX_PATCHES patches exist. */
 lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
 /* Replace f with new_impl while p is enabled. -EINVAL NULL argument or f
@@ -207,8 +228,8 @@ int lp_state_get(unsigned long id, unsigned *version, void **data);
  * the transition completes.) The registration logs "'p': applying patch to
  * late function 'name'". A function registered with lp_func_register_auto
  * never takes a pending replacement (the cyg hooks cannot redirect; the name
- * stays pending). Errors as lp_patch_add_func; -EEXIST also when p already
- * has name pending. */
+ * stays pending). Errors as lp_patch_add_func; -EINVAL also for a name of
+ * LP_NAME_MAX bytes or more, -EEXIST when p already has name pending. */
 int lp_patch_add_func_by_name(lp_patch_t *p, const char *name, const void *new_impl);
 /* Deliver the engine's messages, the kernel's pr_notice lines without the
  * "livepatch: " prefix ("'p1': starting patching transition", refusals),

@@ -81,12 +81,24 @@ static int register_with_no_heap(void)
     return lp_func_enter(f) != (const void *)impl || lp_func_lookup("no-heap") != f;
 }
 
+/* ASan's allocator maps its whole heap up front, where RLIMIT_AS cannot
+ * bound it: under ASan the heap cannot be exhausted this way. */
+#if defined(__SANITIZE_ADDRESS__)
+#define HEAP_CAN_BE_EXHAUSTED 0
+#else
+#define HEAP_CAN_BE_EXHAUSTED 1
+#endif
+
 int main(void)
 {
     int rc = in_child(huge_names, 20);
     char line[128];
     snprintf(line, sizeof line, "4 MiB names under RLIMIT_AS: EINVAL from every call that takes a name (child status %d)", rc);
     check(rc == 0, line);
+    if (!HEAP_CAN_BE_EXHAUSTED) {
+        puts("(under ASan: the exhausted-heap case runs in the plain build only)");
+        return check_summary();
+    }
     rc = in_child(register_with_no_heap, 20);
     snprintf(line, sizeof line, "lp_func_register with the heap exhausted: a handle or ENOMEM (child status %d)", rc);
     check(rc == 0, line);

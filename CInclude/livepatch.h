@@ -381,8 +381,8 @@ int lp_debug_inject_bug(int kind);
  * must be a simulated one. One simulation at a time. */
 
 /* Arms a run. -EINVAL cfg NULL or a field out of range, -EBUSY a run is
- * armed, -ENOMEM (first run only) no thread-specific-data key is left for
- * the exit hook of lp_sim_thread_leave. */
+ * armed, -ENOMEM (first run only) no memory, or no thread-specific-data key
+ * left for the exit hook of lp_sim_thread_leave. */
 int lp_sim_start(const lp_sim_config_t *cfg);
 /* The calling thread becomes simulated thread id and blocks until it is
  * scheduled; scheduling begins once all cfg->threads threads joined, so the

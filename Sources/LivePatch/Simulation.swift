@@ -292,11 +292,22 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     defer { lp_sim_unlock() }
     if sim.armed { return LPError.busy }
     if simThreads == nil {
-        guard lp_sim_exit_hook({ _ = lp_sim_thread_leave() }) == 0 else { return LPError.noMemory }
-        simThreads = UnsafeMutablePointer<SimThread>.allocate(capacity: Int(LP_SIM_MAX_THREADS))
+        // The shim's malloc, checked: no memory is -ENOMEM, not a crash.
+        guard let threads = lp_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<SimThread>.stride) else {
+            return LPError.noMemory
+        }
+        guard let words = lp_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<UInt32>.stride) else {
+            lp_sys_free(threads)
+            return LPError.noMemory
+        }
+        guard lp_sim_exit_hook({ _ = lp_sim_thread_leave() }) == 0 else {
+            lp_sys_free(threads)
+            lp_sys_free(words)
+            return LPError.noMemory
+        }
+        simThreads = threads.bindMemory(to: SimThread.self, capacity: Int(LP_SIM_MAX_THREADS))
         simThreads!.initialize(repeating: SimThread(), count: Int(LP_SIM_MAX_THREADS))
-        simWords = UnsafeMutablePointer<UInt32>.allocate(capacity: Int(LP_SIM_MAX_THREADS))
-        simWords!.initialize(repeating: 0, count: Int(LP_SIM_MAX_THREADS))
+        simWords = words.bindMemory(to: UInt32.self, capacity: Int(LP_SIM_MAX_THREADS))
         lp_sim_install({ simFutexWait($0, $1, $2) }, { simFutexWake($0, $1) }, { simNow() }, { simKill($0, $1) })
     }
     var s = Simulation()

@@ -16,6 +16,11 @@
  * they run in the universe of the activation they interrupted. A thread whose
  * first hook runs in a signal handler should call lp_thread_register() first.
  *
+ * liburcu: a thread the program registered with urcu-memb itself (as
+ * liburcu requires of its own readers) is used as it is: the library never
+ * registers it a second time nor unregisters it, and it must stay registered
+ * while it calls into the library.
+ *
  * Fences: a transition fences every thread with membarrier(2). Where the
  * kernel refuses it (a seccomp filter, no CONFIG_MEMBARRIER), the library
  * installs, at its first registration, a handler for SIGRTMAX - 1 and fences

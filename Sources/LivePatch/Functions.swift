@@ -151,6 +151,7 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
 /// The function registered under `name`. C: `lp_func_lookup`.
 @c public func lp_func_lookup(_ name: UnsafePointer<CChar>?) -> UnsafeMutablePointer<lp_func_t>? {
     guard let name else { return failNull(LPError.invalid) }
+    guard nameLength(name) != nil else { return failNull(LPError.notFound) } // no name that long is registered
     lp_lock_registry()
     defer { lp_unlock_registry() }
     guard let index = registeredIndex(name) else { return failNull(LPError.notFound) }

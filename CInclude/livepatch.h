@@ -23,7 +23,8 @@
  *
  * Fences: a transition fences every thread with membarrier(2). Where the
  * kernel refuses it (a seccomp filter, no CONFIG_MEMBARRIER), the library
- * installs, at its first registration, a handler for SIGRTMAX - 1 and fences
+ * installs, at its first registration or at the first refusal, a handler
+ * for SIGRTMAX - 1 and fences
  * each registered thread by signalling it and waiting for its handler: such
  * a program must leave that signal to the library, and its registered
  * threads must not keep it blocked (a transition waits for them). Their

@@ -135,10 +135,11 @@ void lp_sys_membarrier(void)
     /* Pairs with lp_signal_fence() on every hook: after this returns, each
      * running thread has executed a full barrier, so its earlier stores are
      * visible to our later loads and its later loads see our earlier stores. */
-    if (membarrier_cmd == 0)
-        signal_barrier();
-    else if (syscall(__NR_membarrier, membarrier_cmd, 0) != 0)
-        signal_barrier(); /* refused after it was registered (a filter installed since): the same fence */
+    if (membarrier_cmd != 0 && syscall(__NR_membarrier, membarrier_cmd, 0) == 0)
+        return;
+    if (membarrier_cmd != 0)
+        install_signal_barrier(); /* refused since it was registered (a filter installed later): from now on */
+    signal_barrier();
 }
 
 /* ---- futex: event-driven completion ---------------------------------------- */

@@ -62,8 +62,11 @@ static inline int in_child(int (*fn)(void), unsigned alarm_s)
     fflush(stdout);
     pid_t pid = fork();
     if (pid == 0) {
+        passed = failed = 0; /* the child's own checks, summed by its own summary */
         alarm(alarm_s);
-        _exit(fn());
+        int rc = fn();
+        fflush(stdout);
+        _exit(rc);
     }
     int status = 0;
     if (pid < 0 || waitpid(pid, &status, 0) != pid)

@@ -1,10 +1,11 @@
 /*
  * no_membarrier.c — the engine where the membarrier system call is refused
- * (a seccomp filter answering ENOSYS, as some container runtimes do). The
- * filter is installed before the process starts (the harness re-executes
- * itself under it), as a container would, so liburcu sees it too. The
- * engine falls back to its signal barrier: every call answers as where
- * membarrier works, and nothing aborts.
+ * (a seccomp filter answering ENOSYS, as some container runtimes do). Where
+ * the filter is there from the start, it is installed before the process
+ * starts (the harness re-executes itself under it), as a container would,
+ * so liburcu sees it too. Where it comes later, every thread gets it at
+ * once (TSYNC). Either way the engine uses its signal barrier: every call
+ * answers as where membarrier works, and nothing aborts.
  */
 #include "check.h"
 
@@ -20,54 +21,60 @@ static int old_impl(void) { return 1; }
 static int new_impl(void) { return 2; }
 
 static lp_func_t *f;
-static int stop, saw_new;
+static int last_seen;
 
-/* Calls f inside kernel sections until told to stop; notes when the new
- * implementation runs. */
+/* Calls f inside kernel sections for ever (the child ends with _exit: a
+ * thread that exits would have liburcu run a grace period, and liburcu
+ * aborts where membarrier is refused after it started). */
 static void *caller(void *arg)
 {
     (void)arg;
-    while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+    for (;;) {
         lp_kernel_enter();
         int (*fn)(void) = (int (*)(void))lp_func_enter(f);
-        if (fn() == 2)
-            __atomic_store_n(&saw_new, 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&last_seen, fn(), __ATOMIC_RELEASE);
         lp_func_exit(f);
         lp_kernel_exit();
     }
     return NULL;
 }
 
-static int without_membarrier(void)
+static void start_callers(void)
 {
-    if (syscall(__NR_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0) != -1 || errno != ENOSYS)
-        return 10; /* the filter is not in place: this would test nothing */
-    check_rc("lp_transition_wait with nothing in flight", lp_transition_wait(0), 0);
     f = lp_func_register("f", (const void *)old_impl);
-    pthread_t threads[3];
-    for (int i = 0; i < 3; i++)
-        pthread_create(&threads[i], NULL, caller, NULL);
-    lp_patch_t *p = lp_patch_create("p", LP_MODEL_KGRAFT, 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_t t;
+        pthread_create(&t, NULL, caller, NULL);
+    }
+}
+
+/* Waits until the callers run `impl`, then checks the caller's own thread. */
+static void runs(int (*impl)(void), const char *what)
+{
+    while (__atomic_load_n(&last_seen, __ATOMIC_ACQUIRE) != impl())
+        ;
+    check(lp_func_enter(f) == (const void *)impl, what);
+    lp_func_exit(f);
+}
+
+static lp_patch_t *enable_patch(const char *name)
+{
+    lp_patch_t *p = lp_patch_create(name, LP_MODEL_KGRAFT, 0);
     check_rc("lp_patch_add_func", lp_patch_add_func(p, f, (const void *)new_impl), 0);
     check_rc("lp_patch_enable", lp_patch_enable(p), 0);
     check_rc("lp_transition_wait completes the enable", lp_transition_wait(0), 0);
-    while (!__atomic_load_n(&saw_new, __ATOMIC_ACQUIRE))
-        ;
-    check(lp_func_enter(f) == (const void *)new_impl, "the patcher's thread runs the new implementation");
-    lp_func_exit(f);
-    check_rc("lp_patch_disable", lp_patch_disable(p), 0);
-    check_rc("lp_transition_wait completes the disable", lp_transition_wait(0), 0);
-    check(lp_func_enter(f) == (const void *)old_impl, "... and the old one is back");
-    lp_func_exit(f);
-    __atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
-    for (int i = 0; i < 3; i++)
-        pthread_join(threads[i], NULL);
-    return check_summary();
+    runs(new_impl, "every thread runs the new implementation");
+    return p;
 }
 
-/* Installs a filter that answers ENOSYS to membarrier, then runs this
- * program again under it (the filter is inherited across execve). */
-static int run_filtered(void)
+static void disable_patch(lp_patch_t *p)
+{
+    check_rc("lp_patch_disable", lp_patch_disable(p), 0);
+    check_rc("lp_transition_wait completes the disable", lp_transition_wait(0), 0);
+    runs(old_impl, "... and the old one is back");
+}
+
+static int install_filter(unsigned flags)
 {
     struct sock_filter code[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
@@ -76,20 +83,53 @@ static int run_filtered(void)
         BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
     };
     struct sock_fprog prog = { .len = sizeof code / sizeof code[0], .filter = code };
-    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 || syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &prog) != 0)
+        return -1;
+    /* Without the filter in place this would test nothing. */
+    return syscall(__NR_membarrier, 0 /* MEMBARRIER_CMD_QUERY */, 0) == -1 && errno == ENOSYS ? 0 : -1;
+}
+
+static int filtered_from_the_start(void)
+{
+    check_rc("lp_transition_wait with nothing in flight", lp_transition_wait(0), 0);
+    start_callers();
+    disable_patch(enable_patch("p"));
+    return check_summary();
+}
+
+static int run_filtered(void)
+{
+    if (install_filter(0) != 0)
         return 20;
     char *argv[] = { "no_membarrier", "--filtered", NULL };
     execv("/proc/self/exe", argv);
     return 21;
 }
 
+static int filtered_later(void)
+{
+    start_callers();
+    lp_patch_t *p = enable_patch("before-the-filter");
+    if (install_filter(SECCOMP_FILTER_FLAG_TSYNC) != 0)
+        return 20;
+    disable_patch(p);
+    enable_patch("after-the-filter");
+    return check_summary();
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--filtered") == 0)
-        return without_membarrier();
-    int rc = in_child(run_filtered, 60);
+    if (argc > 1 && strcmp(argv[1], "--filtered") == 0) {
+        if (syscall(__NR_membarrier, 0, 0) != -1 || errno != ENOSYS)
+            return 10;
+        return filtered_from_the_start();
+    }
     char line[128];
+    int rc = in_child(run_filtered, 60);
     snprintf(line, sizeof line, "every call above, under a seccomp filter refusing membarrier (child status %d)", rc);
+    check(rc == 0, line);
+    rc = in_child(filtered_later, 60);
+    snprintf(line, sizeof line, "every call above, the filter installed while the engine runs (child status %d)", rc);
     check(rc == 0, line);
     return check_summary();
 }

@@ -271,8 +271,9 @@ int lp_transition_status(lp_transition_status_t *out);
 int lp_transition_for_each_stalled(int (*cb)(const lp_thread_info_t *info, void *ctx), void *ctx);
 /* While lp_transition_wait() waits, send signo to each stalled thread with
  * pthread_kill every 10 ms. 0 turns nudges off. No handler is installed.
- * -EINVAL signo out of range, or SIGKILL or SIGSTOP (no handler can catch
- * them: a nudge would end or stop the whole process). */
+ * -EINVAL signo out of range, SIGKILL or SIGSTOP (no handler can catch
+ * them: a nudge would end or stop the whole process), or a signal the C
+ * library reserves (between 32 and SIGRTMIN). */
 int lp_set_nudge_signal(int signo);
 /* SWITCH_KERNEL and SWITCH_FUNCTION: hold new outermost entries back for at
  * most hold_ns while the count drains, then pause retry_ns before the next

@@ -226,7 +226,12 @@ int lp_sys_pthread_kill(uint64_t thread, int signo)
     int r = op && sim_self ? op(thread, signo) : LP_SIM_PASS;
     return r != LP_SIM_PASS ? r : lp_sys_pthread_kill_raw(thread, signo);
 }
-int lp_sys_signal_catchable(int signo) { return signo > 0 && signo <= SIGRTMAX && signo != SIGKILL && signo != SIGSTOP; }
+/* Not SIGKILL or SIGSTOP (no handler catches them), nor the signals between
+ * the standard ones and SIGRTMIN, which the C library keeps for itself. */
+int lp_sys_signal_catchable(int signo)
+{
+    return signo > 0 && signo <= SIGRTMAX && signo != SIGKILL && signo != SIGSTOP && (signo < 32 || signo >= SIGRTMIN);
+}
 void lp_sys_yield(void) { sched_yield(); }
 void lp_sys_cpu_relax(void) { __builtin_ia32_pause(); }
 void *lp_sys_calloc(size_t n, size_t size) { return calloc(n, size); }

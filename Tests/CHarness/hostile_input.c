@@ -31,6 +31,8 @@ static void nudge_signals(void)
 {
     check_rc("lp_set_nudge_signal(SIGKILL) is refused", lp_set_nudge_signal(SIGKILL), -EINVAL);
     check_rc("lp_set_nudge_signal(SIGSTOP) is refused", lp_set_nudge_signal(SIGSTOP), -EINVAL);
+    check_rc("lp_set_nudge_signal(32), the C library's, is refused", lp_set_nudge_signal(32), -EINVAL);
+    check_rc("lp_set_nudge_signal(SIGRTMIN) is taken", lp_set_nudge_signal(SIGRTMIN), 0);
     check_rc("lp_set_nudge_signal(SIGUSR1) is taken", lp_set_nudge_signal(SIGUSR1), 0);
     check_rc("lp_set_nudge_signal(0) turns nudges off", lp_set_nudge_signal(0), 0);
 }
@@ -144,12 +146,17 @@ static int sim_thread_exits_inside(void)
 
 int main(void)
 {
-    check(in_child(strerror_extremes, 10) == 0, "lp_strerror(INT_MIN .. INT_MAX extremes) returns a string");
+    char line[160];
+    int rc = in_child(strerror_extremes, 10);
+    snprintf(line, sizeof line, "lp_strerror(INT_MIN .. INT_MAX extremes) returns a string (child status %d)", rc);
+    check(rc == 0, line);
     nudge_signals();
     byte_names();
     name_bound();
     wrong_exit();
-    check(in_child(sim_thread_exits_inside, 20) == 0,
-          "a simulated thread that exits without lp_sim_thread_leave leaves the run at its exit");
+    rc = in_child(sim_thread_exits_inside, 20);
+    snprintf(line, sizeof line,
+             "a simulated thread that exits without lp_sim_thread_leave leaves the run at its exit (child status %d)", rc);
+    check(rc == 0, line);
     return check_summary();
 }

@@ -9,9 +9,9 @@
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
-#include <string.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,8 +30,8 @@ __thread lp_tls_t lp_tls __attribute__((tls_model("initial-exec")));
  * signal barrier stands in, as liburcu's signal flavour does: each registered
  * thread is sent LP_BARRIER_SIGNAL (SIGRTMAX - 1) and runs a full fence in its
  * handler, and the patcher waits for every acknowledgment. It costs a signal
- * round trip per thread for each barrier (tens of microseconds per thread
- * instead of one system call), and a signal in the threads' blocking calls:
+ * round trip per thread for each barrier, instead of one system call, and
+ * waits for every thread to be scheduled; and a signal in the threads' blocking calls:
  * the handler is installed with SA_RESTART, but calls the kernel never
  * restarts (nanosleep, poll, epoll_wait...) return EINTR, as with any handler.
  */

@@ -31,9 +31,10 @@ __thread lp_tls_t lp_tls __attribute__((tls_model("initial-exec")));
  * thread is sent LP_BARRIER_SIGNAL (SIGRTMAX - 1) and runs a full fence in its
  * handler, and the patcher waits for every acknowledgment. It costs a signal
  * round trip per thread for each barrier, instead of one system call, and
- * waits for every thread to be scheduled; and a signal in the threads' blocking calls:
- * the handler is installed with SA_RESTART, but calls the kernel never
- * restarts (nanosleep, poll, epoll_wait...) return EINTR, as with any handler.
+ * waits for every thread to be scheduled; and a signal in the threads'
+ * blocking calls: the handler is installed with SA_RESTART, but calls the
+ * kernel never restarts (nanosleep, poll, epoll_wait...) return EINTR, as
+ * with any handler.
  */
 
 #define LP_BARRIER_SIGNAL (SIGRTMAX - 1)

@@ -16,33 +16,18 @@ struct Torture: ParsableCommand {
         """
     )
 
-    @Option(help: "pthreads running workloads, 16...4096 (default 256).") var threads: UInt64?
-    @Option(help: "Seconds to run, above 0 and at most a year (default 30).") var duration: Double?
-    @Option(help: "PRNG seed (default: from the clock, printed; 1 with --sim).") var seed: UInt64?
-    @Option(help: "all (default), or presets and cells, each once: KGRAFT,RENEW,set-thread,...")
-    var models: String?
-    @Option(help: "Break the protocol on purpose; 'list' names the kinds.") var injectBug: String?
-    @Flag(help: "Do not nudge stalled sleepers (no long sleeps either).") var noNudges = false
-    @Option(help: "A transition that takes longer is a hang, 1...3600000 (default 5000; at least 5 ms per thread).")
-    var boundMs: UInt64?
-    @Option(help: "Also write the results as JSON ('-': stdout only; the tables then go to stderr).")
-    var json: String?
-    @Option(help: "Write the status snapshot (lp_status_json) here when the run ends.") var statusJson: String?
-    @Flag(help: "No progress bar, even on a terminal.") var noProgress = false
+    @OptionGroup(title: "Real threads (the default)") var threaded: ThreadedOptions
+    @OptionGroup(title: "Simulation") var simulation: SimulationOptions
 
-    @Flag(help: ArgumentHelp("Simulation: one transition per run under lp_sim_*, one thread at a time, virtual time; seeds --seed onwards.",
-                             discussion: "The options below need it."))
-    var sim = false
-    @Option(help: "Runs per strategy, 1...10000000 (default 200).") var runs: UInt64?
-    @Option(help: "random, pct or both (default both).") var strategy: String?
-    @Option(help: "PCT bug depth: D-1 priority change points, 1...16 (default 3).") var pctDepth: UInt64?
-    @Option(help: "PCT: steps over which change points fall (default 250).") var pctHorizon: UInt64?
-    @Option(help: "Workload threads besides the patcher, 1...16 (default 4).") var simThreads: UInt64?
-    @Option(help: "Step budget of a run (default 200000).") var steps: UInt64?
-    @Option(help: "Draw every run's workload and transition from this seed: only the schedule varies.")
-    var workloadSeed: UInt64?
-    @Option(help: "Rerun one seed (same other flags) and print its hash and result.") var replay: UInt64?
-    @Flag(help: "Print every run.") var verbose = false
+    @Option(parsing: .unconditional, help: help("PRNG seed (default: from the clock, printed; 1 with --sim).", "n"))
+    var seed: UInt64?
+    @Option(help: help("all (default), or presets and cells, each once: KGRAFT,RENEW,set-thread,...", "list"))
+    var models: String?
+    @Option(help: help("Break the protocol on purpose; 'list' names the kinds.", "kind")) var injectBug: String?
+    @Flag(help: "Do not nudge stalled sleepers (no long sleeps either).") var noNudges = false
+    @Option(help: help("Write the status snapshot (lp_status_json) here when the run ends.", "file"))
+    var statusJson: String?
+    @Flag(help: "No progress bar, even on a terminal.") var noProgress = false
 
     func run() throws {
         if injectBug == "list" {
@@ -61,31 +46,30 @@ struct Torture: ParsableCommand {
             o[keyPath: field] = value
             o.given |= UInt32(bit)
         }
-        number(threads, \.threads, LP_TORTURE_THREADS)
-        number(boundMs, \.bound_ms, LP_TORTURE_BOUND_MS)
+        number(threaded.threads, \.threads, LP_TORTURE_THREADS)
+        number(threaded.boundMs, \.bound_ms, LP_TORTURE_BOUND_MS)
         number(seed, \.seed, LP_TORTURE_SEED)
-        number(runs, \.runs, LP_TORTURE_RUNS)
-        number(pctDepth, \.pct_depth, LP_TORTURE_PCT_DEPTH)
-        number(pctHorizon, \.pct_horizon, LP_TORTURE_PCT_HORIZON)
-        number(simThreads, \.sim_threads, LP_TORTURE_SIM_THREADS)
-        number(steps, \.steps, LP_TORTURE_STEPS)
-        number(workloadSeed, \.workload_seed, LP_TORTURE_WORKLOAD_SEED)
-        number(replay, \.replay, LP_TORTURE_REPLAY)
-        if let duration {
+        number(simulation.runs, \.runs, LP_TORTURE_RUNS)
+        number(simulation.pctDepth, \.pct_depth, LP_TORTURE_PCT_DEPTH)
+        number(simulation.pctHorizon, \.pct_horizon, LP_TORTURE_PCT_HORIZON)
+        number(simulation.simThreads, \.sim_threads, LP_TORTURE_SIM_THREADS)
+        number(simulation.steps, \.steps, LP_TORTURE_STEPS)
+        number(simulation.workloadSeed, \.workload_seed, LP_TORTURE_WORKLOAD_SEED)
+        number(simulation.replay, \.replay, LP_TORTURE_REPLAY)
+        if let duration = threaded.duration {
             o.duration = duration
             o.given |= UInt32(LP_TORTURE_DURATION)
         }
         o.models = strings[models]
         o.inject_bug = strings[injectBug]
-        o.json = strings[json]
-        o.strategy = strings[strategy]
+        o.json = strings[threaded.json]
+        o.strategy = strings[simulation.strategy]
         o.no_nudges = noNudges ? 1 : 0
         o.no_progress = noProgress ? 1 : 0
-        o.sim = sim ? 1 : 0
-        o.verbose = verbose ? 1 : 0
+        o.sim = simulation.sim ? 1 : 0
+        o.verbose = simulation.verbose ? 1 : 0
 
-        var msg = [CChar](repeating: 0, count: 512)
-        guard lp_torture_check(&o, &msg, msg.count) == 0 else { throw ValidationError(String(cString: msg)) }
+        try check(&o)
         // Opened before the run, as lp_torture_check opens --json: a path
         // that cannot be written is a usage error, not a lost result.
         var statusFile: UnsafeMutablePointer<FILE>?
@@ -103,6 +87,53 @@ struct Torture: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 }
+
+// Numbers take the next word whatever it looks like (parsing: .unconditional),
+// so that "-1" is refused as a value rather than mistaken for an option.
+
+/// The options only real-thread runs take.
+struct ThreadedOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: help("pthreads running workloads, 16...4096 (default 256).", "n"))
+    var threads: UInt64?
+    @Option(parsing: .unconditional, help: help("Seconds to run, above 0 and at most a year (default 30).", "seconds"))
+    var duration: Double?
+    @Option(parsing: .unconditional,
+            help: help("A transition that takes longer is a hang, 1...3600000 (default 5000; at least 5 ms per thread).", "ms"))
+    var boundMs: UInt64?
+    @Option(help: help("Also write the results as JSON ('-': stdout only; the tables then go to stderr).", "file"))
+    var json: String?
+}
+
+/// `--sim` (deterministic interleavings: one thread runs at a time, in
+/// virtual time) and the options only it takes.
+struct SimulationOptions: ParsableArguments {
+    @Flag(help: "One transition per run under lp_sim_*, seeds --seed (default 1) onwards; the options below need it.")
+    var sim = false
+    @Option(parsing: .unconditional, help: help("Runs per strategy, 1...10000000 (default 200).", "n")) var runs: UInt64?
+    @Option(help: help("random, pct or both (default both).", "strategy")) var strategy: String?
+    @Option(parsing: .unconditional, help: help("PCT bug depth: d-1 priority change points, 1...16 (default 3).", "d"))
+    var pctDepth: UInt64?
+    @Option(parsing: .unconditional, help: help("PCT: steps over which change points fall (default 250).", "n"))
+    var pctHorizon: UInt64?
+    @Option(parsing: .unconditional, help: help("Workload threads besides the patcher, 1...16 (default 4).", "n"))
+    var simThreads: UInt64?
+    @Option(parsing: .unconditional, help: help("Step budget of a run (default 200000).", "n")) var steps: UInt64?
+    @Option(parsing: .unconditional,
+            help: help("Draw every run's workload and transition from this seed: only the schedule varies.", "seed"))
+    var workloadSeed: UInt64?
+    @Option(parsing: .unconditional,
+            help: help("Rerun one seed (same other flags) and print its hash and result; needs --strategy random or pct.", "seed"))
+    var replay: UInt64?
+    @Flag(help: "Print every run.") var verbose = false
+}
+
+/// lp_torture_check, its one-line reason thrown as a usage error (exit 64).
+func check(_ options: inout lp_torture_options_t) throws {
+    var msg = [CChar](repeating: 0, count: 512)
+    guard lp_torture_check(&options, &msg, msg.count) == 0 else { throw ValidationError(String(cString: msg)) }
+}
+
+private func help(_ text: String, _ valueName: String) -> ArgumentHelp { ArgumentHelp(text, valueName: valueName) }
 
 /// C copies of Swift strings that live as long as this object: the options
 /// point at them for the whole run.

@@ -84,9 +84,9 @@ typedef struct lp_torture_options {
  * unknown bug. */
 int lp_torture_check(lp_torture_options_t *o, char *msg, size_t len);
 
-/* Runs a checked configuration and prints its summary; returns the process
- * exit status: 0 clean, 1 violations, unexplained hangs or a failure to set
- * up. Closes json_out. */
+/* Runs a checked configuration and prints its summary (on `text`, the JSON
+ * on json_out, closed then unless it is stdout); returns the process exit
+ * status: 0 clean, 1 violations, unexplained hangs or a failure to set up. */
 int lp_torture_run(lp_torture_options_t *o);
 
 /* The bare program: parses argv strictly (see --help), checks, runs. A usage

@@ -25,7 +25,6 @@
 #include "include/lp_torture.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <livepatch.h>
 #include "deadline_reverse.h"
@@ -57,14 +56,14 @@ static int sim_on;
             lp_sim_point(kind);      \
     } while (0)
 
-static uint64_t now_ns(void)
+static uint64_t wall_ns(void)
 {
-    if (sim_on)
-        return lp_sim_now();
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t now_ns(void) { return sim_on ? lp_sim_now() : wall_ns(); }
 
 static uint64_t splitmix(uint64_t *s)
 {
@@ -135,7 +134,7 @@ static struct {
     int inject;
     int nudges;
     int progress;
-    const char *json;
+    FILE *json_out, *text; /* opened by lp_torture_check */
     uint64_t bound_ns;
     /* functions and implementations */
     lp_func_t *f[NF];
@@ -937,84 +936,7 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
     return clean;
 }
 
-/* ---- models, options, output ---------------------------------------------------------- */
-
-/* The presets, and the worked example of a user-defined model with a
- * deadline short enough that some of its transitions reverse themselves. */
-#define TORTURE_DEADLINE_NS 5000000ull
-static char preset_names[7][LP_MODEL_NAME_MAX];
-static const char *leave_names[] = { "function", "set", "kernel" };
-static const char *switch_names[] = { "function", "thread", "kernel" };
-static char cell_names[9][24];
-
-static const struct { const char *name; int kind; const char *what; } bugs[] = {
-    { "skip-grace-period", LP_BUG_SKIP_GRACE_PERIOD, "no fence after publishing; activations that predate the transition are ignored" },
-    { "switch-busy-thread", LP_BUG_SWITCH_BUSY_THREAD, "a thread inside an old activation counts as switched" },
-    { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
-};
-
-/* Every cell, then every preset that is not a bare cell. */
-static size_t all_models(lp_model_t *out, const char **names)
-{
-    size_t n = 0;
-    for (unsigned l = 0; l < 3; l++)
-        for (unsigned w = 0; w < 3; w++) {
-            snprintf(cell_names[n], sizeof cell_names[n], "%s x %s", leave_names[l], switch_names[w]);
-            names[n] = cell_names[n];
-            out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
-        }
-    const lp_model_t ids[7] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
-                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS) };
-    for (size_t p = 0; p < 7; p++) {
-        lp_model_info_t info;
-        if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
-            fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
-            exit(2);
-        }
-        snprintf(preset_names[p], sizeof preset_names[p], "%s", info.name);
-        names[n] = preset_names[p];
-        out[n++] = ids[p];
-    }
-    return n;
-}
-
-static int pick_models(const char *spec, lp_model_t *out, const char **names, size_t *n)
-{
-    lp_model_t every[16];
-    const char *every_names[16];
-    size_t total = all_models(every, every_names);
-    if (!spec || strcmp(spec, "all") == 0) {
-        memcpy(out, every, total * sizeof *out);
-        memcpy(names, every_names, total * sizeof *names);
-        *n = total;
-        return 0;
-    }
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", spec);
-    *n = 0;
-    for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
-        size_t i;
-        for (i = 0; i < total; i++) {
-            char alias[24]; /* "set-thread" for "set x thread" */
-            snprintf(alias, sizeof alias, "%s", every_names[i]);
-            for (char *c = alias; *c; c++)
-                if (*c == ' ')
-                    memmove(c, c + 1, strlen(c));
-            for (char *c = alias; *c; c++)
-                if (*c == 'x' && c[-1] != 'e' && c > alias)
-                    *c = '-';
-            if (strcasecmp(tok, every_names[i]) == 0 || strcasecmp(tok, alias) == 0)
-                break;
-        }
-        if (i == total) {
-            fprintf(stderr, "torture: unknown model '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)\n", tok);
-            return -1;
-        }
-        out[*n] = every[i];
-        names[(*n)++] = every_names[i];
-    }
-    return 0;
-}
+/* ---- output ------------------------------------------------------------------- */
 
 static uint64_t percentile(uint64_t *v, size_t n, double q)
 {
@@ -1048,13 +970,27 @@ static void print_table(FILE *out)
                     G.stats[i].model_reversed);
 }
 
-static void write_json(const char *path, double elapsed)
+/* A progress bar with an ETA on stderr (a terminal, unless --no-progress),
+ * redrawn at most ten times a second. Wall-clock time (start from wall_ns),
+ * also under --sim, whose now_ns() is virtual. */
+static void show_progress(double frac, uint64_t start, const char *what)
 {
-    FILE *out = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!out) {
-        fprintf(stderr, "torture: cannot write %s: %s\n", path, strerror(errno));
+    static uint64_t last;
+    uint64_t now = wall_ns();
+    if (now - last < 100000000u && frac < 1)
         return;
-    }
+    last = now;
+    frac = frac > 1 ? 1 : frac;
+    double eta = frac > 0 ? (double)(now - start) / 1e9 * (1 - frac) / frac : 0;
+    fprintf(stderr, "\r\033[K[%-30.*s] %3.0f%% %s, ETA %.0f s", (int)(frac * 30), "##############################",
+            frac * 100, what, eta);
+}
+
+/* Before a line on stdout, which may be the same terminal. */
+static void clear_progress(void) { fputs("\r\033[K", stderr); }
+
+static void write_json(FILE *out, double elapsed)
+{
     lp_transition_status_t st;
     lp_transition_status(&st);
     fprintf(out, "{\n  \"seed\": %" PRIu64 ", \"threads\": %u, \"duration_s\": %.1f, \"inject_bug\": %d,\n", G.seed,
@@ -1092,7 +1028,7 @@ static void write_json(const char *path, double elapsed)
  * empties the stack again. The seed fixes the workload, the operation and
  * the schedule, so --replay SEED repeats a run bit for bit. */
 
-#define SIM_MAX_WORKERS 16
+#define SIM_MAX_WORKERS LP_TORTURE_SIM_THREADS_MAX
 #define SIM_BOUND_NS 100000000ull /* virtual: a transition that takes longer is a hang */
 #define SIM_DEADLINE_NS 150000ull /* virtual: the example model's deadline (DEADLINE_REVERSE) */
 
@@ -1388,6 +1324,12 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
         return o.failed ? 1 : 0;
     }
     uint64_t *hashes = calloc(runs, sizeof *hashes);
+    if (!hashes) {
+        fprintf(stderr, "torture: out of memory for %u runs\n", runs);
+        return 1;
+    }
+    uint64_t t0 = wall_ns();
+    unsigned total = strategies == 3 ? 2 * runs : runs, done = 0;
     for (int s = LP_SIM_RANDOM; s <= LP_SIM_PCT; s++) {
         if (!(strategies & (1 << s)))
             continue;
@@ -1404,6 +1346,13 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             steps += o.res.steps;
             v[0] += o.i0, v[1] += o.i1, v[2] += o.i2, v[3] += o.i3, v[4] += o.poison, v[5] += o.counts;
             hangs += o.hang;
+            if (G.progress) {
+                char what[64];
+                snprintf(what, sizeof what, "sim %s: run %u of %u", sim_strategy_name(s), r + 1, runs);
+                show_progress((double)++done / total, t0, what);
+                if (SIM.verbose || o.failed)
+                    clear_progress();
+            }
             if (SIM.verbose)
                 sim_print(stdout, seed + r, &o);
             if (!o.failed)
@@ -1417,6 +1366,8 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             }
         }
         lp_transition_status(&st1);
+        if (G.progress)
+            clear_progress();
         qsort(hashes, runs, sizeof *hashes, cmp_u64);
         unsigned distinct = runs ? 1 : 0;
         for (unsigned r = 1; r < runs; r++)
@@ -1437,130 +1388,31 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
     return status;
 }
 
-static void usage(FILE *out)
+int lp_torture_run(lp_torture_options_t *o)
 {
-    fprintf(out,
-            "usage: livepatch torture [options]\n"
-            "  --threads N        pthreads running workloads (default 256)\n"
-            "  --duration S       seconds to run (default 30)\n"
-            "  --seed N           PRNG seed (default: from the clock; printed)\n"
-            "  --models LIST      all (default), or presets/cells: KGRAFT,RENEW,set-thread,...\n"
-            "  --inject-bug KIND  break the protocol on purpose; 'list' names the kinds\n"
-            "  --no-nudges        do not nudge stalled sleepers (no long sleeps either)\n"
-            "  --bound-ms N       a transition that takes longer is a hang\n"
-            "                     (default and minimum: 5000, or 5 ms per thread if more)\n"
-            "  --json FILE        also write the results as JSON ('-': stdout)\n"
-            "  --no-progress      no progress bar, even on a TTY\n"
-            "Simulation (deterministic interleavings: one thread runs at a time, virtual time):\n"
-            "  --sim              one transition per run under lp_sim_*, seeds --seed (default 1) onwards\n"
-            "  --runs N           runs per strategy (default 200)\n"
-            "  --strategy S       random, pct or both (default both)\n"
-            "  --pct-depth D      PCT bug depth: D-1 priority change points (default 3)\n"
-            "  --pct-horizon N    PCT: steps over which change points fall (default 250)\n"
-            "  --sim-threads N    workload threads besides the patcher, 1..16 (default 4)\n"
-            "  --steps N          step budget of a run (default 200000)\n"
-            "  --workload-seed W  draw every run's workload and transition from W: only the schedule varies\n"
-            "  --replay SEED      rerun one seed (same other flags) and print its hash and result\n"
-            "  --verbose          print every run\n"
-            "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
-            "older ones are overwritten and reported as lost, never judged.\n");
-}
-
-int lp_torture_main(int argc, char **argv)
-{
-    G.threads = 256;
-    G.duration = 30;
-    G.seed = now_ns();
-    G.nudges = 1;
-    G.progress = isatty(STDERR_FILENO);
-    G.bound_ns = 5000000000ull;
-    const char *model_spec = NULL, *bug_name = NULL;
-    int sim = 0, replay = 0, strategies = 3, seeded = 0;
-    unsigned runs = 200;
-    SIM.workers = 4;
-    SIM.depth = 3;
-    SIM.horizon = 250;
-    SIM.max_steps = 200000;
-    static const struct option opts[] = {
-        { "threads", required_argument, 0, 't' }, { "duration", required_argument, 0, 'd' },
-        { "seed", required_argument, 0, 's' },    { "models", required_argument, 0, 'm' },
-        { "inject-bug", required_argument, 0, 'i' }, { "no-nudges", no_argument, 0, 'n' },
-        { "bound-ms", required_argument, 0, 'b' }, { "json", required_argument, 0, 'j' },
-        { "no-progress", no_argument, 0, 'p' },    { "help", no_argument, 0, 'h' },
-        { "sim", no_argument, 0, 'S' },           { "runs", required_argument, 0, 'R' },
-        { "strategy", required_argument, 0, 'T' }, { "pct-depth", required_argument, 0, 'D' },
-        { "pct-horizon", required_argument, 0, 'H' }, { "sim-threads", required_argument, 0, 'W' },
-        { "steps", required_argument, 0, 'B' },   { "replay", required_argument, 0, 'P' },
-        { "verbose", no_argument, 0, 'V' },      { "workload-seed", required_argument, 0, 'L' },
-        { 0, 0, 0, 0 },
-    };
-    optind = 1;
-    for (int c; (c = getopt_long(argc, argv, "", opts, NULL)) != -1;) {
-        switch (c) {
-        case 't': G.threads = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'd': G.duration = strtod(optarg, NULL); break;
-        case 's': G.seed = strtoull(optarg, NULL, 0); seeded = 1; break;
-        case 'S': sim = 1; break;
-        case 'R': runs = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'T':
-            strategies = strcmp(optarg, "random") == 0 ? 1 : strcmp(optarg, "pct") == 0 ? 2 : strcmp(optarg, "both") == 0 ? 3 : 0;
-            if (!strategies) {
-                fprintf(stderr, "torture: --strategy random, pct or both\n");
-                return 2;
-            }
-            break;
-        case 'D': SIM.depth = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'H': SIM.horizon = strtoull(optarg, NULL, 10); break;
-        case 'W': SIM.workers = (unsigned)strtoul(optarg, NULL, 10); break;
-        case 'B': SIM.max_steps = strtoull(optarg, NULL, 10); break;
-        case 'P': G.seed = strtoull(optarg, NULL, 0); replay = seeded = 1; break;
-        case 'V': SIM.verbose = 1; break;
-        case 'L': SIM.workload_seed = strtoull(optarg, NULL, 0); SIM.fixed_workload = 1; break;
-        case 'm': model_spec = optarg; break;
-        case 'n': G.nudges = 0; break;
-        case 'b': G.bound_ns = strtoull(optarg, NULL, 10) * 1000000ull; break;
-        case 'j': G.json = optarg; break;
-        case 'p': G.progress = 0; break;
-        case 'h': usage(stdout); return 0;
-        case 'i': {
-            size_t i, nb = sizeof bugs / sizeof *bugs;
-            if (strcmp(optarg, "list") == 0) {
-                for (i = 0; i < nb; i++)
-                    printf("%-20s %s\n", bugs[i].name, bugs[i].what);
-                return 0;
-            }
-            for (i = 0; i < nb && strcmp(optarg, bugs[i].name) != 0; i++)
-                ;
-            if (i == nb) {
-                fprintf(stderr, "torture: unknown bug '%s' (--inject-bug list)\n", optarg);
-                return 2;
-            }
-            G.inject = bugs[i].kind;
-            bug_name = bugs[i].name;
-            break;
-        }
-        default: usage(stderr); return 2;
-        }
-    }
+    G.threads = (unsigned)o->threads;
+    G.duration = o->duration;
+    G.seed = o->seed;
+    G.nudges = !o->no_nudges;
+    G.progress = !o->no_progress && isatty(STDERR_FILENO);
+    G.inject = o->inject;
+    G.json_out = o->json_out;
+    G.text = o->text;
     /* Draining a hold takes CPU time from every thread inside the area: on a
      * small machine that grows with the thread count. */
+    G.bound_ns = o->bound_ms * 1000000ull;
     if (G.bound_ns < G.threads * 5000000ull)
         G.bound_ns = G.threads * 5000000ull;
-    if (sim && (SIM.workers < 1 || SIM.workers > SIM_MAX_WORKERS || SIM.depth < 1 || SIM.depth > 16 || !runs ||
-                (replay && strategies == 3))) {
-        fprintf(stderr, "torture: --sim-threads must be 1..%d, --pct-depth 1..16, --runs positive; --replay needs "
-                        "--strategy random or pct\n", SIM_MAX_WORKERS);
-        return 2;
-    }
-    if (!sim && (G.threads < 16 || G.threads > 4096 || G.duration <= 0)) {
-        fprintf(stderr, "torture: --threads must be 16..4096 and --duration positive\n");
-        return 2;
-    }
-    lp_model_t models[16];
-    const char *names[16];
-    size_t nmodels;
-    if (pick_models(model_spec, models, names, &nmodels) != 0)
-        return 2;
+    SIM.workers = (unsigned)o->sim_threads;
+    SIM.depth = (unsigned)o->pct_depth;
+    SIM.horizon = o->pct_horizon;
+    SIM.max_steps = o->steps;
+    SIM.verbose = o->verbose;
+    SIM.fixed_workload = !!(o->given & LP_TORTURE_WORKLOAD_SEED);
+    SIM.workload_seed = o->workload_seed;
+    const lp_model_t *models = o->model_ids;
+    const char **names = o->model_names;
+    size_t nmodels = o->nmodels;
     G.stats = calloc(nmodels, sizeof *G.stats);
     for (size_t i = 0; i < nmodels; i++) {
         /* a preset equal to a bare cell (KGRAFT is kernel x thread) shares its row */
@@ -1595,11 +1447,12 @@ int lp_torture_main(int argc, char **argv)
     lp_set_switch_policy(10000000, 2000000);
     if (G.inject)
         lp_debug_inject_bug(G.inject);
-    if (sim) {
+    if (o->sim) {
+        int replay = !!(o->given & LP_TORTURE_REPLAY);
         if (replay)
-            SIM.strategy = strategies == 2 ? LP_SIM_PCT : LP_SIM_RANDOM;
-        int status = sim_main(argv[0], model_spec, bug_name, seeded ? G.seed : 1, runs, strategies, replay, models,
-                              names, nmodels);
+            SIM.strategy = o->strategies == 1 << LP_SIM_PCT ? LP_SIM_PCT : LP_SIM_RANDOM;
+        int status = sim_main(o->prog, o->models, o->inject_bug, replay ? o->replay : o->seed, (unsigned)o->runs,
+                              o->strategies, replay, models, names, nmodels);
         lp_debug_inject_bug(LP_BUG_NONE);
         return status;
     }
@@ -1648,9 +1501,9 @@ int lp_torture_main(int argc, char **argv)
         pthread_cond_wait(&G.parked_cv, &G.lock);
     pthread_mutex_unlock(&G.lock);
 
-    printf("torture: %u threads, %.0f s, seed %" PRIu64 ", %zu models%s%s\n", G.threads, G.duration, G.seed, nmodels,
-           G.inject ? ", injected bug: " : "", G.inject ? bugs[G.inject - 1].name : "");
-    fflush(stdout);
+    fprintf(G.text, "torture: %u threads, %.0f s, seed %" PRIu64 ", %zu models%s%s\n", G.threads, G.duration, G.seed,
+            nmodels, G.inject ? ", injected bug: " : "", G.inject ? o->inject_bug : "");
+    fflush(G.text);
     uint64_t start = now_ns(), end = start + (uint64_t)(G.duration * 1e9);
     uint64_t rng = G.seed ^ 0x5eedull;
     for (unsigned round = 0; now_ns() < end; round++) {
@@ -1659,10 +1512,9 @@ int lp_torture_main(int argc, char **argv)
         else
             G.failed++;
         if (G.progress) {
-            double frac = (double)(now_ns() - start) / (double)(end - start);
-            int bar = (int)(frac * 30);
-            fprintf(stderr, "\r[%-30.*s] %3.0f%% %" PRIu64 " transitions, %" PRIu64 " failed", bar,
-                    "##############################", frac > 1 ? 100.0 : frac * 100, G.passed + G.failed, G.failed);
+            char what[64];
+            snprintf(what, sizeof what, "%" PRIu64 " transitions, %" PRIu64 " failed", G.passed + G.failed, G.failed);
+            show_progress((double)(now_ns() - start) / (double)(end - start), start, what);
         }
     }
     if (G.progress)
@@ -1683,18 +1535,18 @@ int lp_torture_main(int argc, char **argv)
         lp_debug_inject_bug(LP_BUG_NONE);
     double elapsed = (double)(now_ns() - start) / 1e9;
 
-    print_table(stdout);
+    print_table(G.text);
     uint64_t v = 0;
     for (size_t i = 0; i < G.nstats; i++)
         v += G.stats[i].i0 + G.stats[i].i1 + G.stats[i].i2 + G.stats[i].i3 + G.stats[i].poison + G.stats[i].counts;
     lp_transition_status_t st;
     lp_transition_status(&st);
-    printf("\nviolations: %" PRIu64 ", unexplained hangs: %" PRIu64 ", records lost to full rings: %" PRIu64
+    fprintf(G.text, "\nviolations: %" PRIu64 ", unexplained hangs: %" PRIu64 ", records lost to full rings: %" PRIu64
            ", threads that exited inside a kernel section: %" PRIu64 ", nudges: %" PRIu64 "\n",
            v, G.unexplained, G.lost_records, st.exited_inside, st.nudges_sent);
-    printf("seed %" PRIu64 " (--seed %" PRIu64 " repeats this run's choices)\n", G.seed, G.seed);
-    if (G.json)
-        write_json(G.json, elapsed);
-    printf("%" PRIu64 " passed, %" PRIu64 " failed\n", G.passed, G.failed);
+    fprintf(G.text, "seed %" PRIu64 " (--seed %" PRIu64 " repeats this run's choices)\n", G.seed, G.seed);
+    if (G.json_out)
+        write_json(G.json_out, elapsed);
+    fprintf(G.text, "%" PRIu64 " passed, %" PRIu64 " failed\n", G.passed, G.failed);
     return G.failed || v || G.unexplained ? 1 : 0;
 }

@@ -1,0 +1,375 @@
+/*
+ * The torture harness's options (see lp_torture.h): the bare program's argv
+ * parser, and the one judge of ranges, combinations, model and bug names and
+ * output paths that both front ends call before anything runs.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include "include/lp_torture.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <livepatch.h>
+#include "deadline_reverse.h"
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- bugs and models ----------------------------------------------------------- */
+
+static const struct { const char *name; int kind; const char *what; } bugs[] = {
+    { "skip-grace-period", LP_BUG_SKIP_GRACE_PERIOD, "no fence after publishing; activations that predate the transition are ignored" },
+    { "switch-busy-thread", LP_BUG_SWITCH_BUSY_THREAD, "a thread inside an old activation counts as switched" },
+    { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
+};
+
+const char *lp_torture_bug_name(unsigned i, const char **what)
+{
+    if (i >= sizeof bugs / sizeof *bugs)
+        return NULL;
+    if (what)
+        *what = bugs[i].what;
+    return bugs[i].name;
+}
+
+/* The presets, and the worked example of a user-defined model with a
+ * deadline short enough that some of its transitions reverse themselves. */
+#define TORTURE_DEADLINE_NS 5000000ull
+#define NMODELS 16 /* 9 cells + 7 presets: the capacity of lp_torture_options_t's lists */
+static char preset_names[7][LP_MODEL_NAME_MAX];
+static const char *leave_names[] = { "function", "set", "kernel" };
+static const char *switch_names[] = { "function", "thread", "kernel" };
+static char cell_names[9][24];
+
+/* Every cell, then every preset that is not a bare cell. */
+static size_t all_models(lp_model_t *out, const char **names)
+{
+    size_t n = 0;
+    for (unsigned l = 0; l < 3; l++)
+        for (unsigned w = 0; w < 3; w++) {
+            snprintf(cell_names[n], sizeof cell_names[n], "%s x %s", leave_names[l], switch_names[w]);
+            names[n] = cell_names[n];
+            out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
+        }
+    const lp_model_t ids[7] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
+                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS) };
+    for (size_t p = 0; p < 7; p++) {
+        lp_model_info_t info;
+        if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
+            fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
+            exit(2);
+        }
+        snprintf(preset_names[p], sizeof preset_names[p], "%s", info.name);
+        names[n] = preset_names[p];
+        out[n++] = ids[p];
+    }
+    return n;
+}
+
+/* "set-thread" for "set x thread". */
+static void cell_alias(const char *name, char *alias, size_t len)
+{
+    snprintf(alias, len, "%s", name);
+    for (char *c = alias; *c; c++)
+        if (*c == ' ')
+            memmove(c, c + 1, strlen(c));
+    for (char *c = alias; *c; c++)
+        if (*c == 'x' && c > alias && c[-1] != 'e')
+            *c = '-';
+}
+
+static int fail(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *msg, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, len, fmt, ap);
+    va_end(ap);
+    return LP_TORTURE_EX_USAGE;
+}
+
+/* Each model at most once, so the list never outgrows the NMODELS slots. */
+static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
+{
+    lp_model_t every[NMODELS];
+    const char *every_names[NMODELS];
+    size_t total = all_models(every, every_names);
+    o->nmodels = 0;
+    if (!o->models || strcmp(o->models, "all") == 0) {
+        memcpy(o->model_ids, every, total * sizeof *every);
+        memcpy(o->model_names, every_names, total * sizeof *every_names);
+        o->nmodels = total;
+        return 0;
+    }
+    int named[NMODELS] = { 0 };
+    for (const char *tok = o->models;; tok++) {
+        size_t tlen = strcspn(tok, ","), i;
+        if (tlen == 0)
+            return fail(msg, len, "--models: an empty name in '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM "
+                                  "HIRAMATSU RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", o->models);
+        for (i = 0; i < total; i++) {
+            char alias[24];
+            cell_alias(every_names[i], alias, sizeof alias);
+            if ((strlen(every_names[i]) == tlen && strncasecmp(tok, every_names[i], tlen) == 0) ||
+                (strlen(alias) == tlen && strncasecmp(tok, alias, tlen) == 0))
+                break;
+        }
+        if (i == total)
+            return fail(msg, len, "--models: unknown model '%.*s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU "
+                                  "RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", (int)tlen, tok);
+        if (named[i]++)
+            return fail(msg, len, "--models: '%.*s' is named twice", (int)tlen, tok);
+        o->model_ids[o->nmodels] = every[i];
+        o->model_names[o->nmodels++] = every_names[i];
+        tok += tlen;
+        if (!*tok)
+            return 0;
+    }
+}
+
+/* ---- the judge ------------------------------------------------------------------ */
+
+static const struct { unsigned bit; const char *name; } numeric[] = {
+    { LP_TORTURE_THREADS, "--threads" },         { LP_TORTURE_DURATION, "--duration" },
+    { LP_TORTURE_BOUND_MS, "--bound-ms" },       { LP_TORTURE_SEED, "--seed" },
+    { LP_TORTURE_RUNS, "--runs" },               { LP_TORTURE_PCT_DEPTH, "--pct-depth" },
+    { LP_TORTURE_PCT_HORIZON, "--pct-horizon" }, { LP_TORTURE_SIM_THREADS, "--sim-threads" },
+    { LP_TORTURE_STEPS, "--steps" },             { LP_TORTURE_WORKLOAD_SEED, "--workload-seed" },
+    { LP_TORTURE_REPLAY, "--replay" },
+};
+#define THREADED_ONLY (LP_TORTURE_THREADS | LP_TORTURE_DURATION | LP_TORTURE_BOUND_MS)
+#define SIM_ONLY (LP_TORTURE_RUNS | LP_TORTURE_PCT_DEPTH | LP_TORTURE_PCT_HORIZON | LP_TORTURE_SIM_THREADS | \
+                  LP_TORTURE_STEPS | LP_TORTURE_WORKLOAD_SEED | LP_TORTURE_REPLAY)
+#define PCT_ONLY (LP_TORTURE_PCT_DEPTH | LP_TORTURE_PCT_HORIZON)
+
+/* The first given option among `bits`, by name. */
+static const char *first_given(const lp_torture_options_t *o, unsigned bits)
+{
+    for (size_t i = 0; i < sizeof numeric / sizeof *numeric; i++)
+        if (o->given & bits & numeric[i].bit)
+            return numeric[i].name;
+    return NULL;
+}
+
+/* A given value must lie in [lo, hi]; one not given takes `def`. */
+static int in_range(const lp_torture_options_t *o, unsigned bit, uint64_t *v, uint64_t lo, uint64_t hi, uint64_t def,
+                    char *msg, size_t len)
+{
+    if (!(o->given & bit)) {
+        *v = def;
+        return 0;
+    }
+    if (*v >= lo && *v <= hi)
+        return 0;
+    return fail(msg, len, "%s must be %" PRIu64 "..%" PRIu64 " (got %" PRIu64 ")", first_given(o, bit), lo, hi, *v);
+}
+
+int lp_torture_check(lp_torture_options_t *o, char *msg, size_t len)
+{
+    const char *name;
+    int rc;
+    if (!o->sim && ((name = first_given(o, SIM_ONLY)) || (o->strategy && (name = "--strategy")) ||
+                    (o->verbose && (name = "--verbose"))))
+        return fail(msg, len, "%s needs --sim", name);
+    if (o->sim && ((name = first_given(o, THREADED_ONLY)) || (o->json && (name = "--json"))))
+        return fail(msg, len, "%s does not apply to --sim", name);
+
+    if ((rc = in_range(o, LP_TORTURE_THREADS, &o->threads, 16, 4096, 256, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_BOUND_MS, &o->bound_ms, 1, 3600000, 5000, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_RUNS, &o->runs, 1, 10000000, 200, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_PCT_DEPTH, &o->pct_depth, 1, 16, 3, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_PCT_HORIZON, &o->pct_horizon, 1, UINT64_MAX, 250, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_SIM_THREADS, &o->sim_threads, 1, LP_TORTURE_SIM_THREADS_MAX, 4, msg, len)) ||
+        (rc = in_range(o, LP_TORTURE_STEPS, &o->steps, 1, UINT64_MAX, 200000, msg, len)))
+        return rc;
+    /* A year at most: the run's end, in nanoseconds, must fit in 64 bits. */
+    if (!(o->given & LP_TORTURE_DURATION))
+        o->duration = 30;
+    else if (!(isfinite(o->duration) && o->duration > 0 && o->duration <= 365 * 86400.0))
+        return fail(msg, len, "--duration must be a number of seconds above 0 and at most 31536000 (got %g)", o->duration);
+    if (!(o->given & LP_TORTURE_SEED)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        o->seed = o->sim ? 1 : (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    }
+
+    o->strategies = !o->strategy || strcmp(o->strategy, "both") == 0 ? 1 << LP_SIM_RANDOM | 1 << LP_SIM_PCT
+                  : strcmp(o->strategy, "random") == 0           ? 1 << LP_SIM_RANDOM
+                  : strcmp(o->strategy, "pct") == 0              ? 1 << LP_SIM_PCT
+                                                                  : 0;
+    if (!o->strategies)
+        return fail(msg, len, "--strategy must be random, pct or both (got '%s')", o->strategy);
+    if (!(o->strategies & 1 << LP_SIM_PCT) && (name = first_given(o, PCT_ONLY)))
+        return fail(msg, len, "%s needs --strategy pct or both", name);
+    if (o->given & LP_TORTURE_REPLAY) {
+        if (o->strategies != 1 << LP_SIM_RANDOM && o->strategies != 1 << LP_SIM_PCT)
+            return fail(msg, len, "--replay needs --strategy random or pct");
+        if ((name = first_given(o, LP_TORTURE_RUNS | LP_TORTURE_SEED)) || (o->verbose && (name = "--verbose")))
+            return fail(msg, len, "%s does not apply to --replay (it reruns one seed)", name);
+    }
+
+    o->inject = 0;
+    if (o->inject_bug) {
+        size_t i, nb = sizeof bugs / sizeof *bugs;
+        for (i = 0; i < nb && strcmp(o->inject_bug, bugs[i].name) != 0; i++)
+            ;
+        if (i == nb)
+            return fail(msg, len, "--inject-bug: unknown bug '%s' (--inject-bug list names them)", o->inject_bug);
+        o->inject = bugs[i].kind;
+    }
+    if ((rc = pick_models(o, msg, len)))
+        return rc;
+
+    /* Last, so that no earlier refusal leaves a file open: the path is
+     * created now, and a run never ends in "cannot write". */
+    o->text = stdout;
+    o->json_out = NULL;
+    if (o->json && strcmp(o->json, "-") == 0) {
+        o->json_out = stdout;
+        o->text = stderr;
+    } else if (o->json && !(o->json_out = fopen(o->json, "w"))) {
+        return fail(msg, len, "--json %s: %s", o->json, strerror(errno));
+    }
+    return 0;
+}
+
+/* ---- the bare program's argv --------------------------------------------------- */
+
+static void usage(FILE *out, const char *prog)
+{
+    fprintf(out,
+            "usage: %s [options]\n"
+            "  --threads N        pthreads running workloads, 16..4096 (default 256)\n"
+            "  --duration S       seconds to run, at most a year (default 30)\n"
+            "  --seed N           PRNG seed (default: from the clock; printed)\n"
+            "  --models LIST      all (default), or presets/cells, each once: KGRAFT,RENEW,set-thread,...\n"
+            "  --inject-bug KIND  break the protocol on purpose; 'list' names the kinds\n"
+            "  --no-nudges        do not nudge stalled sleepers (no long sleeps either)\n"
+            "  --bound-ms N       a transition that takes longer is a hang, 1..3600000\n"
+            "                     (default 5000; at least 5 ms per thread)\n"
+            "  --json FILE        also write the results as JSON ('-': stdout, the tables then go to stderr)\n"
+            "  --no-progress      no progress bar, even on a TTY\n"
+            "Simulation (deterministic interleavings: one thread runs at a time, virtual time):\n"
+            "  --sim              one transition per run under lp_sim_*, seeds --seed (default 1) onwards\n"
+            "  --runs N           runs per strategy, 1..10000000 (default 200)\n"
+            "  --strategy S       random, pct or both (default both)\n"
+            "  --pct-depth D      PCT bug depth: D-1 priority change points, 1..16 (default 3)\n"
+            "  --pct-horizon N    PCT: steps over which change points fall (default 250)\n"
+            "  --sim-threads N    workload threads besides the patcher, 1..16 (default 4)\n"
+            "  --steps N          step budget of a run (default 200000)\n"
+            "  --workload-seed W  draw every run's workload and transition from W: only the schedule varies\n"
+            "  --replay SEED      rerun one seed (same other flags) and print its hash and result\n"
+            "  --verbose          print every run\n"
+            "Numbers are decimal. A bad option prints one line and exits 64.\n"
+            "Records: each thread keeps its last N calls of a round (N from a 256 MiB budget);\n"
+            "older ones are overwritten and reported as lost, never judged.\n",
+            prog);
+}
+
+/* A whole decimal number: no sign, no blank, no trailing text, no overflow. */
+static int parse_u64(const char *s, uint64_t *v)
+{
+    if (*s < '0' || *s > '9')
+        return -1;
+    char *end;
+    errno = 0;
+    *v = strtoull(s, &end, 10);
+    return *end || errno ? -1 : 0;
+}
+
+static int parse_double(const char *s, double *v)
+{
+    if (!*s || *s == ' ' || (*s >= '\t' && *s <= '\r'))
+        return -1;
+    char *end;
+    errno = 0;
+    *v = strtod(s, &end);
+    return *end || errno ? -1 : 0;
+}
+
+int lp_torture_main(int argc, char **argv)
+{
+    lp_torture_options_t o = { .prog = argv[0] };
+    static const struct option opts[] = {
+        { "threads", required_argument, 0, 't' }, { "duration", required_argument, 0, 'd' },
+        { "seed", required_argument, 0, 's' },    { "models", required_argument, 0, 'm' },
+        { "inject-bug", required_argument, 0, 'i' }, { "no-nudges", no_argument, 0, 'n' },
+        { "bound-ms", required_argument, 0, 'b' }, { "json", required_argument, 0, 'j' },
+        { "no-progress", no_argument, 0, 'p' },    { "help", no_argument, 0, 'h' },
+        { "sim", no_argument, 0, 'S' },           { "runs", required_argument, 0, 'R' },
+        { "strategy", required_argument, 0, 'T' }, { "pct-depth", required_argument, 0, 'D' },
+        { "pct-horizon", required_argument, 0, 'H' }, { "sim-threads", required_argument, 0, 'W' },
+        { "steps", required_argument, 0, 'B' },   { "replay", required_argument, 0, 'P' },
+        { "verbose", no_argument, 0, 'V' },      { "workload-seed", required_argument, 0, 'L' },
+        { 0, 0, 0, 0 },
+    };
+    /* The numeric options: where each goes and its bit in `given`. */
+    const struct { int c; uint64_t *v; unsigned bit; } numbers[] = {
+        { 't', &o.threads, LP_TORTURE_THREADS },          { 'b', &o.bound_ms, LP_TORTURE_BOUND_MS },
+        { 's', &o.seed, LP_TORTURE_SEED },                { 'R', &o.runs, LP_TORTURE_RUNS },
+        { 'D', &o.pct_depth, LP_TORTURE_PCT_DEPTH },      { 'H', &o.pct_horizon, LP_TORTURE_PCT_HORIZON },
+        { 'W', &o.sim_threads, LP_TORTURE_SIM_THREADS },  { 'B', &o.steps, LP_TORTURE_STEPS },
+        { 'L', &o.workload_seed, LP_TORTURE_WORKLOAD_SEED }, { 'P', &o.replay, LP_TORTURE_REPLAY },
+    };
+    optind = 1;
+    opterr = 0; /* one line of our own instead of getopt's message and the usage */
+    for (int c, li = 0; (c = getopt_long(argc, argv, ":", opts, &li)) != -1;) {
+        size_t k;
+        for (k = 0; k < sizeof numbers / sizeof *numbers && numbers[k].c != c; k++)
+            ;
+        if (k < sizeof numbers / sizeof *numbers) {
+            if (parse_u64(optarg, numbers[k].v) != 0) {
+                fprintf(stderr, "torture: --%s: '%s' is not a whole number in 0..%" PRIu64 "\n", opts[li].name,
+                        optarg, UINT64_MAX);
+                return LP_TORTURE_EX_USAGE;
+            }
+            o.given |= numbers[k].bit;
+            continue;
+        }
+        switch (c) {
+        case 'd':
+            if (parse_double(optarg, &o.duration) != 0) {
+                fprintf(stderr, "torture: --duration: '%s' is not a number of seconds\n", optarg);
+                return LP_TORTURE_EX_USAGE;
+            }
+            o.given |= LP_TORTURE_DURATION;
+            break;
+        case 'S': o.sim = 1; break;
+        case 'T': o.strategy = optarg; break;
+        case 'V': o.verbose = 1; break;
+        case 'm': o.models = optarg; break;
+        case 'i': o.inject_bug = optarg; break;
+        case 'n': o.no_nudges = 1; break;
+        case 'j': o.json = optarg; break;
+        case 'p': o.no_progress = 1; break;
+        case 'h': usage(stdout, argv[0]); return 0;
+        case ':':
+            fprintf(stderr, "torture: %s needs a value (--help lists the options)\n", argv[optind - 1]);
+            return LP_TORTURE_EX_USAGE;
+        default:
+            fprintf(stderr, "torture: unknown option '%s' (--help lists the options)\n", argv[optind - 1]);
+            return LP_TORTURE_EX_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "torture: unexpected argument '%s' (--help lists the options)\n", argv[optind]);
+        return LP_TORTURE_EX_USAGE;
+    }
+    if (o.inject_bug && strcmp(o.inject_bug, "list") == 0) {
+        const char *what;
+        for (unsigned i = 0; lp_torture_bug_name(i, &what); i++)
+            printf("%-20s %s\n", lp_torture_bug_name(i, NULL), what);
+        return 0;
+    }
+    char msg[512];
+    if (lp_torture_check(&o, msg, sizeof msg) != 0) {
+        fprintf(stderr, "torture: %s\n", msg);
+        return LP_TORTURE_EX_USAGE;
+    }
+    return lp_torture_run(&o);
+}

@@ -144,10 +144,12 @@ lp_func_t *lp_func_register_auto(const char *name, const void *impl);
  * ("f.part.N", "f.isra.N", "f.constprop.N", "f.cold", chained) are not
  * registered: they belong to their parent, whose address their hooks pass
  * (the instrumentation is inserted before GCC clones a body), so their
- * calls count as f's. "f.lto_priv.N" is f itself, registered as "f". A name
- * or address already registered is skipped (a second call, two symbols at
- * one address, a static function whose name another took), so a call
- * registers what is new. The rule of lp_func_register_auto holds: call it
+ * calls count as f's. "f.lto_priv.N" is f itself, registered as "f". A
+ * function whose name another took (static functions of one name in two
+ * files) is registered under its symbol name if that differs
+ * ("f.lto_priv.1"), else as "file.c:f" (file.c: its STT_FILE symbol). An
+ * address already registered is skipped (a second call, two symbols at one
+ * address), so a call registers what is new. The rule of lp_func_register_auto holds: call it
  * before any thread runs the object's instrumented functions (from a
  * constructor in a file not built with -finstrument-functions). flags: 0.
  * Returns how many functions it registered; -EINVAL flags nonzero, -ENOENT

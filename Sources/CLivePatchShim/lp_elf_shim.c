@@ -103,16 +103,28 @@ static int walk_symbols(Elf *elf, uintptr_t bias, const char *name_glob, lp_elf_
     Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
     if (!data || shdr.sh_entsize == 0)
         return -ENOEXEC;
-    char parent[512];
+    char parent[512], qualified[1024];
+    /* The source file of the local symbols that follow (STT_FILE). */
+    const char *file = NULL;
     size_t count = shdr.sh_size / shdr.sh_entsize;
     for (size_t i = 0; i < count; i++) {
         GElf_Sym sym;
-        if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC
-            || sym.st_size == 0 || sym.st_shndx == SHN_UNDEF)
+        if (!gelf_getsym(data, (int)i, &sym))
+            continue;
+        if (GELF_ST_TYPE(sym.st_info) == STT_FILE)
+            file = elf_strptr(elf, shdr.sh_link, sym.st_name);
+        if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0 || sym.st_shndx == SHN_UNDEF)
             continue;
         const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (!name || !*name)
             continue;
+        /* Two static functions of one name: the second is registered under
+         * its symbol name (LTO's "f.lto_priv.1") or as "file.c:f". */
+        const char *fallback = NULL;
+        if (GELF_ST_BIND(sym.st_info) == STB_LOCAL && file && *file) {
+            snprintf(qualified, sizeof qualified, "%s:%s", file, name);
+            fallback = qualified;
+        }
         int lto_only = 0;
         size_t parent_len = clone_parent_length(name, &lto_only);
         if (parent_len != 0) {
@@ -124,11 +136,12 @@ static int walk_symbols(Elf *elf, uintptr_t bias, const char *name_glob, lp_elf_
                 continue;
             memcpy(parent, name, parent_len);
             parent[parent_len] = '\0';
+            fallback = name;
             name = parent;
         }
         if (name_glob && fnmatch(name_glob, name, 0) != 0)
             continue;
-        int r = cb(name, (const void *)(bias + sym.st_value), ctx);
+        int r = cb(name, fallback, (const void *)(bias + sym.st_value), ctx);
         if (r != 0)
             return r;
     }

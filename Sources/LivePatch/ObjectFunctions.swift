@@ -14,15 +14,17 @@ import CLivePatchShim
     guard flags == 0 else { return LPError.invalid }
     // The count so far, then (on a stop) the error: a C callback captures nothing.
     var state: (registered: Int32, error: Int32) = (0, 0)
-    let r = lp_elf_for_each_function(object, nameGlob, { name, addr, ctx in
+    let r = lp_elf_for_each_function(object, nameGlob, { name, fallback, addr, ctx in
         let state = ctx!.assumingMemoryBound(to: (registered: Int32, error: Int32).self)
-        let (f, err) = tryRegisterFunction(name, addr, byAddress: true)
+        var (f, err) = tryRegisterFunction(name, addr, byAddress: true)
+        if f == nil && err == LPError.exists && fallback != nil {
+            (f, err) = tryRegisterFunction(fallback, addr, byAddress: true)
+        }
         if f != nil {
             state.pointee.registered += 1
         } else if err != LPError.exists {
-            // A name or address already registered (a second call, an alias
-            // at one address, a static function whose name another file's
-            // took) is skipped; anything else stops the walk.
+            // An address already registered (a second call, an alias at one
+            // address) is skipped; anything else stops the walk.
             state.pointee.error = err
             return 1
         }

@@ -10,7 +10,8 @@
  * their calls are counted by the cyg hooks; a second call registers nothing
  * new; symbols named as GCC names its clones (made here with asm labels, so
  * that they exist whatever the optimizer does) are not registered, an
- * lto_priv symbol is registered under its parent's name at its own address;
+ * lto_priv symbol is registered under its parent's name at its own address,
+ * a second one of that name under its symbol name;
  * a shared library is found by file name and its functions land at their
  * loaded addresses; the errors; and lp_patch_add_func takes an
  * auto-registered function at its own address (a transition over it
@@ -47,6 +48,9 @@ NOINLINE UNHOOKED static void clone_cold(void) __asm__("clone_parent.cold");
 NOINLINE UNHOOKED static void clone_cold(void) { sink += 4; }
 NOINLINE static void lto_static(void) __asm__("lto_static.lto_priv.0");
 NOINLINE static void lto_static(void) { sink += 5; }
+/* LTO's second static function of that name. */
+NOINLINE static void lto_static_too(void) __asm__("lto_static.lto_priv.1");
+NOINLINE static void lto_static_too(void) { sink += 6; }
 
 static uint64_t entries_of(const char *name)
 {
@@ -80,6 +84,9 @@ UNHOOKED int main(void)
     check(entries_of("clone_parent") == 1, "a clone's address is no key: only the parent's calls count as it");
     lto_static();
     check(entries_of("lto_static") == 1, "an lto_priv symbol is registered under its parent's name, at its own address");
+    lto_static_too();
+    check(entries_of("lto_static.lto_priv.1") == 1 && entries_of("lto_static") == 1,
+          "a second static function of that name is registered under its symbol name");
 
     check_rc("a shared library by file name, filtered to one function",
              lp_func_register_object("libelf.so.1", "elf_version", 0), 1);

@@ -6,9 +6,11 @@
 #ifndef LP_ELF_SHIM_H
 #define LP_ELF_SHIM_H
 
-/* Called once per function: its registration name and loaded address.
- * A nonzero return stops the walk and is returned by lp_elf_for_each_function. */
-typedef int (*lp_elf_function_cb)(const char *name, const void *addr, void *ctx);
+/* Called once per function: its registration name, the name to register it
+ * under when another function took that one (NULL: none), and its loaded
+ * address. A nonzero return stops the walk and is returned by
+ * lp_elf_for_each_function. */
+typedef int (*lp_elf_function_cb)(const char *name, const char *fallback, const void *addr, void *ctx);
 
 /* Calls cb for each function of the loaded object (NULL: the main
  * executable; else its path as loaded, or that path's file name) whose

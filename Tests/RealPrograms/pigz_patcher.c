@@ -92,11 +92,11 @@ static lp_model_t model_named(const char *name)
     return LP_MODEL_INVALID;
 }
 
-/* Until f has run (pigz's workers started), or a bound. */
-static int await_first_call(lp_func_t *f)
+/* Until f has run `calls` times, or a bound. */
+static int await_calls(lp_func_t *f, uint64_t calls)
 {
     for (int i = 0; i < 20000 && !__atomic_load_n(&stop, __ATOMIC_RELAXED); i++) {
-        if (entries_of(f) > 0)
+        if (entries_of(f) >= calls)
             return 1;
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
@@ -107,7 +107,7 @@ static void inner_check(const char *model_name)
 {
     lp_model_t model = model_named(model_name);
     lp_func_t *f = lp_func_lookup(inner_name);
-    if (model == LP_MODEL_INVALID || !f || !await_first_call(f)) {
+    if (model == LP_MODEL_INVALID || !f || !await_calls(f, 1)) {
         fprintf(stderr, "lp-pigz: inner %s: FAILED to start (model %s, function %s %s)\n", model_name, model_name,
                 inner_name, f ? "never ran" : "not registered");
         return;
@@ -157,7 +157,11 @@ static void stall_check(void)
     const char *name = "compress_thread";
     lp_func_t *f = lp_func_lookup(name);
     lp_func_t *inner = lp_func_lookup(inner_name);
-    if (!f || !inner || !await_first_call(inner)) {
+    /* Every worker (pigz -p 4 starts them as blocks queue up) inside
+     * compress_thread before the transition: one that entered it after
+     * would run it in the new universe, and rightly hold the reverse up
+     * until it returns, at the end of the compression. */
+    if (!f || !inner || !await_calls(f, 4) || !await_calls(inner, 1)) {
         fprintf(stderr, "lp-pigz: stall: FAILED to start (%s or %s not registered or never ran)\n", name, inner_name);
         return;
     }

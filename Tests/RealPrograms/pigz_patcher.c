@@ -148,7 +148,7 @@ static void inner_check(const char *model_name)
         }
     }
     fprintf(stderr, "lp-pigz: inner %s: %s: %u enable+disable pairs completed, %u while %s ran, longest %llu ms\n",
-            model_name, failed ? "FAILED" : during > 0 ? "ok" : "FAILED (none during the compression)",
+            model_name, failed ? "FAILED" : during > 0 ? "ok" : "FAILED (no pair completed while pigz still compressed)",
             completed, during, inner_name, (unsigned long long)(longest / MS));
 }
 

@@ -31,7 +31,9 @@ let shim: Target = .target(
     cSettings: [.unsafeFlags(["-fPIC"])],
     // The shadow variables' hash table (lp_shadow_shim.c). CLiburcu's
     // pkg-config name (liburcu-memb) brings only the memb flavour's -l flags.
-    linkerSettings: [.linkedLibrary("urcu-cds")]
+    // libelf (elfutils, Debian libelf-dev) reads symbol tables for
+    // lp_func_register_object (lp_elf_shim.c).
+    linkerSettings: [.linkedLibrary("urcu-cds"), .linkedLibrary("elf")]
 )
 let liburcu: Target = .systemLibrary(
     name: "CLiburcu",

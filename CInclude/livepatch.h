@@ -32,7 +32,7 @@
  * return EINTR, as with any signal handler.
  *
  * Link: cc prog.c -I CInclude .build-embedded/release/liblivepatch.a \
- *           $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread
+ *           $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread
  */
 #ifndef LIVEPATCH_H
 #define LIVEPATCH_H
@@ -140,8 +140,10 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
  *
  * Limits. Counting only: the hooks cannot redirect (what lp_func_enter would
  * return is dropped), so redirection still goes through lp_func_enter or
- * LP_CALL, and lp_patch_add_func refuses an auto-registered function
- * (-EINVAL: its replacement would never run; lp_patch_extend_set takes it).
+ * LP_CALL, and lp_patch_add_func refuses to replace an auto-registered
+ * function (-EINVAL: its replacement would never run). Given the function's
+ * own registered address as new_impl, it takes it: the function joins the
+ * patched set and its calls are not redirected (as lp_patch_extend_set).
  * A function registered with lp_func_register_auto() must not also be
  * called through LP_CALL (it would be counted twice); a function registered
  * with lp_func_register() is never looked up by address, so its instrumented
@@ -158,6 +160,29 @@ int lp_func_counts(const lp_func_t *f, uint64_t *entries, uint64_t *exits);
  * NULL with errno: EINVAL name or impl NULL or too long, EEXIST name or
  * address taken, ENOMEM LP_MAX_FUNCS reached or no memory. */
 lp_func_t *lp_func_register_auto(const char *name, const void *impl);
+/* Register, as lp_func_register_auto(symbol name, its loaded address), every
+ * function that object defines whose name matches name_glob (fnmatch(3);
+ * NULL: all): object NULL is the main executable, else a loaded object's
+ * path as the loader has it, or that path's file name ("libfoo.so.1"). Read
+ * from the object's ELF symbol table (.symtab, else .dynsym; libelf), so
+ * static functions are included: every STT_FUNC symbol of nonzero size,
+ * local or global, at its address plus the object's load bias. GCC's clones
+ * ("f.part.N", "f.isra.N", "f.constprop.N", "f.cold", chained) are not
+ * registered: they belong to their parent, whose address their hooks pass
+ * (the instrumentation is inserted before GCC clones a body), so their
+ * calls count as f's. "f.lto_priv.N" is f itself, registered as "f". A
+ * function whose name another took (static functions of one name in two
+ * files) is registered under its symbol name if that differs
+ * ("f.lto_priv.1"), else as "file.c:f" (file.c: its STT_FILE symbol). An
+ * address already registered is skipped (a second call, two symbols at one
+ * address), so a call registers what is new. The rule of lp_func_register_auto holds: call it
+ * before any thread runs the object's instrumented functions (from a
+ * constructor in a file not built with -finstrument-functions). flags: 0.
+ * Returns how many functions it registered; -EINVAL flags nonzero, -ENOENT
+ * no such object loaded, -ENOEXEC its file is not readable as ELF or has no
+ * symbol table, -ENOMEM LP_MAX_FUNCS reached (the functions before it stay
+ * registered). Link with -lelf (liblivepatch-shared.so brings it itself). */
+int lp_func_register_object(const char *object, const char *name_glob, unsigned flags);
 /* Called by instrumented code: counts an entry (exit) of fn when fn was
  * registered with lp_func_register_auto(); call_site is not used. */
 void __cyg_profile_func_enter(void *fn, void *call_site);
@@ -170,8 +195,11 @@ void __cyg_profile_func_exit(void *fn, void *call_site);
  * unknown flags, EEXIST a patch has
  * this name, ENOMEM LP_MAX_PATCHES patches exist. */
 lp_patch_t *lp_patch_create(const char *name, lp_model_t model, unsigned flags);
-/* Replace f with new_impl while p is enabled. -EINVAL NULL argument or f
- * registered with lp_func_register_auto (the cyg hooks cannot redirect),
+/* Replace f with new_impl while p is enabled. For f registered with
+ * lp_func_register_auto, new_impl must be f's own registered address: the
+ * function joins the patched set; calls are not redirected. -EINVAL NULL
+ * argument or f registered with lp_func_register_auto and new_impl another
+ * address (the cyg hooks cannot redirect),
  * -ENOENT unknown handle, -EEXIST f already in p, -EBUSY p enabled or in
  * transition, or a callback of p runs, -ENOMEM too many functions in one
  * patch (LP_MAX_FUNCS). */

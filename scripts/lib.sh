@@ -4,16 +4,24 @@ EMBEDDED_DIR=$EMBEDDED_SCRATCH/release
 CC=${CC:-cc}
 CFLAGS_HARNESS=${CFLAGS_HARNESS:--O2 -g -Wall -Wextra -Werror}
 
-# liburcu-dev comes from Debian; a fresh machine has none.
-ensure_liburcu() {
-    if ! pkg-config --exists liburcu-memb 2>/dev/null; then
-        echo "installing liburcu-dev (and pkg-config)"
+# Installs Debian package DEB (and pkg-config) unless pkg-config knows PC:
+# a fresh machine has none of them.
+ensure_deb() { # PC DEB
+    if ! pkg-config --exists "$1" 2>/dev/null; then
+        echo "installing $2 (and pkg-config)"
         if [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && apt-get install -y -qq liburcu-dev pkg-config >/dev/null
+            apt-get update -qq && apt-get install -y -qq "$2" pkg-config >/dev/null
         else
-            sudo apt-get update -qq && sudo apt-get install -y -qq liburcu-dev pkg-config >/dev/null
+            sudo apt-get update -qq && sudo apt-get install -y -qq "$2" pkg-config >/dev/null
         fi
     fi
+}
+
+# What the engine links besides libc: liburcu, and elfutils' libelf
+# (lp_func_register_object).
+ensure_liburcu() {
+    ensure_deb liburcu-memb liburcu-dev
+    ensure_deb libelf libelf-dev
 }
 
 build_embedded() {
@@ -26,7 +34,7 @@ build_embedded() {
 # The link lines of the README, as commands.
 cc_static_cmd() { # SRC OUT [extra flags]
     local src=$1 out=$2; shift 2
-    echo "$CC $CFLAGS_HARNESS $* $src -I CInclude $EMBEDDED_DIR/liblivepatch.a $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread -o $out"
+    echo "$CC $CFLAGS_HARNESS $* $src -I CInclude $EMBEDDED_DIR/liblivepatch.a $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread -o $out"
 }
 cc_shared_cmd() { # SRC OUT
     echo "$CC $CFLAGS_HARNESS $1 -I CInclude -L $EMBEDDED_DIR -llivepatch-shared -lpthread -o $2"

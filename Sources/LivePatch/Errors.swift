@@ -44,6 +44,7 @@ func cString(_ s: StaticString) -> UnsafePointer<CChar> {
     case UInt32(LP_ECANCELED.rawValue): return cString("cancelled: the patch's pre_patch callback refused it (ECANCELED)")
     case UInt32(LP_EAGAIN.rawValue): return cString("the word no longer held the expected value (EAGAIN)")
     case UInt32(LP_EINTR.rawValue): return cString("interrupted by a signal (EINTR)")
+    case UInt32(LP_ENOEXEC.rawValue): return cString("the object's file is not readable as ELF or has no symbol table (ENOEXEC)")
     default: return cString("unknown error")
     }
 }

@@ -101,21 +101,27 @@ func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
 /// first (lock order: patcher, then registry) so that the function is
 /// published with its patched implementation.
 func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> FunctionRecord? {
-    guard let name, let impl, nameLength(name) != nil else { return failNull(LPError.invalid) }
-    return withPatcher { () -> FunctionRecord? in
+    let (f, err) = tryRegisterFunction(name, impl, byAddress: byAddress)
+    return f ?? failNull(err)
+}
+
+/// registerFunction, with the error returned rather than put in errno.
+func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> (FunctionRecord?, Int32) {
+    guard let name, let impl, nameLength(name) != nil else { return (nil, LPError.invalid) }
+    return withPatcher { () -> (FunctionRecord?, Int32) in
         lp_lock_registry()
         defer { lp_unlock_registry() }
         if functionRegistry.byName == nil {
-            guard let table = lp_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return failNull(LPError.noMemory) }
+            guard let table = lp_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return (nil, LPError.noMemory) }
             functionRegistry.byName = table.assumingMemoryBound(to: UInt32.self)
         }
         let byName = functionRegistry.byName!
         let slot = nameSlot(name, in: byName)
-        if byName[slot] != 0 { return failNull(LPError.exists) }
+        if byName[slot] != 0 { return (nil, LPError.exists) }
         let address = byAddress ? probeAddress(impl) : nil
-        if let address, address.found { return failNull(LPError.exists) }
+        if let address, address.found { return (nil, LPError.exists) }
         guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
-            return failNull(LPError.noMemory)
+            return (nil, LPError.noMemory)
         }
         let index = functionRegistry.count
         let f = functionRecord(index)
@@ -132,7 +138,7 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
         // Last, with release: pairs with the acquire load of the key in
         // autoFunction(), so a cyg hook that finds f sees it whole.
         if let address { lp_addr_publish(address.slot, impl, f) }
-        return f
+        return (f, 0)
     }
 }
 

@@ -89,7 +89,7 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
         let registered = registeredIndex(name)
         lp_unlock_registry()
         if let index = registered {
-            let (patch, function, err) = patchForEditing(p, functionRecord(index), replacing: true)
+            let (patch, function, err) = patchForEditing(p, functionRecord(index), replacing: newImpl)
             guard let patch else { return err }
             patch.replacements.append((function, newImpl))
             return 0

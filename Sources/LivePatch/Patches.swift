@@ -122,15 +122,19 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
 }
 
 /// Checks shared by lp_patch_add_func(_by_name) and lp_patch_extend_set.
-/// `replacing`: the function is to be replaced, which the cyg hooks cannot
-/// do for an auto-registered one (its replacement would never run).
+/// `replacing`: the function is to be replaced by that implementation,
+/// which the cyg hooks cannot do for an auto-registered one (its
+/// replacement would never run); its own address is no replacement, and
+/// lets it join the patched set of any model.
 func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?,
-                     replacing: Bool) -> (Patch?, UInt32, Int32) {
+                     replacing: UnsafeRawPointer?) -> (Patch?, UInt32, Int32) {
     let (patch, err) = lookupPatch(p)
     guard let patch else { return (nil, 0, err) }
     guard f != nil else { return (nil, 0, LPError.invalid) }
     guard let function = validFunction(f) else { return (nil, 0, LPError.notFound) }
-    if replacing && isAutoRegistered(function) { return (nil, 0, LPError.invalid) }
+    if let replacing, replacing != functionRecord(function).pointee.orig && isAutoRegistered(function) {
+        return (nil, 0, LPError.invalid)
+    }
     if patch.frozen { return (nil, 0, LPError.busy) }
     if patch.contains(function) { return (nil, 0, LPError.exists) }
     if patch.functions.count + patch.pendingByName.count >= Int(LP_MAX_FUNCS) { return (nil, 0, LPError.noMemory) }
@@ -141,7 +145,7 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
 @c public func lp_patch_add_func(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?,
                                  _ newImpl: UnsafeRawPointer?) -> Int32 {
     withPatcherLock {
-        let (patch, function, err) = patchForEditing(p, f, replacing: true)
+        let (patch, function, err) = patchForEditing(p, f, replacing: newImpl)
         guard let patch else { return err }
         guard let newImpl else { return LPError.invalid }
         patch.replacements.append((function, newImpl))
@@ -152,7 +156,7 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
 /// Counts `f` in the patched set without replacing it. C: `lp_patch_extend_set`.
 @c public func lp_patch_extend_set(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutablePointer<lp_func_t>?) -> Int32 {
     withPatcherLock {
-        let (patch, function, err) = patchForEditing(p, f, replacing: false)
+        let (patch, function, err) = patchForEditing(p, f, replacing: nil)
         guard let patch else { return err }
         patch.extended.append(function)
         return 0

@@ -43,6 +43,7 @@ enum lp_errno {
     LP_ETIMEDOUT = ETIMEDOUT, LP_ENOMEM = ENOMEM, LP_EDEADLK = EDEADLK,
     LP_ECANCELED = ECANCELED, /* parity: a pre_patch callback cancelled lp_patch_enable */
     LP_EAGAIN = EAGAIN, LP_EINTR = EINTR, /* lp_sim_wait */
+    LP_ENOEXEC = ENOEXEC, /* lp_func_register_object: no symbol table */
 };
 
 /* ---- atomics: relaxed unless named; every partner is named at the call site - */

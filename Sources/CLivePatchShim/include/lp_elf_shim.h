@@ -1,0 +1,22 @@
+/*
+ * The symbol-table reader behind lp_func_register_object (ObjectFunctions.swift):
+ * which functions a loaded object defines and where they are loaded. C over
+ * elfutils' libelf and dl_iterate_phdr; the registering stays in Swift.
+ */
+#ifndef LP_ELF_SHIM_H
+#define LP_ELF_SHIM_H
+
+/* Called once per function: its registration name, the name to register it
+ * under when another function took that one (NULL: none), and its loaded
+ * address. A nonzero return stops the walk and is returned by
+ * lp_elf_for_each_function. */
+typedef int (*lp_elf_function_cb)(const char *name, const char *fallback, const void *addr, void *ctx);
+
+/* Calls cb for each function of the loaded object (NULL: the main
+ * executable; else its path as loaded, or that path's file name) whose
+ * registration name matches name_glob (fnmatch; NULL: all). 0 or cb's
+ * nonzero return; -ENOENT no such object loaded, -ENOEXEC its file is not
+ * readable as ELF or has no symbol table, -ENOMEM. */
+int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx);
+
+#endif

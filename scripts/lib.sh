@@ -4,16 +4,18 @@ EMBEDDED_DIR=$EMBEDDED_SCRATCH/release
 CC=${CC:-cc}
 CFLAGS_HARNESS=${CFLAGS_HARNESS:--O2 -g -Wall -Wextra -Werror}
 
-# liburcu-dev comes from Debian; a fresh machine has none.
-ensure_liburcu() {
-    if ! pkg-config --exists liburcu-memb 2>/dev/null; then
-        echo "installing liburcu-dev (and pkg-config)"
-        if [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && apt-get install -y -qq liburcu-dev pkg-config >/dev/null
-        else
-            sudo apt-get update -qq && sudo apt-get install -y -qq liburcu-dev pkg-config >/dev/null
-        fi
+# Debian packages the scripts need; a fresh machine has none of them.
+ensure_package() { # PACKAGE...
+    echo "installing $*"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq "$@" >/dev/null
     fi
+}
+
+ensure_liburcu() {
+    pkg-config --exists liburcu-memb 2>/dev/null || ensure_package liburcu-dev pkg-config
 }
 
 build_embedded() {

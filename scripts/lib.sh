@@ -19,8 +19,10 @@ ensure_liburcu() {
 }
 
 build_embedded() {
-    LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | tail -n 3
-    # swift build's status, not tail's: after a failed build the libraries of
+    # Its progress lines ([n/m] ...) show, so that a first build (about two
+    # minutes) is not silent.
+    LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | grep -v '^\[[0-9]*/[0-9]*\] Write'
+    # swift build's status, not grep's: after a failed build the libraries of
     # an earlier one are still there and would pass the test below.
     [ "${PIPESTATUS[0]}" -eq 0 ] && [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
 }

@@ -91,7 +91,7 @@ func runLogged(_ path: String, _ arguments: [String], log: String) throws -> Int
     let run = Process()
     run.executableURL = URL(fileURLWithPath: path)
     run.arguments = arguments
-    FileManager.default.createFile(atPath: log, contents: nil)
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
     run.standardOutput = FileHandle(forWritingAtPath: log)
     try run.run()
     run.waitUntilExit()

@@ -46,6 +46,14 @@ void hb_qsbr_quiescent(void);
 void hb_cyg_unregistered(void *f);
 void hb_cyg_registered(void *f);
 
+/* hb_ref.c: lp_func_enter / lp_func_exit transcribed to C (fast path only;
+ * every slow path taken adds 1 to hb_ref_slow_calls). hb_ref_setup returns
+ * the function handle to pass them, in the state of the hooks' fast path. */
+const void *hb_ref_enter(void *f);
+void hb_ref_exit(void *f);
+void *hb_ref_setup(const void *impl);
+extern uint64_t hb_ref_slow_calls;
+
 /* hb_alloc.c: allocations made by this thread while hb_alloc_counting != 0
  * (glibc only; hb_alloc_supported says whether they are counted). */
 extern __thread int hb_alloc_counting __attribute__((tls_model("initial-exec")));

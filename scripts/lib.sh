@@ -4,17 +4,19 @@ EMBEDDED_DIR=$EMBEDDED_SCRATCH/release
 CC=${CC:-cc}
 CFLAGS_HARNESS=${CFLAGS_HARNESS:--O2 -g -Wall -Wextra -Werror}
 
-# Installs Debian package DEB (and pkg-config) unless pkg-config knows PC:
-# a fresh machine has none of them.
-ensure_deb() { # PC DEB
-    if ! pkg-config --exists "$1" 2>/dev/null; then
-        echo "installing $2 (and pkg-config)"
-        if [ "$(id -u)" = 0 ]; then
-            apt-get update -qq && apt-get install -y -qq "$2" pkg-config >/dev/null
-        else
-            sudo apt-get update -qq && sudo apt-get install -y -qq "$2" pkg-config >/dev/null
-        fi
+# Debian packages the scripts need; a fresh machine has none of them.
+ensure_package() { # PACKAGE...
+    echo "installing $*"
+    if [ "$(id -u)" = 0 ]; then
+        apt-get update -qq && apt-get install -y -qq "$@" >/dev/null
+    else
+        sudo apt-get update -qq && sudo apt-get install -y -qq "$@" >/dev/null
     fi
+}
+
+# Installs Debian package DEB (and pkg-config) unless pkg-config knows PC.
+ensure_deb() { # PC DEB
+    pkg-config --exists "$1" 2>/dev/null || ensure_package "$2" pkg-config
 }
 
 # What the engine links besides libc: liburcu, and elfutils' libelf
@@ -25,8 +27,10 @@ ensure_liburcu() {
 }
 
 build_embedded() {
-    LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | tail -n 3
-    # swift build's status, not tail's: after a failed build the libraries of
+    # Its progress lines ([n/m] ...) show, so that a first build (about two
+    # minutes) is not silent.
+    LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | grep -v '^\[[0-9]*/[0-9]*\] Write'
+    # swift build's status, not grep's: after a failed build the libraries of
     # an earlier one are still there and would pass the test below.
     [ "${PIPESTATUS[0]}" -eq 0 ] && [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
 }

@@ -12,7 +12,9 @@ struct Report: ParsableCommand {
         abstract: "Compare the consistency models: hook cost, transition latency, stalls, violations.",
         discussion: """
         Writes REPORT.md, transition-latency.svg and hook-cost.svg into --out, and the raw \
-        JSON of both runs beside them. `bash scripts/livepatch report` builds the benchmark first.
+        JSON of the runs beside them. The hook benchmark is a C program linked against \
+        liblivepatch.a; the first report builds it (scripts/bench --build-only, in the \
+        package this CLI was built from), later ones reuse it.
         """
     )
 
@@ -21,37 +23,46 @@ struct Report: ParsableCommand {
     @Option(help: "Presets or cells, comma-separated (as livepatch torture --models).")
     var models = "IMMEDIATE,KGRAFT,KPATCH,UPSTREAM,HIRAMATSU,RENEW"
     @Option(help: "Busy-thread counts for the transition-latency curve.") var latencyThreads = "16,64,256"
-    @Option(help: "The hook benchmark built against liblivepatch.a.") var bench = ".build-bench/hookbench-static"
+    @Option(help: "The hook benchmark built against liblivepatch.a (default: the package's, built on first use).")
+    var bench: String?
     @Option(help: "Directory for the report.") var out = "report"
     @Flag(help: "No progress bar.") var noProgress = false
 
+    /// Rounds of the single-thread pairs, 10 ms each (about 10 s in all).
+    /// On the loaded 2-core machine, three runs of 5 or 21 rounds gave the
+    /// plain hook pair medians as far apart as 2.0x and 7.6x; 41 rounds kept
+    /// them within 2.5x-3.5x, each with a 95% interval about +-20% wide
+    /// (Benchmarks/README.md, "Rounds").
+    static let hookRounds = 41
+
     func run() throws {
-        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 3)
+        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 4)
+        let package = Package()
+        let bench = try bench ?? package.hookbench(progress: progress)
+        guard FileManager.default.isExecutableFile(atPath: bench) else { throw ReportError("no benchmark at \(bench)") }
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let benchJSON = "\(out)/hookbench.json", tortureJSON = "\(out)/torture.json"
+        let benchJSON = "\(out)/hookbench.json", tortureJSON = "\(out)/torture.json", countJSON = "\(out)/instructions.json"
+        let started = Date()
 
-        progress.phase(1, "hook cost and transition latency (hookbench)")
-        guard FileManager.default.isExecutableFile(atPath: bench) else {
-            throw ValidationError("no benchmark at \(bench): run `bash scripts/livepatch report`, which builds it")
-        }
-        let benchRun = Process()
-        benchRun.executableURL = URL(fileURLWithPath: bench)
-        benchRun.arguments = ["--quick", "--sections", "hooks,latency", "--lat-threads", latencyThreads, "--json", benchJSON]
-        FileManager.default.createFile(atPath: "\(out)/hookbench.log", contents: nil)
-        benchRun.standardOutput = FileHandle(forWritingAtPath: "\(out)/hookbench.log")
-        try benchRun.run()
-        benchRun.waitUntilExit()
-        guard benchRun.terminationStatus == 0 else { throw ValidationError("hookbench failed; see \(out)/hookbench.log") }
+        progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
+        try runLogged(bench, ["--quick", "--reps", "\(Report.hookRounds)", "--sections", "hooks,latency",
+                              "--lat-threads", latencyThreads, "--json", benchJSON], log: "\(out)/hookbench.log")
 
-        progress.phase(2, "torture: \(threads) threads for \(Int(duration)) s")
+        progress.phase(2, "instructions per pair (callgrind)")
+        let counted = (try? runLogged(package.script("count-instructions"), ["--bin", bench, "--json", countJSON],
+                                      log: "\(out)/instructions.log")) != nil
+            && FileManager.default.fileExists(atPath: countJSON)
+
+        progress.phase(3, "torture: \(threads) threads for \(Int(duration)) s")
         var args = ["--threads", "\(threads)", "--duration", "\(duration)", "--models", models, "--json", tortureJSON]
         if !progress.enabled { args.append("--no-progress") }
         let tortureLog = "\(out)/torture.log"
         let tortureStatus = withStdout(redirectedTo: tortureLog) { runC(lp_torture_main, name: "livepatch torture", args) }
 
-        progress.phase(3, "writing \(out)/REPORT.md")
-        let hookbench = try JSON(path: benchJSON), torture = try JSON(path: tortureJSON)
-        let summary = ReportData(hookbench: hookbench, torture: torture)
+        progress.phase(4, "writing \(out)/REPORT.md")
+        let summary = ReportData(hookbench: try JSON(path: benchJSON), torture: try JSON(path: tortureJSON),
+                                 instructions: counted ? try JSON(path: countJSON) : JSON([String: Any]()),
+                                 context: package.context(started: started))
         try summary.latencyPlot().write(toFile: "\(out)/transition-latency.svg", atomically: true, encoding: .utf8)
         try summary.hookPlot().write(toFile: "\(out)/hook-cost.svg", atomically: true, encoding: .utf8)
         let table = summary.table()
@@ -64,6 +75,73 @@ struct Report: ParsableCommand {
         let violations = summary.totalViolations
         print("torture violations: \(violations)")
         if tortureStatus != 0 || violations != 0 { throw ExitCode(1) }
+    }
+}
+
+/// A failure of the report's own work: printed as "Error: ...", with no usage
+/// (the arguments were fine).
+struct ReportError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a program with its stdout in `log`; throws when it fails.
+@discardableResult
+func runLogged(_ path: String, _ arguments: [String], log: String) throws -> Int32 {
+    let run = Process()
+    run.executableURL = URL(fileURLWithPath: path)
+    run.arguments = arguments
+    _ = FileManager.default.createFile(atPath: log, contents: nil)
+    run.standardOutput = FileHandle(forWritingAtPath: log)
+    try run.run()
+    run.waitUntilExit()
+    guard run.terminationStatus == 0 else { throw ReportError("\(path) failed; see \(log)") }
+    return run.terminationStatus
+}
+
+/// The source package this CLI was built from: where its scripts and its
+/// benchmark build live, whatever the current directory.
+struct Package {
+    /// Sources/livepatch/Report.swift -> the package root.
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    func script(_ name: String) -> String { "\(root)/scripts/\(name)" }
+
+    /// The hook benchmark, built by scripts/bench on first use with its
+    /// progress on stderr (about 2 minutes: the Embedded Swift library first).
+    func hookbench(progress: Progress) throws -> String {
+        let path = "\(root)/.build-bench/hookbench-static"
+        if FileManager.default.isExecutableFile(atPath: path) { return path }
+        guard FileManager.default.fileExists(atPath: script("bench")) else {
+            throw ReportError("no hook benchmark: \(root) is no longer the package this CLI was built from; pass --bench")
+        }
+        FileHandle.standardError.write("building the hook benchmark (first run, about 2 minutes)\n".data(using: .utf8)!)
+        let build = Process()
+        build.executableURL = URL(fileURLWithPath: script("bench"))
+        build.arguments = ["--build-only"]
+        build.standardOutput = FileHandle.standardError
+        try build.run()
+        build.waitUntilExit()
+        guard build.terminationStatus == 0 else { throw ReportError("building the hook benchmark failed (above)") }
+        return path
+    }
+
+    /// Commit and date of the run, for the report's header.
+    func context(started: Date) -> [String: String] {
+        let git = Process(), pipe = Pipe()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        git.arguments = ["git", "-C", root, "describe", "--always", "--dirty", "--abbrev=12"]
+        git.standardOutput = pipe
+        git.standardError = FileHandle.nullDevice
+        var commit = "unknown"
+        if (try? git.run()) != nil {
+            git.waitUntilExit()
+            let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            if git.terminationStatus == 0 { commit = text.trimmingCharacters(in: .whitespacesAndNewlines) }
+        }
+        let date = ISO8601DateFormatter().string(from: started)
+        return ["commit": commit, "date": date]
     }
 }
 
@@ -118,18 +196,42 @@ struct JSON {
     var bool: Bool { (value as? NSNumber)?.boolValue ?? false }
 }
 
-/// What the report shows, read from the two JSON files.
+/// A median of per-round ratios with its 95% confidence interval.
+struct Ratio {
+    let median: Double, low: Double, high: Double
+
+    init(_ row: JSON, _ key: String) {
+        median = row[key].double
+        let ci = row["\(key)_ci95"].array
+        low = ci.first?.double ?? median
+        high = ci.last?.double ?? median
+    }
+
+    /// "3.19 [3.05-3.40]"
+    var text: String { String(format: "%.2f [%.2f-%.2f]", median, low, high) }
+}
+
+/// What the report shows, read from the JSON files of hookbench, the
+/// torture harness and scripts/count-instructions.
 struct ReportData {
     let hookbench: JSON
     let torture: JSON
+    let instructions: JSON
+    let context: [String: String]
 
     var presets: [String] { torture["models"].array.map { $0["name"].string } }
 
-    /// ns per hook pair and ratio to the floor, by hookbench key.
-    var hooks: [(key: String, label: String, ns: Double, ratio: Double, hook: Bool)] {
+    /// The single-thread pairs: ns per pair, ratio to the floor, by hookbench key.
+    var hooks: [(key: String, label: String, ns: Double, ratio: Ratio, hook: Bool)] {
         hookbench["hooks"].array.map {
-            ($0["key"].string, $0["label"].string, $0["ns_per_pair"].double, $0["ratio_floor"].double, $0["hook"].bool)
+            ($0["key"].string, $0["label"].string, $0["ns_per_pair"].double, Ratio($0, "ratio_floor"), $0["hook"].bool)
         }
+    }
+
+    /// Instructions per pair by hookbench key (callgrind), when counted.
+    var instructionCounts: [String: Double] {
+        Dictionary(instructions["rows"].array.map { ($0["key"].string, $0["instructions_per_pair"].double) },
+                   uniquingKeysWith: { a, _ in a })
     }
 
     func latency(_ item: String) -> [(x: Double, y: Double)] {
@@ -150,8 +252,8 @@ struct ReportData {
     }
 
     /// The hook pair measured during a transition of `preset`, if hookbench has it.
-    func duringTransition(_ preset: String) -> (ns: Double, ratio: Double)? {
-        hooks.first { $0.hook && $0.label.localizedCaseInsensitiveContains(preset) }.map { ($0.ns, $0.ratio) }
+    func duringTransition(_ preset: String) -> Ratio? {
+        hooks.first { $0.hook && $0.label.localizedCaseInsensitiveContains("transition, \(preset)") }.map(\.ratio)
     }
 
     func table() -> String {
@@ -160,19 +262,19 @@ struct ReportData {
             let fill = String(repeating: " ", count: max(0, n - s.count))
             return left ? s + fill : fill + s
         }
-        var header = pad("model", 11, left: true) + " " + pad("hook x floor", 12)
+        var header = pad("model", 11, left: true) + " " + pad("hook x floor [95% CI]", 21)
         for t in threads { header += " " + pad("lat@\(t)", 9) }
         header += [("trans", 8), ("med_ms", 8), ("p99_ms", 8), ("stalls", 6), ("violations", 10)].map { " " + pad($0.0, $0.1) }.joined()
         var lines = [header]
         let rcu = latency("synchronize_rcu")
-        var rcuLine = pad("rcu (ref.)", 11, left: true) + " " + pad("-", 12)
+        var rcuLine = pad("rcu (ref.)", 11, left: true) + " " + pad("-", 21)
         for t in threads {
             let v = rcu.first { Int($0.x) == t }?.y ?? 0
             rcuLine += String(format: " %9.3f", v)
         }
         for m in torture["models"].array {
             let name = m["name"].string
-            var line = pad(name, 11, left: true) + " " + pad(duringTransition(name).map { String(format: "%.2f", $0.ratio) } ?? "-", 12)
+            var line = pad(name, 11, left: true) + " " + pad(duringTransition(name)?.text ?? "-", 21)
             let curve = latency(name)
             for t in threads {
                 let v = curve.first { Int($0.x) == t }?.y
@@ -196,21 +298,41 @@ struct ReportData {
     }
 
     func hookPlot() -> String {
-        SVGPlot.bars(title: "Hook pair cost, as a ratio to the floor", xLabel: "ratio to the floor (lower is better)",
-                     items: hooks.filter { $0.key != "empty" }.map { ($0.label, $0.ratio) }, reference: 1)
+        SVGPlot.bars(title: "Hook pair cost: median of per-round ratios to the floor, 95% CI",
+                     xLabel: "ratio to the floor (lower is better)",
+                     items: hooks.filter { $0.key != "empty" }.map {
+                         SVGPlot.Bar(label: $0.label, value: $0.ratio.median, low: $0.ratio.low, high: $0.ratio.high)
+                     },
+                     reference: 1, referenceLabel: "floor = 1")
     }
 
     func markdown(table: String, command: String) -> String {
-        let hookRows = hooks.map { "| \($0.label) | " + String(format: "%.2f | %.2f |", $0.ns, $0.ratio) }.joined(separator: "\n")
+        let counts = instructionCounts
+        let hookRows = hooks.map { row in
+            "| \(row.label) | " + String(format: "%.2f", row.ns) + " | \(row.ratio.text) | "
+                + (counts[row.key].map { String(format: "%.1f", $0) } ?? "") + " |"
+        }.joined(separator: "\n")
+        let cygRows = hookbench["cyg"].array.map {
+            "| \($0["label"].string) | \(Ratio($0, "ratio_floor").text) | \(Ratio($0, "ratio_hook_pair").text) |"
+        }.joined(separator: "\n")
+        let instructionNote = counts.isEmpty
+            ? "Instructions per pair: not counted (no valgrind; `apt-get install valgrind`)."
+            : "Instructions per pair: callgrind, \(Int(instructions["pairs"].double)) pairs of each row's loop "
+                + "(loop included; the same in every run of the same build)."
+        let unsure = hookbench["targets"].array.filter { $0["status"].string == "UNSURE" }.count
         return """
         # Consistency-model report
 
+        Run \(context["date"] ?? "") on commit `\(context["commit"] ?? "unknown")`: \
+        \(hookbench["cpu_model"].string), \(Int(hookbench["nproc"].double)) CPUs, load average \
+        \(String(format: "%.2f", hookbench["load_at_start"].double)) when hookbench started.
         Command: `\(command)`. Torture: \(Int(torture["threads"].double)) threads, \
-        \(String(format: "%.0f", torture["duration_s"].double)) s, seed \(Int(torture["seed"].double)); \
-        hookbench on \(Int(hookbench["nproc"].double)) CPUs. Latencies are medians in milliseconds; \
-        `lat@N` is enable + wait with N busy threads (hookbench), `med_ms`/`p99_ms` the torture's \
-        transitions under its mixed workload; `hook x floor` is the hook pair during a transition of \
-        that model, as a ratio to the floor (two non-inlined calls that increment TLS).
+        \(String(format: "%.0f", torture["duration_s"].double)) s, seed \(Int(torture["seed"].double)).
+
+        Latencies are medians in milliseconds; `lat@N` is enable + wait with N busy threads (hookbench), \
+        `med_ms`/`p99_ms` the torture's transitions under its mixed workload. `hook x floor` is the hook \
+        pair during a transition of that model, as a ratio to the floor (two non-inlined calls that \
+        increment TLS): the median of per-round ratios, with its 95% confidence interval.
 
         ```
         \(table)
@@ -222,15 +344,31 @@ struct ReportData {
 
         ## Hook pairs (hookbench, same run)
 
-        | pair | ns | ratio to floor |
-        | --- | ---: | ---: |
+        \(Int(hookbench["reps"].double)) rounds of about \(Int(hookbench["rep_ms"].double)) ms; each round \
+        measures every row once. `ns/pair` is a row's median over the rounds. The ratio is the median over \
+        the rounds of (row / floor), both taken in the same round, so that a slow round cancels out; it \
+        need not equal one `ns/pair` divided by the floor's. The bracket is the 95% confidence interval of \
+        that median (order statistics of the per-round ratios). \(instructionNote)
+
+        | pair | ns/pair (median of rounds) | ratio to floor: median of per-round ratios [95% CI] | instructions/pair |
+        | --- | ---: | ---: | ---: |
         \(hookRows)
+
+        `-finstrument-functions` hooks: one call of an empty instrumented function.
+
+        | call | ratio to floor [95% CI] | ratio to the hook pair [95% CI] |
+        | --- | ---: | ---: |
+        \(cygRows)
 
         ## DESIGN.md section 6 targets
 
+        MET when the whole 95% interval is within the target, MISSED when it is all beyond, UNSURE when \
+        it straddles the target (\(unsure) here).
+
         \(targets.map { "- \($0)" }.joined(separator: "\n"))
 
-        Torture violations (must be 0): \(totalViolations). Raw figures: `hookbench.json`, `torture.json`.
+        Torture violations (must be 0): \(totalViolations). Raw figures: `hookbench.json`, `instructions.json`, \
+        `torture.json`.
 
         """
     }

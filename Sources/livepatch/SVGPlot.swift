@@ -47,28 +47,56 @@ enum SVGPlot {
         return frame(title: title, body: body)
     }
 
-    /// Horizontal bars with a reference line (the floor, at 1.0).
-    static func bars(title: String, xLabel: String, items: [(label: String, value: Double)], reference: Double) -> String {
-        let maxV = max(items.map(\.value).max() ?? 1, reference) * 1.1
+    /// A bar and its error bar (a confidence interval around `value`).
+    struct Bar {
+        let label: String
+        let value: Double, low: Double, high: Double
+    }
+
+    /// Horizontal bars with error bars, a value axis with ticks, and a
+    /// dashed reference line (the floor, at 1.0).
+    static func bars(title: String, xLabel: String, items: [Bar], reference: Double, referenceLabel: String) -> String {
+        let maxV = max(items.map { max($0.value, $0.high) }.filter(\.isFinite).max() ?? 1, reference)
+        let step = tickStep(maxV)
+        let axisMax = (maxV / step).rounded(.up) * step
         // Labels are long ("lp_func_enter+exit, in transition, HIRAMATSU"):
         // about 6.5 px a character at 12 px sans-serif.
         let labelW = 20 + 6.5 * Double(items.map(\.label.count).max() ?? 10)
         let plotW = width - 60
         let barH = 18.0, gap = 6.0
-        let h = top + Double(items.count) * (barH + gap) + bottom
-        func px(_ v: Double) -> Double { labelW + v / maxV * plotW }
+        let axisY = top + Double(items.count) * (barH + gap)
+        let h = axisY + bottom + 20
+        func px(_ v: Double) -> Double { labelW + min(max(v, 0), axisMax) / axisMax * plotW }
         let totalW = labelW + plotW + 60
         var body = ""
-        for (i, item) in items.enumerated() {
-            let y = top + Double(i) * (barH + gap)
+        var tick = 0.0
+        while tick <= axisMax * 1.0001 {
+            body += line(px(tick), top - 4, px(tick), axisY, stroke: "#e5e5e5")
+            body += line(px(tick), axisY, px(tick), axisY + 5, stroke: "black")
+            body += text(px(tick), axisY + 18, format(tick), anchor: "middle")
+            tick += step
+        }
+        body += line(labelW, axisY, labelW + plotW, axisY, stroke: "black")
+        for (i, item) in items.enumerated() where item.value.isFinite {
+            let y = top + Double(i) * (barH + gap), mid = y + barH / 2
             body += text(labelW - 8, y + barH - 5, item.label, anchor: "end")
             body += "<rect x=\"\(r(labelW))\" y=\"\(r(y))\" width=\"\(r(px(item.value) - labelW))\" height=\"\(r(barH))\" fill=\"\(palette[0])\"/>\n"
-            body += text(px(item.value) + 4, y + barH - 5, String(format: "%.2f", item.value), anchor: "start")
+            body += line(px(item.low), mid, px(item.high), mid, stroke: "black")
+            body += line(px(item.low), mid - 5, px(item.low), mid + 5, stroke: "black")
+            body += line(px(item.high), mid - 5, px(item.high), mid + 5, stroke: "black")
+            body += text(px(item.high) + 5, y + barH - 5, String(format: "%.2f", item.value), anchor: "start")
         }
-        body += line(px(reference), top - 6, px(reference), h - bottom + 6, stroke: "#d62728")
-        body += text(px(reference), h - bottom + 22, "floor = \(format(reference))", anchor: "middle")
+        body += "<line x1=\"\(r(px(reference)))\" y1=\"\(r(top - 6))\" x2=\"\(r(px(reference)))\" y2=\"\(r(axisY))\" "
+            + "stroke=\"#d62728\" stroke-width=\"1.5\" stroke-dasharray=\"6,4\"/>\n"
+        body += text(px(reference) + 4, top - 8, referenceLabel, anchor: "start")
         body += text(labelW + plotW / 2, h - 10, xLabel, anchor: "middle")
         return frame(title: title, body: body, width: totalW, height: h)
+    }
+
+    /// 1, 2 or 5 times a power of ten: about 5 to 10 ticks up to `maxV`.
+    static func tickStep(_ maxV: Double) -> Double {
+        let raw = maxV / 6, magnitude = pow(10, floor(log10(raw)))
+        return [1.0, 2, 5, 10].map { $0 * magnitude }.first { $0 >= raw } ?? 10 * magnitude
     }
 
     // MARK: - pieces

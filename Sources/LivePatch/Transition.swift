@@ -425,27 +425,39 @@ func callerIsInside() -> Bool {
     defer { drainPatcherEvents() } // the completion's log lines and post_* callback
     let start = lp_sys_now_ns()
     let deadline = timeoutNs == 0 ? UInt64.max : saturatingAdd(start, timeoutNs)
-    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
-    // Pairs with lp_signal_fence() after a thread leaves an activation: from
-    // here on, a thread that unblocks us either is seen by the next scan or
-    // sees `waiting` and bumps wake_seq.
-    lp_sys_membarrier()
+    // Whether the threads bump wake_seq as they leave the area for us. A
+    // hold-based transition switches only inside a hold, which asks for
+    // wake-ups itself; between holds it waits for its next hold, and a
+    // wake-up on every activation's end (a futex syscall each) would cost a
+    // program whose lock functions are in the set most of its throughput.
+    var askingWakes = false
+    defer { if askingWakes { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) } }
     var nextNudge = start &+ nudgePeriodNs
     while true {
         let seq = lp_load_u32(&lp_global.wake_seq)
         var wakeAt = deadline
-        let state: (done: Bool, transient: Bool) = withPatcherLock {
-            if tryCompleteLocked(deadline: deadline) == 1 { return (true, false) }
-            if let tx = transition {
-                // A hold already due (a pause shorter than this step) runs
-                // at once: the wake-up must not wait for the backstop.
-                if tx.holdsEntries { wakeAt = min(wakeAt, tx.nextHoldAt) }
-                if tx.recheckAt != 0 { wakeAt = min(wakeAt, tx.recheckAt) }
-            }
-            return (false, lastScanTransient)
+        let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
+            if tryCompleteLocked(deadline: deadline) == 1 { return (true, false, false) }
+            guard let tx = transition else { return (false, false, false) }
+            // A hold already due (a pause shorter than this step) runs at
+            // once: the wake-up must not wait for the backstop.
+            if tx.holdsEntries { wakeAt = min(wakeAt, tx.nextHoldAt) }
+            if tx.recheckAt != 0 { wakeAt = min(wakeAt, tx.recheckAt) }
+            return (false, !tx.holdsEntries, !tx.holdsEntries && lastScanTransient)
         }
         if state.done { return 0 }
+        if state.wantsWakes != askingWakes {
+            askingWakes = state.wantsWakes
+            _ = lp_fetch_add_u32(&lp_global.waiting, askingWakes ? 1 : UInt32.max)
+            if askingWakes {
+                // Pairs with lp_signal_fence() after a thread leaves an
+                // activation: from here on, a thread that unblocks us either
+                // is seen by the next check (run now) or sees `waiting` and
+                // bumps wake_seq.
+                lp_sys_membarrier()
+                continue
+            }
+        }
         let now = lp_sys_now_ns()
         if now >= deadline { return LPError.timedOut }
         if nudgeSignal != 0 {

@@ -15,7 +15,9 @@
  *
  *   cc -O2 Benchmarks/holdbench.c -I CInclude .build-embedded/release/liblivepatch.a \
  *      $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread -o holdbench
- *   ./holdbench [--threads N] [--rounds N] [--round-ms MS]
+ *   ./holdbench [--threads N] [--rounds N] [--round-ms MS] [--hold-us US --retry-us US]
+ *
+ * --hold-us and --retry-us set lp_set_switch_policy (default: its defaults).
  *
  * A benchmark, not a test: nothing here asserts a figure.
  */
@@ -102,7 +104,7 @@ static void *idler_main(void *arg)
     return NULL;
 }
 
-static int nthreads = 4, rounds = 7, round_ms = 500;
+static int nthreads = 4, rounds = 7, round_ms = 500, hold_us, retry_us;
 
 static uint64_t total_pairs(void)
 {
@@ -185,13 +187,19 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--threads")) nthreads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--rounds")) rounds = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--round-ms")) round_ms = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--hold-us")) hold_us = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--retry-us")) retry_us = atoi(argv[i + 1]);
         else {
-            fprintf(stderr, "usage: holdbench [--threads N] [--rounds N] [--round-ms MS]\n");
+            fprintf(stderr, "usage: holdbench [--threads N] [--rounds N] [--round-ms MS] [--hold-us US --retry-us US]\n");
             return 2;
         }
     }
     if (nthreads < 1 || nthreads > MAX_THREADS || rounds < 1 || rounds > 64 || round_ms < 1) {
         fprintf(stderr, "holdbench: --threads 1..%d, --rounds 1..64, --round-ms >= 1\n", MAX_THREADS);
+        return 2;
+    }
+    if ((hold_us || retry_us) && lp_set_switch_policy((uint64_t)hold_us * 1000, (uint64_t)retry_us * 1000) != 0) {
+        fprintf(stderr, "holdbench: lp_set_switch_policy refused --hold-us %d --retry-us %d\n", hold_us, retry_us);
         return 2;
     }
     f_lock = lp_func_register("hb_lock", FN(lock_impl));

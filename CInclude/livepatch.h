@@ -263,10 +263,11 @@ int lp_set_nudge_signal(int signo);
  *  - The first hold's bound is hold_ns; each hold that ends without a switch
  *    doubles the next one's, up to the limit (lp_set_hold_limit), so that a
  *    program that drains slowly but steadily switches in the end.
- *  - After a hold that timed out the next one waits retry_ns; after one
- *    that stalled, at least 19 times that hold's length, so that stalled
- *    holds take at most 1/20 of the program's time (a model's pending
- *    policy sees them in hold_timeouts, and may reverse).
+ *  - After a hold that timed out the next one waits retry_ns. After one
+ *    that stalled it waits at least 1, 3, 7, 15, then 19 times that hold's
+ *    length as stalls follow each other, so that lasting stalls take at most
+ *    1/20 of the program's time (a model's pending policy sees them in
+ *    hold_timeouts, and may reverse).
  *  - Inside lp_transition_wait a hold also ends by the wait's deadline. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
 /* The most a hold's bound grows to by doubling (default one second); below

@@ -28,8 +28,10 @@ struct Transition {
     var target: UInt32 = universeNew
     /// SWITCH_KERNEL / SWITCH_FUNCTION: no hold before this time.
     var nextHoldAt: UInt64 = 0
-    /// Holds that timed out so far: each one doubles the next hold's bound.
+    /// Holds that timed out or stalled so far: each one doubles the next hold's bound.
     var holdTimeouts: UInt32 = 0
+    /// Stalled holds since the last one that did not stall.
+    var stalledHolds: UInt32 = 0
     let startedAt: UInt64 = lp_sys_now_ns()
     var checks: UInt64 = 0
     var reversals: UInt32 = 0
@@ -56,10 +58,12 @@ struct Transition {
     var holdsEntries: Bool { model.countsPerFunction || model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue }
 
     /// Schedules the next hold after one that began at `startedAt` and did
-    /// not switch. A stalled hold is one whose threads inside wait for the
-    /// very threads it keeps out (a lock taken inside the set and released
-    /// through a set function): its next try is spaced so that such holds
-    /// take at most 1/holdDuty of the program's time.
+    /// not switch. A stalled hold may be one whose threads inside wait for
+    /// the very threads it keeps out (a lock taken inside the set and
+    /// released through a set function): the pause after it is 1, 3, 7, 15,
+    /// then 19 times its length as stalls follow each other, so that a lone
+    /// stall (a sleeper that would have left a little later) costs little and
+    /// a lasting one takes at most 1/holdDuty of the program's time.
     mutating func holdFailed(_ outcome: HoldOutcome, startedAt: UInt64) {
         let now = lp_sys_now_ns()
         var pause = switchPolicy.retryNs
@@ -68,10 +72,13 @@ struct Transition {
             break
         case .timedOut:
             holdTimeouts += 1
+            stalledHolds = 0
         case .stalled:
             holdTimeouts += 1
+            stalledHolds += 1
+            let times = min(holdDuty - 1, (1 << UInt64(min(stalledHolds, 8))) - 1)
             let held = now &- startedAt
-            pause = max(pause, held > UInt64.max / holdDuty ? UInt64.max : held * (holdDuty - 1))
+            pause = max(pause, held > UInt64.max / times ? UInt64.max : held * times)
         }
         nextHoldAt = saturatingAdd(now, pause)
     }
@@ -494,6 +501,7 @@ func reverseLocked(_ tx: inout Transition) {
     tx.target ^= 1
     tx.nextHoldAt = 0
     tx.holdTimeouts = 0
+    tx.stalledHolds = 0
     tx.reversals += 1
     transitionStats.reversed += 1
     lp_store_u32(&lp_global.target, tx.target)

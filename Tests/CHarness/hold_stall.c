@@ -15,57 +15,12 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "pending.h"
 
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MS 1000000ull
-#define FN(fn) ((const void *)(uintptr_t)(fn))
-
-static void impl_old(void) {}
-static void impl_new(void) {}
 static lp_func_t *f;
-
-static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
-static int parked_inside, parked_go, probe_stop;
-
-static void *parked_main(void *arg)
-{
-    (void)arg;
-    lp_thread_register("parked");
-    ((void (*)(void))(uintptr_t)lp_func_enter(f))();
-    pthread_mutex_lock(&mu);
-    parked_inside = 1;
-    pthread_cond_broadcast(&cv);
-    while (!parked_go) pthread_cond_wait(&cv, &mu);
-    pthread_mutex_unlock(&mu);
-    lp_func_exit(f);
-    lp_thread_unregister();
-    return NULL;
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Time the calling thread spent runnable but not running; 0 if unknown. */
-static uint64_t runqueue_ns(void)
-{
-    unsigned long long run = 0, wait = 0;
-    FILE *fp = fopen("/proc/thread-self/schedstat", "r");
-    if (!fp) return 0;
-    if (fscanf(fp, "%llu %llu", &run, &wait) != 2) wait = 0;
-    fclose(fp);
-    return wait;
-}
-
+static int probe_stop;
 static uint64_t probe_held_ns, probe_calls;
 
 static void *probe_main(void *arg)
@@ -89,13 +44,9 @@ static void run_model(const char *name, lp_model_t model)
     lp_patch_t *p = lp_patch_create(name, model, 0);
     check(p != NULL, "lp_patch_create");
     check_rc("lp_patch_add_func", lp_patch_add_func(p, f, FN(impl_new)), 0);
-    pthread_t parked, probe;
-    parked_inside = parked_go = probe_stop = 0;
+    pthread_t parked = start_parked(f), probe;
+    probe_stop = 0;
     probe_held_ns = probe_calls = 0;
-    pthread_create(&parked, NULL, parked_main, NULL);
-    pthread_mutex_lock(&mu);
-    while (!parked_inside) pthread_cond_wait(&cv, &mu);
-    pthread_mutex_unlock(&mu);
     pthread_create(&probe, NULL, probe_main, NULL);
 
     check_rc("lp_patch_enable", lp_patch_enable(p), 0);
@@ -116,11 +67,7 @@ static void run_model(const char *name, lp_model_t model)
              (unsigned long long)(s1.hold_attempts - s0.hold_attempts));
     check(share < 0.25, what);
 
-    pthread_mutex_lock(&mu);
-    parked_go = 1;
-    pthread_cond_broadcast(&cv);
-    pthread_mutex_unlock(&mu);
-    pthread_join(parked, NULL);
+    release_parked(parked);
     check_rc("the transition completes once the parked thread leaves", lp_transition_wait(10000 * MS), 0);
     check_rc("lp_patch_disable", lp_patch_disable(p), 0);
     check_rc("wait for the disable", lp_transition_wait(10000 * MS), 0);

@@ -20,80 +20,12 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "pending.h"
 
-#include <pthread.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
-#define MS 1000000ull
-#define FN(fn) ((const void *)(uintptr_t)(fn))
-
-static void impl_old(void) {}
-static void impl_new(void) {}
 static lp_func_t *f;
-
-/* A registered thread parked inside f until released. */
-static struct {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int inside, go;
-} park = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0};
-
-static void *parked_main(void *arg)
-{
-    (void)arg;
-    lp_thread_register("parked");
-    ((void (*)(void))(uintptr_t)lp_func_enter(f))();
-    pthread_mutex_lock(&park.mu);
-    park.inside = 1;
-    pthread_cond_broadcast(&park.cv);
-    while (!park.go) pthread_cond_wait(&park.cv, &park.mu);
-    pthread_mutex_unlock(&park.mu);
-    lp_func_exit(f);
-    lp_thread_unregister();
-    return NULL;
-}
-
-static pthread_t start_parked(void)
-{
-    pthread_t th;
-    park.inside = park.go = 0;
-    pthread_create(&th, NULL, parked_main, NULL);
-    pthread_mutex_lock(&park.mu);
-    while (!park.inside) pthread_cond_wait(&park.cv, &park.mu);
-    pthread_mutex_unlock(&park.mu);
-    return th;
-}
-
-static void release_parked(pthread_t th)
-{
-    pthread_mutex_lock(&park.mu);
-    park.go = 1;
-    pthread_cond_broadcast(&park.cv);
-    pthread_mutex_unlock(&park.mu);
-    pthread_join(th, NULL);
-}
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Time the calling thread spent runnable but not running; 0 if unknown. */
-static uint64_t runqueue_ns(void)
-{
-    unsigned long long run = 0, wait = 0;
-    FILE *fp = fopen("/proc/thread-self/schedstat", "r");
-    if (!fp) return 0;
-    if (fscanf(fp, "%llu %llu", &run, &wait) != 2) wait = 0;
-    fclose(fp);
-    return wait;
-}
 
 static uint64_t thread_cpu_ns(void)
 {
@@ -179,7 +111,7 @@ static void run_model(const char *name, lp_model_t model)
     lp_patch_t *p = lp_patch_create(name, model, 0);
     check(p != NULL, "lp_patch_create");
     check_rc("lp_patch_add_func", lp_patch_add_func(p, f, FN(impl_new)), 0);
-    pthread_t parked = start_parked();
+    pthread_t parked = start_parked(f);
     check_rc("lp_patch_enable", lp_patch_enable(p), 0);
     check_overrun(name);
     if (model == LP_MODEL_KPATCH) {

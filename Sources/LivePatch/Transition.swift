@@ -265,7 +265,8 @@ func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
     transitionStats.holdAttempts += 1
     let current = tx
     let outcome = holding(&lp_global.hold, bound: tx.holdBound, deadline: deadline) {
-        injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : UInt64(scan(current).blocked)
+        let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
+        return injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : blocked
     }
     if outcome == .switched {
         lp_store_u32(&lp_global.kuniv, tx.target)
@@ -297,7 +298,8 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
         let slot = Int(lp_load_u32(&f.pointee.tx_index))
         let startedAt = lp_sys_now_ns()
         let outcome = holding(&f.pointee.hold, bound: tx.holdBound, deadline: deadline) {
-            injectedBug == LP_BUG_SWITCH_BUSY_THREAD ? 0 : liveCounts(current)[slot]
+            let live = liveCounts(current)[slot]
+            return injectedBug == LP_BUG_SWITCH_BUSY_THREAD ? 0 : live
         }
         if outcome == .switched { lp_store_u32(&f.pointee.fn_universe, tx.target) }
         releaseHold(&f.pointee.hold)

@@ -264,10 +264,10 @@ int lp_set_nudge_signal(int signo);
  *    doubles the next one's, up to the limit (lp_set_hold_limit), so that a
  *    program that drains slowly but steadily switches in the end.
  *  - After a hold that timed out the next one waits retry_ns. After one
- *    that stalled it waits at least 1, 3, 7, 15, then 19 times that hold's
- *    length as stalls follow each other, so that lasting stalls take at most
- *    1/20 of the program's time (a model's pending policy sees them in
- *    hold_timeouts, and may reverse).
+ *    that stalled it waits at least 1, 3, 7, 15, 31, then 39 times that
+ *    hold's length as stalls follow each other, so that lasting stalls take
+ *    at most 1/40 of the program's time (a model's pending policy sees them
+ *    in hold_timeouts, and may reverse).
  *  - Inside lp_transition_wait a hold also ends by the wait's deadline. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
 /* The most a hold's bound grows to by doubling (default one second); below

@@ -61,7 +61,7 @@ struct Transition {
     /// not switch. A stalled hold may be one whose threads inside wait for
     /// the very threads it keeps out (a lock taken inside the set and
     /// released through a set function): the pause after it is 1, 3, 7, 15,
-    /// then 19 times its length as stalls follow each other, so that a lone
+    /// 31, then 39 times its length as stalls follow each other, so that a lone
     /// stall (a sleeper that would have left a little later) costs little and
     /// a lasting one takes at most 1/holdDuty of the program's time.
     mutating func holdFailed(_ outcome: HoldOutcome, startedAt: UInt64) {
@@ -96,7 +96,7 @@ enum HoldOutcome {
 }
 
 /// Stalled holds take at most one part in holdDuty of the program's time.
-let holdDuty: UInt64 = 20
+let holdDuty: UInt64 = 40
 
 /// a + b, or UInt64.max where that overflows: deadlines from huge timeouts.
 func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
@@ -264,7 +264,7 @@ func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let outcome = holding(&lp_global.hold, bound: tx.holdBound, deadline: deadline) {
+    let outcome = holding(&lp_global.hold, current, bound: tx.holdBound, deadline: deadline) {
         let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
         return injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : blocked
     }
@@ -297,7 +297,7 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
         let f = functionRecord(fn.index)
         let slot = Int(lp_load_u32(&f.pointee.tx_index))
         let startedAt = lp_sys_now_ns()
-        let outcome = holding(&f.pointee.hold, bound: tx.holdBound, deadline: deadline) {
+        let outcome = holding(&f.pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
             let live = liveCounts(current)[slot]
             return injectedBug == LP_BUG_SWITCH_BUSY_THREAD ? 0 : live
         }
@@ -317,10 +317,12 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// Sets the hold flag `word`, then reads `pending` (the count the hold
 /// waits for) after a fence and again each time a thread reports progress,
 /// until it is 0 (switched), `bound` or `deadline` passes, or it has not
-/// fallen for the policy's holdNs (stalled: the threads inside may be
-/// waiting for the held ones). Sleeps between reads: every thread that
-/// lowers the count, or is held, bumps wake_seq. The caller releases the hold.
-func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, deadline: UInt64,
+/// fallen for the policy's holdNs while every thread of `tx` that blocks is
+/// asleep (stalled: they may be waiting for the held ones; one that runs or
+/// waits for a CPU is leaving, slowly, on a loaded machine). Sleeps between
+/// reads: every thread that lowers the count, or is held, bumps wake_seq.
+/// The caller releases the hold.
+func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt64, deadline: UInt64,
              _ pending: () -> UInt64) -> HoldOutcome {
     lp_store_u32(word, 1)
     _ = lp_fetch_add_u32(&lp_global.waiting, 1)
@@ -353,10 +355,15 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, deadline: UInt
             transitionStats.holdTimeouts += 1
             return .timedOut
         }
-        let stallAt = saturatingAdd(lastFall, switchPolicy.holdNs)
+        var stallAt = saturatingAdd(lastFall, switchPolicy.holdNs)
         if now >= stallAt {
-            transitionStats.holdTimeouts += 1
-            return .stalled
+            _ = scan(tx)
+            guard lastStalled.contains(where: { lp_sys_thread_runnable($0.thread.pointee.tid) != 0 }) else {
+                transitionStats.holdTimeouts += 1
+                return .stalled
+            }
+            lastFall = now
+            stallAt = saturatingAdd(now, switchPolicy.holdNs)
         }
         // Both bounds lie ahead, so the timeout is never 0 (which would mean none).
         _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(end, stallAt) - now)

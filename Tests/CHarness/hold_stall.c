@@ -6,7 +6,7 @@
  * waiting inside a set function for a lock whose owner the hold keeps out
  * would. A probe thread calls the function in a loop for the 2 s of
  * lp_transition_wait and adds up the time its entries were held. Holds that
- * stall end after hold_ns and are spaced to at most 1/20 of the time, so the
+ * stall end after hold_ns and are spaced to at most 1/40 of the time, so the
  * probe is held for well under 25% of it (a doubling hold held it for
  * nearly all of it). Each entry's time is counted less the time the probe
  * was runnable but not run (/proc/thread-self/schedstat), so load on the

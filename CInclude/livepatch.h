@@ -256,10 +256,11 @@ int lp_set_nudge_signal(int signo);
  * the count drains, then pause before the next try. Both figures range from
  * 1 ns to one second (defaults 2 ms and 5 ms); -EINVAL zero or above.
  *  - A hold ends when the count reaches zero (the switch), when its bound
- *    passes, or when the count has not fallen for hold_ns: the threads
- *    inside may be waiting for a held one (a lock taken inside the set and
- *    released through a set function), and holding longer would only stop
- *    the program.
+ *    passes, or when the count has not fallen for hold_ns while every thread
+ *    it waits for is asleep: they may be waiting for a held one (a lock
+ *    taken inside the set and released through a set function), and holding
+ *    longer would only stop the program. (A thread that runs or waits for a
+ *    CPU is leaving, only slowly: the hold goes on.)
  *  - The first hold's bound is hold_ns; each hold that ends without a switch
  *    doubles the next one's, up to the limit (lp_set_hold_limit), so that a
  *    program that drains slowly but steadily switches in the end.

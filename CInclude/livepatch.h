@@ -281,8 +281,14 @@ int lp_set_log_handler(void (*fn)(const char *line, void *ctx), void *ctx);
  * lp_set_switch_policy) under SWITCH_KERNEL and SWITCH_FUNCTION models. */
 int lp_transition_try_complete(void);
 /* Drive the transition until it completes: 0 completed (or none in flight),
- * -ETIMEDOUT after timeout_ns (0: no limit), -EDEADLK as above. Wakes within
- * microseconds of the last blocking thread leaving, with no polling period. */
+ * -ETIMEDOUT after timeout_ns (0 or a deadline past the clock's range: no
+ * limit), -EDEADLK as above. A hold begun inside the wait ends by its
+ * deadline, so it returns within a millisecond of it (plus the time the
+ * scheduler kept the thread from running). It sleeps on a futex that the
+ * threads bump when they leave the area or are held, until that, the next
+ * hold, the next nudge or the deadline, with a one-second backstop against a
+ * lost wake-up; it re-checks every 20 us only while a thread is caught
+ * between entering and deciding its universe. */
 int lp_transition_wait(uint64_t timeout_ns);
 /* Turn the transition in flight around: every unit goes back to the universe
  * it started from. -EINVAL no transition in flight. */
@@ -303,12 +309,28 @@ int lp_transition_for_each_stalled(int (*cb)(const lp_thread_info_t *info, void 
  * them: a nudge would end or stop the whole process), or a signal the C
  * library reserves (between 32 and SIGRTMIN). */
 int lp_set_nudge_signal(int signo);
-/* SWITCH_KERNEL and SWITCH_FUNCTION: hold new outermost entries back for at
- * most hold_ns while the count drains, then pause retry_ns before the next
- * try (defaults 2 ms and 5 ms). Each hold that ends without a switch doubles
- * the next one's bound, up to one second, so that a busy program switches in
- * the end. -EINVAL zero or above one second. */
+/* SWITCH_KERNEL and SWITCH_FUNCTION: hold new outermost entries back while
+ * the count drains, then pause before the next try. Both figures range from
+ * 1 ns to one second (defaults 2 ms and 5 ms); -EINVAL zero or above.
+ *  - A hold ends when the count reaches zero (the switch), when its bound
+ *    passes, or when the count has not fallen for hold_ns while every thread
+ *    it waits for is asleep: they may be waiting for a held one (a lock
+ *    taken inside the set and released through a set function), and holding
+ *    longer would only stop the program. (A thread that runs or waits for a
+ *    CPU is leaving, only slowly: the hold goes on.)
+ *  - The first hold's bound is hold_ns; each hold that ends without a switch
+ *    doubles the next one's, up to the limit (lp_set_hold_limit), so that a
+ *    program that drains slowly but steadily switches in the end.
+ *  - After a hold that timed out the next one waits retry_ns. After one
+ *    that stalled it waits at least 1, 3, 7, 15, 31, then 39 times that
+ *    hold's length as stalls follow each other, so that lasting stalls take
+ *    at most 1/40 of the program's time (a model's pending policy sees them
+ *    in hold_timeouts, and may reverse).
+ *  - Inside lp_transition_wait a hold also ends by the wait's deadline. */
 int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
+/* The most a hold's bound grows to by doubling (default one second); below
+ * hold_ns the bound stays hold_ns. 1 ns to one second; -EINVAL otherwise. */
+int lp_set_hold_limit(uint64_t limit_ns);
 
 /* ---- shadow variables ------------------------------------------------------
  * Data attached to an existing object without changing its layout, keyed by

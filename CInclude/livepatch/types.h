@@ -99,7 +99,7 @@ typedef struct lp_transition_progress {
     uint64_t pending_threads;   /* threads that blocked at this check */
     uint64_t pending_functions; /* SWITCH_FUNCTION: functions not yet switched */
     uint32_t reversals;         /* times this transition was reversed */
-    uint32_t hold_timeouts;     /* holds that ran out during this transition */
+    uint32_t hold_timeouts;     /* holds that ran out or stalled during this transition */
 } lp_transition_progress_t;
 
 typedef struct lp_model_ops {
@@ -213,7 +213,7 @@ typedef struct lp_transition_status {
     uint64_t forced;            /* lp_transition_force() calls */
     uint64_t checks;            /* completion checks (scans) made */
     uint64_t hold_attempts;     /* SWITCH_KERNEL/FUNCTION: times new entries were held back */
-    uint64_t hold_timeouts;     /* ... that ended without a switch and were retried */
+    uint64_t hold_timeouts;     /* ... that timed out or stalled (not those cut short by a wait's deadline) */
     uint64_t hold_ns;           /* the bound on one hold (policy) */
     uint64_t retry_ns;          /* the pause between two holds (policy) */
     uint64_t nudges_sent;       /* signals sent to stalled threads */

@@ -5,11 +5,13 @@
 #define _GNU_SOURCE
 #include "lp_shim.h"
 
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -218,6 +220,27 @@ void lp_sys_futex_wake(uint32_t *word, int count)
 /* ---- small libc wrappers, so Swift needs no Glibc module (Embedded builds) -- */
 
 int32_t lp_sys_gettid(void) { return (int32_t)syscall(SYS_gettid); }
+/* The state letter of /proc/self/task/TID/stat follows the last ')' (the
+ * command name may hold any byte). Simulated threads are never said to run:
+ * their real states are the scheduler's, not the run's, and would make a
+ * run depend on them. */
+int lp_sys_thread_runnable(int32_t tid)
+{
+    if (sim_self)
+        return 0;
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = 0;
+    const char *paren = strrchr(buf, ')');
+    return paren && paren[1] == ' ' && paren[2] == 'R';
+}
 uint64_t lp_sys_pthread_self(void) { return (uint64_t)pthread_self(); }
 int lp_sys_pthread_kill_raw(uint64_t thread, int signo) { return pthread_kill((pthread_t)thread, signo); }
 int lp_sys_pthread_kill(uint64_t thread, int signo)

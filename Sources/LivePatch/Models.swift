@@ -83,7 +83,7 @@ public struct TransitionProgress {
     public var pendingFunctions: UInt64
     /// Times this transition was reversed.
     public var reversals: UInt32
-    /// SWITCH_KERNEL / SWITCH_FUNCTION holds that ran out this transition.
+    /// SWITCH_KERNEL / SWITCH_FUNCTION holds that ran out or stalled this transition.
     public var holdTimeouts: UInt32
 }
 

@@ -28,8 +28,10 @@ struct Transition {
     var target: UInt32 = universeNew
     /// SWITCH_KERNEL / SWITCH_FUNCTION: no hold before this time.
     var nextHoldAt: UInt64 = 0
-    /// Holds that timed out so far: each one doubles the next hold's bound.
+    /// Holds that timed out or stalled so far: each one doubles the next hold's bound.
     var holdTimeouts: UInt32 = 0
+    /// Stalled holds since the last one that did not stall.
+    var stalledHolds: UInt32 = 0
     let startedAt: UInt64 = lp_sys_now_ns()
     var checks: UInt64 = 0
     var reversals: UInt32 = 0
@@ -37,28 +39,75 @@ struct Transition {
     var recheckAt: UInt64 = 0
 
     /// The bound on the next hold: the policy's, doubled after each hold
-    /// that timed out, up to a second (or the policy's, if longer). Under
-    /// heavy load the threads inside the area need more CPU time to leave
-    /// it than a short hold gives them; the doubling makes a busy program
-    /// switch in the end instead of retrying forever.
+    /// that failed, up to the policy's limit. Under heavy load the threads
+    /// inside the area need more CPU time to leave it than a short hold gives
+    /// them; the doubling makes a busy program switch in the end instead of
+    /// retrying forever. Only a hold whose count keeps falling lasts that
+    /// long: one that stops falling ends after holdNs (see holding()).
     var holdBound: UInt64 {
         let base = switchPolicy.holdNs
-        let cap = max(base, 1_000_000_000)
-        return min(base << min(UInt64(holdTimeouts), 20), cap)
+        let cap = max(base, switchPolicy.limitNs)
+        let shift = min(UInt64(holdTimeouts), 63)
+        return base > cap >> shift ? cap : base << shift
     }
 
     /// Heading to the state with the patch applied: enabling, or a reversed disable.
     var isPatching: Bool { enabling == (target == universeNew) }
 
-    mutating func holdTimedOut() {
-        holdTimeouts += 1
-        nextHoldAt = lp_sys_now_ns() &+ switchPolicy.retryNs
+    /// SWITCH_KERNEL and SWITCH_FUNCTION switch under holds.
+    var holdsEntries: Bool { model.countsPerFunction || model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue }
+
+    /// Schedules the next hold after one that began at `startedAt` and did
+    /// not switch. A stalled hold may be one whose threads inside wait for
+    /// the very threads it keeps out (a lock taken inside the set and
+    /// released through a set function): the pause after it is 1, 3, 7, 15,
+    /// 31, then 39 times its length as stalls follow each other, so that a lone
+    /// stall (a sleeper that would have left a little later) costs little and
+    /// a lasting one takes at most 1/holdDuty of the program's time.
+    mutating func holdFailed(_ outcome: HoldOutcome, startedAt: UInt64) {
+        let now = lp_sys_now_ns()
+        var pause = switchPolicy.retryNs
+        switch outcome {
+        case .switched, .cutShort:
+            break
+        case .timedOut:
+            holdTimeouts += 1
+            stalledHolds = 0
+        case .stalled:
+            holdTimeouts += 1
+            stalledHolds += 1
+            let times = min(holdDuty - 1, (1 << UInt64(min(stalledHolds, 8))) - 1)
+            let held = now &- startedAt
+            pause = max(pause, held > UInt64.max / times ? UInt64.max : held * times)
+        }
+        nextHoldAt = saturatingAdd(now, pause)
     }
+}
+
+/// How a hold ended.
+enum HoldOutcome {
+    case switched
+    /// It reached its bound while the count still fell.
+    case timedOut
+    /// The count did not fall for the policy's holdNs.
+    case stalled
+    /// The caller's deadline (lp_transition_wait's timeout) came first.
+    case cutShort
+}
+
+/// Stalled holds take at most one part in holdDuty of the program's time.
+let holdDuty: UInt64 = 40
+
+/// a + b, or UInt64.max where that overflows: deadlines from huge timeouts.
+func saturatingAdd(_ a: UInt64, _ b: UInt64) -> UInt64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? UInt64.max : sum
 }
 
 struct SwitchPolicy {
     var holdNs: UInt64 = 2_000_000
     var retryNs: UInt64 = 5_000_000
+    var limitNs: UInt64 = 1_000_000_000
 }
 
 struct TransitionStats {
@@ -158,8 +207,9 @@ func ensureCounterRows(_ count: Int) -> Bool {
     return true
 }
 
-/// One completion step. Returns 1 done, 0 pending. Patcher lock held.
-func tryCompleteLocked() -> Int32 {
+/// One completion step. Returns 1 done, 0 pending. A hold it runs ends by
+/// `deadline`. Patcher lock held.
+func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
     guard var tx = transition else { return 1 }
     transitionStats.checks += 1
     tx.checks += 1
@@ -168,9 +218,9 @@ func tryCompleteLocked() -> Int32 {
     if model.countsNothing {
         done = true
     } else if model.countsPerFunction {
-        done = switchFunctions(&tx)
+        done = switchFunctions(&tx, deadline: deadline)
     } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
-        done = lp_load_u32(&lp_global.kuniv) == tx.target || holdAndSwitchKernel(&tx)
+        done = lp_load_u32(&lp_global.kuniv) == tx.target || holdAndSwitchKernel(&tx, deadline: deadline)
     } else {
         done = scan(tx).blocked == 0
     }
@@ -192,7 +242,7 @@ func applyModelDecision(_ tx: inout Transition) -> Bool {
     tx.recheckAt = 0
     switch decision.action {
     case .wait:
-        if decision.recheckInNs != 0 { tx.recheckAt = lp_sys_now_ns() &+ decision.recheckInNs }
+        if decision.recheckInNs != 0 { tx.recheckAt = saturatingAdd(lp_sys_now_ns(), decision.recheckInNs) }
         return false
     case .reverse:
         reverseLocked(&tx)
@@ -205,7 +255,7 @@ func applyModelDecision(_ tx: inout Transition) -> Bool {
 
 /// SWITCH_KERNEL: hold new outermost activations back, wait (bounded) for
 /// the live ones to drain, and switch everything at the instant none is left.
-func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
+func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
     let now = lp_sys_now_ns()
     guard now >= tx.nextHoldAt else {
         transitionStats.lastPending = UInt64(scan(tx).blocked)
@@ -213,16 +263,17 @@ func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let switched = holding(&lp_global.hold, bound: tx.holdBound) {
-        scan(current).blocked == 0 || injectedBug == LP_BUG_FLIP_BUSY_KERNEL
+    let outcome = holding(&lp_global.hold, current, bound: tx.holdBound, deadline: deadline) {
+        let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
+        return injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : blocked
     }
-    if switched {
+    if outcome == .switched {
         lp_store_u32(&lp_global.kuniv, tx.target)
     } else {
-        tx.holdTimedOut()
+        tx.holdFailed(outcome, startedAt: now)
     }
     releaseHold(&lp_global.hold)
-    return switched
+    return outcome == .switched
 }
 
 /// PATCHED_SET x FUNCTION: switch the pending functions one at a time, each
@@ -233,7 +284,7 @@ func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
 /// waiting for g's hold and one inside g waiting for f's would block both
 /// counts until the hold ran out. With one held function, every thread
 /// inside it can run to its exit (a recursive entry is never held).
-func switchFunctions(_ tx: inout Transition) -> Bool {
+func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
     var pending = tx.functions.filter { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
     transitionStats.lastPendingFunctions = UInt64(pending.count)
     if pending.isEmpty { return true }
@@ -244,13 +295,15 @@ func switchFunctions(_ tx: inout Transition) -> Bool {
         transitionStats.holdAttempts += 1
         let f = functionRecord(fn.index)
         let slot = Int(lp_load_u32(&f.pointee.tx_index))
-        let switched = holding(&f.pointee.hold, bound: tx.holdBound) {
-            liveCounts(current)[slot] == 0 || injectedBug == LP_BUG_SWITCH_BUSY_THREAD
+        let startedAt = lp_sys_now_ns()
+        let outcome = holding(&f.pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
+            let live = liveCounts(current)[slot]
+            return injectedBug == LP_BUG_SWITCH_BUSY_THREAD ? 0 : live
         }
-        if switched { lp_store_u32(&f.pointee.fn_universe, tx.target) }
+        if outcome == .switched { lp_store_u32(&f.pointee.fn_universe, tx.target) }
         releaseHold(&f.pointee.hold)
-        guard switched else {
-            tx.holdTimedOut()
+        guard outcome == .switched else {
+            tx.holdFailed(outcome, startedAt: startedAt)
             transitionStats.lastPendingFunctions = UInt64(pending.count)
             return false
         }
@@ -260,32 +313,59 @@ func switchFunctions(_ tx: inout Transition) -> Bool {
     return true
 }
 
-/// Sets the hold flag `word`, then runs `check` after a fence and again each
-/// time a thread reports progress, until it returns true or `bound` passes.
+/// Sets the hold flag `word`, then reads `pending` (the count the hold
+/// waits for) after a fence and again each time a thread reports progress,
+/// until it is 0 (switched), `bound` or `deadline` passes, or it has not
+/// fallen for the policy's holdNs while every thread of `tx` that blocks is
+/// asleep (stalled: they may be waiting for the held ones; one that runs or
+/// waits for a CPU is leaving, slowly, on a loaded machine). Sleeps between
+/// reads: every thread that lowers the count, or is held, bumps wake_seq.
 /// The caller releases the hold.
-func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, _ check: () -> Bool) -> Bool {
+func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt64, deadline: UInt64,
+             _ pending: () -> UInt64) -> HoldOutcome {
     lp_store_u32(word, 1)
     _ = lp_fetch_add_u32(&lp_global.waiting, 1)
     defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
     // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
     // after it, a thread either is visible in the scan or sees the hold.
     lp_sys_membarrier()
-    let deadline = lp_sys_now_ns() &+ bound
+    let start = lp_sys_now_ns()
+    let boundEnd = saturatingAdd(start, bound)
+    let end = min(boundEnd, deadline)
+    var fewest = UInt64.max
+    var lastFall = start
     var nudged = false
     while true {
         let seq = lp_load_u32(&lp_global.wake_seq)
-        if check() { return true }
+        let count = pending()
+        if count == 0 { return .switched }
+        let now = lp_sys_now_ns()
+        if count < fewest {
+            fewest = count
+            lastFall = now
+        }
         if !nudged {
             // Sleepers inside the area would outlast the hold: wake them now.
             nudgeStalled()
             nudged = true
         }
-        let now = lp_sys_now_ns()
-        if now >= deadline {
+        if now >= end {
+            if end < boundEnd { return .cutShort }
             transitionStats.holdTimeouts += 1
-            return false
+            return .timedOut
         }
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(deadline - now, 50_000))
+        var stallAt = saturatingAdd(lastFall, switchPolicy.holdNs)
+        if now >= stallAt {
+            _ = scan(tx)
+            guard lastStalled.contains(where: { lp_sys_thread_runnable($0.thread.pointee.tid) != 0 }) else {
+                transitionStats.holdTimeouts += 1
+                return .stalled
+            }
+            lastFall = now
+            stallAt = saturatingAdd(now, switchPolicy.holdNs)
+        }
+        // Both bounds lie ahead, so the timeout is never 0 (which would mean none).
+        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(end, stallAt) - now)
     }
 }
 
@@ -359,27 +439,40 @@ func callerIsInside() -> Bool {
     if callerIsInside() { return LPError.deadlock }
     defer { drainPatcherEvents() } // the completion's log lines and post_* callback
     let start = lp_sys_now_ns()
-    let deadline = timeoutNs == 0 ? UInt64.max : start &+ timeoutNs
-    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
-    // Pairs with lp_signal_fence() after a thread leaves an activation: from
-    // here on, a thread that unblocks us either is seen by the next scan or
-    // sees `waiting` and bumps wake_seq.
-    lp_sys_membarrier()
+    let deadline = timeoutNs == 0 ? UInt64.max : saturatingAdd(start, timeoutNs)
+    // Whether the threads bump wake_seq as they leave the area for us. A
+    // hold-based transition switches only inside a hold, which asks for
+    // wake-ups itself; between holds it waits for its next hold, and a
+    // wake-up on every activation's end (a futex syscall each) would cost a
+    // program whose lock functions are in the set most of its throughput.
+    var askingWakes = false
+    defer { if askingWakes { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) } }
     var nextNudge = start &+ nudgePeriodNs
     while true {
         let seq = lp_load_u32(&lp_global.wake_seq)
         var wakeAt = deadline
-        let state: (done: Bool, transient: Bool) = withPatcherLock {
-            if tryCompleteLocked() == 1 { return (true, false) }
-            if let tx = transition {
-                let now = lp_sys_now_ns()
-                if tx.nextHoldAt > now { wakeAt = min(wakeAt, tx.nextHoldAt) }
-                if tx.recheckAt > now { wakeAt = min(wakeAt, tx.recheckAt) }
-            }
-            return (false, lastScanTransient)
+        let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
+            if tryCompleteLocked(deadline: deadline) == 1 { return (true, false, false) }
+            guard let tx = transition else { return (false, false, false) }
+            // A hold already due (a pause shorter than this step) runs at
+            // once: the wake-up must not wait for the backstop.
+            if tx.holdsEntries { wakeAt = min(wakeAt, tx.nextHoldAt) }
+            if tx.recheckAt != 0 { wakeAt = min(wakeAt, tx.recheckAt) }
+            return (false, !tx.holdsEntries, !tx.holdsEntries && lastScanTransient)
         }
         if state.done { return 0 }
+        if state.wantsWakes != askingWakes {
+            askingWakes = state.wantsWakes
+            _ = lp_fetch_add_u32(&lp_global.waiting, askingWakes ? 1 : UInt32.max)
+            if askingWakes {
+                // Pairs with lp_signal_fence() after a thread leaves an
+                // activation: from here on, a thread that unblocks us either
+                // is seen by the next check (run now) or sees `waiting` and
+                // bumps wake_seq.
+                lp_sys_membarrier()
+                continue
+            }
+        }
         let now = lp_sys_now_ns()
         if now >= deadline { return LPError.timedOut }
         if nudgeSignal != 0 {
@@ -393,8 +486,9 @@ func callerIsInside() -> Bool {
         // one; look again shortly. Otherwise sleep until a thread reports
         // progress, the next hold, the next nudge or the deadline; the one
         // second cap is a backstop against a lost wake-up, not a poll.
+        if wakeAt <= now { continue }
         let cap: UInt64 = state.transient ? 20_000 : 1_000_000_000
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(wakeAt &- now, cap))
+        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(wakeAt - now, cap))
     }
 }
 
@@ -415,6 +509,7 @@ func reverseLocked(_ tx: inout Transition) {
     tx.target ^= 1
     tx.nextHoldAt = 0
     tx.holdTimeouts = 0
+    tx.stalledHolds = 0
     tx.reversals += 1
     transitionStats.reversed += 1
     lp_store_u32(&lp_global.target, tx.target)
@@ -451,13 +546,27 @@ func forceSwitch(_ tx: Transition) {
     return 0
 }
 
-/// The bound on one hold and the pause between holds.
+/// The policy's figures may not exceed one second.
+let switchPolicyMaxNs: UInt64 = 1_000_000_000
+
+/// The first hold's bound (and the stall window) and the pause between holds.
 /// C: `lp_set_switch_policy`.
 @c public func lp_set_switch_policy(_ holdNs: UInt64, _ retryNs: UInt64) -> Int32 {
-    let limit: UInt64 = 1_000_000_000
-    guard holdNs != 0, retryNs != 0, holdNs <= limit, retryNs <= limit else { return LPError.invalid }
+    guard holdNs != 0, retryNs != 0, holdNs <= switchPolicyMaxNs, retryNs <= switchPolicyMaxNs else {
+        return LPError.invalid
+    }
     return withPatcherLock {
-        switchPolicy = SwitchPolicy(holdNs: holdNs, retryNs: retryNs)
+        switchPolicy.holdNs = holdNs
+        switchPolicy.retryNs = retryNs
+        return 0
+    }
+}
+
+/// The most a hold's bound grows to by doubling. C: `lp_set_hold_limit`.
+@c public func lp_set_hold_limit(_ limitNs: UInt64) -> Int32 {
+    guard limitNs != 0, limitNs <= switchPolicyMaxNs else { return LPError.invalid }
+    return withPatcherLock {
+        switchPolicy.limitNs = limitNs
         return 0
     }
 }

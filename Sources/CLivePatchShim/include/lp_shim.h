@@ -270,6 +270,7 @@ void lp_sys_membarrier(void);      /* a full fence on every thread of the proces
 int lp_sys_futex_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns); /* 0 woken, -ETIMEDOUT, -EAGAIN, -EINTR */
 void lp_sys_futex_wake(uint32_t *word, int count);
 int32_t lp_sys_gettid(void);
+int lp_sys_thread_runnable(int32_t tid); /* 1: running or waiting for a CPU (not asleep); 0 for simulated threads */
 uint64_t lp_sys_pthread_self(void);
 int lp_sys_pthread_kill(uint64_t thread, int signo);
 int lp_sys_signal_catchable(int signo); /* 1: a handler can be installed for signo */

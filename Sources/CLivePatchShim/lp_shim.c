@@ -323,10 +323,38 @@ void lp_unlock_patcher(void)
         lp_sys_futex_wake(&patcher_unlocks, 0x7fffffff);
     }
 }
+/* Writer-preferring, so a stream of overlapping scans cannot hold a fork
+ * back forever; hence not recursive (no engine path takes it twice). */
+static pthread_rwlock_t fork_gate;
+static pthread_once_t fork_gate_once = PTHREAD_ONCE_INIT;
+
+static void fork_gate_init(void)
+{
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&fork_gate, &attr);
+    pthread_rwlockattr_destroy(&attr);
+}
+
+void lp_fork_gate_enter(void)
+{
+    pthread_once(&fork_gate_once, fork_gate_init);
+    pthread_rwlock_rdlock(&fork_gate);
+}
+void lp_fork_gate_exit(void) { pthread_rwlock_unlock(&fork_gate); }
+void lp_fork_gate_lock(void)
+{
+    pthread_once(&fork_gate_once, fork_gate_init);
+    pthread_rwlock_wrlock(&fork_gate);
+}
+void lp_fork_gate_unlock(void) { pthread_rwlock_unlock(&fork_gate); }
+
 void lp_locks_reinit_after_fork(void)
 {
     pthread_mutex_init(&registry_lock, NULL);
     pthread_mutex_init(&patcher_lock, NULL);
+    fork_gate_init();
 }
 
 /* ---- liburcu ----------------------------------------------------------------
@@ -393,6 +421,7 @@ static void rcu_free_trampoline(struct rcu_head *head)
 
 void lp_rcu_free_thread(lp_thread_rec_t *rec) { urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline); }
 
+void lp_rcu_init(void) { (void)urcu_memb_get_default_call_rcu_data(); }
 void lp_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
 void lp_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
 void lp_rcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }

@@ -19,6 +19,18 @@ func runPreCallback(_ patch: Patch, patching: Bool) -> Int32 {
     return 0
 }
 
+/// The patch's pre_* callback is about to run on this thread. Patcher lock held.
+func preCallbackBegins(_ patch: Patch) {
+    callbackBegins(patch)
+    patcherEvents.pre = (patch, lp_sys_pthread_self())
+}
+
+/// It returned. Patcher lock held.
+func preCallbackEnds(_ patch: Patch) {
+    patcherEvents.pre = nil
+    callbackEnds(patch)
+}
+
 // MARK: - C API
 
 /// Sets (NULL: clears) the patch's callbacks and their context.

@@ -31,6 +31,13 @@ struct PatcherEvents {
     /// a caller whose events another thread runs sleeps on it until they have).
     var queued: UInt64 = 0
     var ran: UInt32 = 0
+    /// The post_* callback the drainer runs now (its callbackEnds follows).
+    var running: Patch? = nil
+    /// Threads whose call queued a post_* callback: only they wait for the
+    /// drainer, as the completion promises; any other call returns at once.
+    var callbackOwners: [UInt64] = []
+    /// The pre_* callback in flight and its thread (Callbacks.swift).
+    var pre: (patch: Patch, thread: UInt64)? = nil
     /// Queued or running callbacks, plus one while a pre_* callback runs:
     /// the patcher is busy (enable and disable answer -EBUSY) until the
     /// callbacks of the last step have run.
@@ -96,6 +103,7 @@ func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
     guard present else { return }
     patcherEvents.queue.append(.callback(patch, kind))
     patcherEvents.queued &+= 1
+    patcherEvents.callbackOwners.append(lp_sys_pthread_self())
     callbackBegins(patch)
 }
 
@@ -117,17 +125,22 @@ var patcherBusy: Bool { patcherEvents.busy != 0 }
 /// Runs the queued events, in order, with the patcher lock NOT held; each is
 /// taken off the queue under the lock, so each runs exactly once. Called at
 /// the end of every API call that may queue one. When another thread is
-/// already running the queue, waits until it has run every event queued so
-/// far (this call's among them), so that a completion's post_* callback has
-/// run before the call that completed the transition returns.
+/// already running the queue, a call that queued a post_* callback waits
+/// until that thread has run every event queued so far (its callback among
+/// them), so that the callback has run before the call that completed the
+/// transition returns; any other call leaves its log lines to that thread
+/// and returns, so that a callback or log handler that waits for it cannot
+/// deadlock.
 func drainPatcherEvents() {
     let me = lp_sys_pthread_self()
     let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
         let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
+        let owner = patcherEvents.callbackOwners.contains(me)
+        patcherEvents.callbackOwners.removeAll { $0 == me }
         if patcherEvents.draining {
             // Nested in an event this thread runs: the outer drain runs ours
-            // after it. Otherwise another thread runs them: wait for it.
-            return (false, patcherEvents.drainer != me, target)
+            // after it. Otherwise another thread runs them.
+            return (false, owner && patcherEvents.drainer != me, target)
         }
         if patcherEvents.queue.isEmpty { return (false, false, target) }
         patcherEvents.draining = true
@@ -145,7 +158,9 @@ func drainPatcherEvents() {
                 patcherEvents.drainer = 0
                 return nil
             }
-            return (patcherEvents.queue.removeFirst(), patcherEvents.handler, patcherEvents.handlerContext)
+            let event = patcherEvents.queue.removeFirst()
+            if case .callback(let patch, _) = event { patcherEvents.running = patch }
+            return (event, patcherEvents.handler, patcherEvents.handlerContext)
         }
         guard let (event, handler, handlerContext) = next else { return }
         switch event {
@@ -160,7 +175,10 @@ func drainPatcherEvents() {
             let handle = patchTableBase + patch.slot
             if kind == .postPatch { cb.post_patch?(handle, patch.callbackContext) }
             else { cb.post_unpatch?(handle, patch.callbackContext) }
-            withPatcherLock { callbackEnds(patch) }
+            withPatcherLock {
+                patcherEvents.running = nil
+                callbackEnds(patch)
+            }
         }
         eventRan()
     }
@@ -185,6 +203,32 @@ func waitForEvents(upTo target: UInt32) {
         if Int32(bitPattern: target &- ran) <= 0 { return }
         _ = lp_sys_futex_wait(&patcherEvents.ran, ran, 1_000_000)
     }
+}
+
+/// In a fork child: the events the parent's threads were running or were
+/// about to run belong to the parent, which delivers them; the child drops
+/// them, and a pre_* callback that was running on another thread never
+/// returns here (its enable or disable did not happen). A child forked from
+/// inside a callback or the log handler carries on with the queue, as the
+/// parent does. Called with every other thread gone.
+func patcherEventsAfterFork() {
+    let me = lp_sys_pthread_self()
+    // glibc reuses vanished threads' stacks, so their pthread ids may return.
+    patcherEvents.callbackOwners.removeAll { $0 != me }
+    if let pre = patcherEvents.pre, pre.thread != me {
+        callbackEnds(pre.patch)
+        patcherEvents.pre = nil
+    }
+    if patcherEvents.draining && patcherEvents.drainer == me { return }
+    if let patch = patcherEvents.running { callbackEnds(patch) }
+    for case .callback(let patch, _) in patcherEvents.queue { callbackEnds(patch) }
+    patcherEvents.running = nil
+    patcherEvents.queue.removeAll()
+    patcherEvents.draining = false
+    patcherEvents.drainer = 0
+    patcherEvents.callbackOwners.removeAll()
+    // Every event queued so far counts as run: no wait here is for them.
+    patcherEvents.ran = UInt32(truncatingIfNeeded: patcherEvents.queued)
 }
 
 /// Runs `body` under the patcher lock, then the events it queued.

@@ -178,13 +178,13 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
         line.quoted(patch.name)
         logLine(line)
         logPatch(patch, "initializing patching transition")
-        callbackBegins(patch)
+        preCallbackBegins(patch)
         return (patch, 0)
     }
     guard let patch = prepared else { return err }
     let cancelled = runPreCallback(patch, patching: true) != 0
     return withPatcher {
-        callbackEnds(patch)
+        preCallbackEnds(patch)
         if cancelled {
             var line = LogLine()
             line.text("pre-patch callback failed for patch ")
@@ -226,13 +226,13 @@ func logFailedToEnable(_ patch: Patch) {
         if !patch.enabled { return (nil, LPError.invalid) }
         if patchRegistry.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
         logPatch(patch, "initializing unpatching transition")
-        callbackBegins(patch)
+        preCallbackBegins(patch)
         return (patch, 0)
     }
     guard let patch = prepared else { return err }
     _ = runPreCallback(patch, patching: false)
     return withPatcher {
-        callbackEnds(patch)
+        preCallbackEnds(patch)
         let from = patchRegistry.enabledOrder
         let r = startTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
         if r == 0 {

@@ -29,6 +29,7 @@ func initializeOnce() {
     }
     _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
     lp_rcu_set_free_callback { slotIsFree($0) }
+    lp_rcu_init()
 }
 
 func ensureInitialized() {
@@ -153,6 +154,11 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lp_store_u64(&t.pointee.act, Act.none)
     clearFunctionCounters(slot: lp_load_u32(&t.pointee.slot))
     flushCounts(t)
+    // From DEAD to the queued free, under the fork gate: a fork child finds
+    // every DEAD record's free queued (liburcu runs it in the child), never
+    // one a vanished thread was about to queue.
+    lp_fork_gate_enter()
+    defer { lp_fork_gate_exit() }
     lp_lock_registry()
     if inside && exiting {
         threadRegistry.exitedInside += 1
@@ -198,6 +204,10 @@ func clearFunctionCounters(slot: UInt32) {
 
 /// Calls `body` for each live record, under the memb read lock.
 func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
+    // The fork gate: a fork child never inherits this thread's liburcu
+    // registration or read section (a grace period there would wait forever).
+    lp_fork_gate_enter()
+    defer { lp_fork_gate_exit() }
     lp_rcu_reader_online()
     lp_rcu_read_lock()
     var cursor = lp_thread_list_first()
@@ -212,21 +222,30 @@ func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
 
 // MARK: - fork
 
+// The prepare handler takes every lock a child could need, in the engine's
+// lock order, after pausing liburcu's call_rcu worker: the worker may be
+// waiting for the registry lock (slotIsFree), so it is paused first, while
+// that lock is free. The default worker exists from initialization on, so
+// no call_rcu() waits for liburcu's mutex that the pause holds.
 func forkPrepare() {
-    lp_lock_patcher()
-    lp_lock_registry()
     lp_rcu_before_fork()
+    lp_lock_patcher()
+    lp_fork_gate_lock()
+    lp_lock_registry()
 }
 
 func forkParent() {
-    lp_rcu_after_fork_parent()
     lp_unlock_registry()
+    lp_fork_gate_unlock()
     lp_unlock_patcher()
+    lp_rcu_after_fork_parent()
 }
 
-/// In the child only the forking thread exists: every other record is
+/// In the child only the forking thread exists: every other live record is
 /// dropped (no grace period is needed, no other thread can be reading), so a
-/// transition in flight waits for this thread alone.
+/// transition in flight waits for this thread alone. A DEAD record keeps
+/// its slot until its queued free runs, in the child, after liburcu's
+/// grace period (the gate made sure it was queued).
 func forkChild() {
     lp_locks_reinit_after_fork()
     lp_rcu_after_fork_child()
@@ -240,12 +259,15 @@ func forkChild() {
         if t == me {
             lp_thread_list_add(t)
             threadRegistry.live = 1
-        } else {
+        } else if lp_load_u32(&t.pointee.state) != UInt32(LP_REC_DEAD) {
             lp_store_u32(&t.pointee.state, UInt32(LP_REC_FREE))
             threadRegistry.freeSlots.append(slot)
         }
         slot += 1
     }
+    // No waiter of the parent's exists here.
+    lp_store_u32(&lp_global.waiting, 0)
+    patcherEventsAfterFork()
 }
 
 // MARK: - C API

@@ -328,6 +328,15 @@ void lp_unlock_registry(void);
 void lp_lock_patcher(void);
 void lp_unlock_patcher(void);
 void lp_locks_reinit_after_fork(void);
+/* The fork gate, shared: held across the engine's own uses of liburcu that
+ * no other lock covers (the thread-list scans, a record's retirement), so
+ * that the fork handler, which takes it exclusively, never forks while
+ * another thread is inside liburcu's registry lock or a read section, or
+ * between retiring a record and queueing its free. Not recursive. */
+void lp_fork_gate_enter(void);
+void lp_fork_gate_exit(void);
+void lp_fork_gate_lock(void);    /* exclusive: the fork handler */
+void lp_fork_gate_unlock(void);
 
 /* liburcu: reader registration, read side, thread list, call_rcu. */
 void lp_rcu_reader_online(void);   /* nests; registers the calling thread with liburcu on the first */
@@ -342,6 +351,7 @@ lp_thread_rec_t *lp_thread_list_first(void);  /* under lp_rcu_read_lock */
 lp_thread_rec_t *lp_thread_list_next(lp_thread_rec_t *rec);
 void lp_rcu_set_free_callback(void (*fn)(lp_thread_rec_t *)); /* once, before any free */
 void lp_rcu_free_thread(lp_thread_rec_t *rec);  /* fn(rec) after a grace period */
+void lp_rcu_init(void);  /* once: creates the call_rcu worker now, not in a call_rcu() racing a fork */
 void lp_rcu_before_fork(void);
 void lp_rcu_after_fork_parent(void);
 void lp_rcu_after_fork_child(void);

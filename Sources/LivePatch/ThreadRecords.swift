@@ -206,6 +206,9 @@ func clearFunctionCounters(slot: UInt32) {
 func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
     // The fork gate: a fork child never inherits this thread's liburcu
     // registration or read section (a grace period there would wait forever).
+    // Its fork handlers exist even in a program that scans before any
+    // thread registers.
+    ensureInitialized()
     lp_fork_gate_enter()
     defer { lp_fork_gate_exit() }
     lp_rcu_reader_online()

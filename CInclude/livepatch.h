@@ -31,6 +31,29 @@
  * blocking calls the kernel does not restart (nanosleep, poll, ...) may then
  * return EINTR, as with any signal handler.
  *
+ * fork(): a child forked at any instant, from any thread (inside a callback
+ * or the log handler too), may use the whole ABI. The engine's fork handlers
+ * make fork() wait until no other thread is inside one of its locked
+ * sections (a hold lasts at most its bound, see lp_set_switch_policy). In
+ * the child:
+ *  - the forking thread is the only registered thread (if it was one); the
+ *    other threads' records are dropped, and those of threads that exited
+ *    before the fork are freed after a grace period, as in the parent;
+ *  - patches, functions, models, policies and the log handler are the
+ *    parent's at the fork. A transition in flight stays in flight, waiting
+ *    for the forking thread alone: complete it (lp_transition_wait) before
+ *    enabling or disabling a patch, which answer -EBUSY meanwhile;
+ *  - log lines and post_patch/post_unpatch callbacks that were queued, or
+ *    running on another thread, are not delivered (the parent delivers
+ *    them). A pre_patch or pre_unpatch that another thread was running never
+ *    returns: that lp_patch_enable or lp_patch_disable did not happen, and
+ *    the patch may be edited, enabled or destroyed;
+ *  - a fork from inside a callback or the log handler returns into it, and
+ *    the child goes on as the parent does: the events queued at the fork
+ *    are delivered in both;
+ *  - the shadow variables' one exception is next to them (another thread
+ *    inside a shadow read section at the fork).
+ *
  * Link: cc prog.c -I CInclude .build-embedded/release/liblivepatch.a \
  *           $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread
  */
@@ -269,8 +292,11 @@ int lp_patch_add_func_by_name(lp_patch_t *p, const char *name, const void *new_i
  * "livepatch: " prefix ("'p1': starting patching transition", refusals),
  * to fn, one line (no newline) per call, in program order with the
  * callbacks. Called on a patcher thread with no engine lock held, never on
- * the hook path; fn may call the API as a callback may. NULL turns the log
- * off. Returns 0. */
+ * the hook path; fn may call the API as a callback may. A call whose lines
+ * another thread is delivering returns without waiting for them (they follow
+ * in order), so fn may wait for other threads' calls, except for one that
+ * completes a transition: that call waits for its post_* callback, which
+ * runs after the line fn is handling. NULL turns the log off. Returns 0. */
 int lp_set_log_handler(void (*fn)(const char *line, void *ctx), void *ctx);
 
 /* ---- transitions ---------------------------------------------------------- */

@@ -185,13 +185,15 @@ enum {
  *
  * Inside a callback the engine is not locked, so any call is safe, but the
  * patcher is busy until the callback returns: lp_patch_enable and
- * lp_patch_disable return -EBUSY, from any thread, and so do the calls that
+ * lp_patch_disable return -EBUSY at once, from any thread, and so do the calls that
  * edit or destroy the patch whose callback runs (lp_patch_add_func,
  * _add_func_by_name, _extend_set, _add_state, _set_callbacks, _destroy).
  * Other patches may be created, edited and destroyed; lp_state_get,
- * lp_func_register, lp_func_lookup and lp_transition_status work. A thread
- * that wants to start a transition meanwhile must retry later, never wait
- * for the callback's thread.
+ * lp_func_register, lp_func_lookup and lp_transition_status work, and
+ * lp_transition_try_complete answers 1 (no transition can be in flight). No
+ * call on another thread waits for a callback to return, so a callback may
+ * wait for another thread's calls. A thread that wants to start a transition
+ * meanwhile must retry later, never wait for the callback's thread.
  */
 typedef struct lp_callbacks {
     int (*pre_patch)(lp_patch_t *p, void *ctx); /* nonzero: cancel, nothing switches */

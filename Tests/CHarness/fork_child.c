@@ -33,6 +33,12 @@
 #endif
 #define MAX_FAILURES 3
 
+#if defined(__SANITIZE_ADDRESS__)
+static const int under_asan = 1;
+#else
+static const int under_asan = 0;
+#endif
+
 static int impl_old(int x) { return x; }
 static int impl_new(int x) { return x + 1; }
 
@@ -379,6 +385,14 @@ int main(void)
     check_fork_during_callback(HOLD_PRE_PATCH, "pre_patch");
     check_fork_during_callback(HOLD_POST_PATCH, "post_patch");
     check_fork_during_callback(HOLD_LOG, "the log handler");
-    check_fork_storm();
+    /* GCC 12's ASan runtime does not hold its allocator's locks across
+     * fork: a child can hang in a malloc that a parent thread was inside.
+     * The storm's parent threads allocate all the time, so it runs in the
+     * plain build only; in the cases above the parent's threads are parked
+     * or allocate nothing. */
+    if (under_asan)
+        printf("fork storm: not under ASan (its allocator is not fork-safe)\n");
+    else
+        check_fork_storm();
     return check_summary();
 }

@@ -32,10 +32,11 @@
  * return EINTR, as with any signal handler.
  *
  * fork(): a child forked at any instant, from any thread (inside a callback
- * or the log handler too), may use the whole ABI. The engine's fork handlers
- * make fork() wait until no other thread is inside one of its locked
- * sections (a hold lasts at most its bound, see lp_set_switch_policy). In
- * the child:
+ * or the log handler too, but not inside a model's pending(), which runs
+ * under the patcher lock, nor from a signal handler that interrupted an
+ * engine call), may use the whole ABI. The engine's fork handlers make
+ * fork() wait until no other thread is inside one of its locked sections (a
+ * hold lasts at most its bound, see lp_set_switch_policy). In the child:
  *  - the forking thread is the only registered thread (if it was one); the
  *    other threads' records are dropped, and those of threads that exited
  *    before the fork are freed after a grace period, as in the parent;

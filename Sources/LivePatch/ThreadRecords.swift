@@ -251,7 +251,6 @@ func forkParent() {
 /// grace period (the gate made sure it was queued).
 func forkChild() {
     lp_locks_reinit_after_fork()
-    lp_rcu_after_fork_child()
     let me = lp_tls_rec()
     lp_thread_list_reset()
     threadRegistry.freeSlots.removeAll()
@@ -271,6 +270,9 @@ func forkChild() {
     // No waiter of the parent's exists here.
     lp_store_u32(&lp_global.waiting, 0)
     patcherEventsAfterFork()
+    // Last: this starts the child's call_rcu worker, whose slotIsFree
+    // appends to the free list that the loop above rebuilt.
+    lp_rcu_after_fork_child()
 }
 
 // MARK: - C API

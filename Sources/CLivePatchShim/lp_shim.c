@@ -421,7 +421,6 @@ static void rcu_free_trampoline(struct rcu_head *head)
 
 void lp_rcu_free_thread(lp_thread_rec_t *rec) { urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline); }
 
-void lp_rcu_init(void) { (void)urcu_memb_get_default_call_rcu_data(); }
 void lp_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
 void lp_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
 void lp_rcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }

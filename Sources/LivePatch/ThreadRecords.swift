@@ -29,7 +29,6 @@ func initializeOnce() {
     }
     _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
     lp_rcu_set_free_callback { slotIsFree($0) }
-    lp_rcu_init()
 }
 
 func ensureInitialized() {
@@ -226,22 +225,23 @@ func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
 // MARK: - fork
 
 // The prepare handler takes every lock a child could need, in the engine's
-// lock order, after pausing liburcu's call_rcu worker: the worker may be
-// waiting for the registry lock (slotIsFree), so it is paused first, while
-// that lock is free. The default worker exists from initialization on, so
-// no call_rcu() waits for liburcu's mutex that the pause holds.
+// lock order, and pauses liburcu's call_rcu worker between the fork gate
+// and the registry lock: after the gate, because liburcu holds its own
+// mutex from the pause to the fork and a retire() inside the gate may need
+// that mutex to start the worker; before the registry lock, because the
+// worker may be waiting for it (slotIsFree) and pauses only between frees.
 func forkPrepare() {
-    lp_rcu_before_fork()
     lp_lock_patcher()
     lp_fork_gate_lock()
+    lp_rcu_before_fork()
     lp_lock_registry()
 }
 
 func forkParent() {
     lp_unlock_registry()
+    lp_rcu_after_fork_parent()
     lp_fork_gate_unlock()
     lp_unlock_patcher()
-    lp_rcu_after_fork_parent()
 }
 
 /// In the child only the forking thread exists: every other live record is

@@ -351,7 +351,6 @@ lp_thread_rec_t *lp_thread_list_first(void);  /* under lp_rcu_read_lock */
 lp_thread_rec_t *lp_thread_list_next(lp_thread_rec_t *rec);
 void lp_rcu_set_free_callback(void (*fn)(lp_thread_rec_t *)); /* once, before any free */
 void lp_rcu_free_thread(lp_thread_rec_t *rec);  /* fn(rec) after a grace period */
-void lp_rcu_init(void);  /* once: creates the call_rcu worker now, not in a call_rcu() racing a fork */
 void lp_rcu_before_fork(void);
 void lp_rcu_after_fork_parent(void);
 void lp_rcu_after_fork_child(void);

@@ -281,6 +281,7 @@ static pthread_key_t exit_key;
 
 int lp_sys_thread_exit_hook(void (*fn)(void *)) { return -pthread_key_create(&exit_key, fn); }
 void lp_sys_thread_exit_arm(void *value) { pthread_setspecific(exit_key, value); }
+void lp_sys_keep(uint64_t value) { (void)value; }
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     return -pthread_atfork(prepare, parent, child);

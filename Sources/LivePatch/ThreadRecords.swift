@@ -29,6 +29,31 @@ func initializeOnce() {
     }
     _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
     lp_rcu_set_free_callback { slotIsFree($0) }
+    initializeGlobals()
+}
+
+/// Runs the one-time initializer of every lazily initialized global of the
+/// engine now, before fork handlers exist: Embedded Swift's swift_once
+/// spins while another thread runs an initializer, so a child forked in
+/// the middle of one would spin forever at its first use of that global.
+/// Each read goes to lp_sys_keep so that the optimizer keeps it; a global
+/// with a non-constant initializer added to the engine belongs here.
+func initializeGlobals() {
+    lp_sys_keep(UInt64(UInt(bitPattern: patchTableBase)))
+    lp_sys_keep(UInt64(UInt(bitPattern: functionTableBase)))
+    lp_sys_keep(UInt64(patchRegistry.nextSlot))
+    lp_sys_keep(UInt64(patcherEvents.busy))
+    lp_sys_keep(UInt64(threadRegistry.highWater))
+    lp_sys_keep(transitionStats.started)
+    lp_sys_keep(UInt64(lastStalled.count))
+    lp_sys_keep(UInt64(retiredCounterRows.count))
+    lp_sys_keep(UInt64(userModels.count))
+    lp_sys_keep(UInt64(builtinModelNames.count))
+    lp_sys_keep(UInt64(sim.threadCount))
+    lp_sys_keep(UInt64(SwitchPoints.all.rawValue))
+    for cell in [Cell.immediate, Cell.kgraft, Cell.kpatch, Cell.renew] {
+        lp_sys_keep(UInt64(cell.switchPoints.rawValue))
+    }
 }
 
 func ensureInitialized() {

@@ -284,6 +284,7 @@ void lp_sys_set_errno(int err);
 int lp_sys_thread_exit_hook(void (*fn)(void *)); /* pthread key whose destructor is fn */
 void lp_sys_thread_exit_arm(void *value);        /* set this thread's key value */
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+void lp_sys_keep(uint64_t value); /* does nothing, out of the optimizer's sight: a read it must keep */
 
 /* ---- simulation mode (Simulation.swift) --------------------------------------
  * lp_sys_futex_wait/wake, lp_sys_now_ns and lp_sys_pthread_kill route through

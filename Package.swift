@@ -11,24 +11,42 @@ import Foundation
 import PackageDescription
 
 let embedded = ProcessInfo.processInfo.environment["LP_EMBEDDED"] == "1"
+// The library's version (VERSION; scripts/install names the files after it).
+let versionOfPackage = (try? String(contentsOfFile: Context.packageDirectory + "/VERSION", encoding: .utf8))?
+    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0.0.0"
 
-var engineSettings: [SwiftSetting] = [
-    // The hooks must not call swift_beginAccess; the engine's shared state is
-    // guarded by its own locks and atomics, not by exclusivity checks.
-    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
-    .swiftLanguageMode(.v5),
-]
+// A package that depends on this one by version may not build unsafe flags:
+// only the LP_EMBEDDED build, which a dependent never sets, has any.
+var engineSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+var engineLinkerSettings: [LinkerSetting] = []
+var shimCSettings: [CSetting] = []
 if embedded {
     engineSettings += [
         .enableExperimentalFeature("Embedded"),
-        .unsafeFlags(["-wmo", "-Xcc", "-fPIC"]),
+        // The C hooks must not call swift_beginAccess (scripts/check-hot-path):
+        // the engine's shared state is guarded by its own locks and atomics,
+        // not by exclusivity checks. The Swift build's globals say so one by
+        // one (@exclusivity(unchecked)); the shim's lp_global, a C global,
+        // can only be exempted by this flag.
+        .unsafeFlags(["-enforce-exclusivity=unchecked", "-wmo", "-Xcc", "-fPIC"]),
     ]
+    shimCSettings = [.unsafeFlags(["-fPIC"])]
+    // liblivepatch-shared.so: a SONAME of the ABI's major version, the exports
+    // of CInclude/livepatch.h only, and never unmapped by dlclose(): a thread
+    // that registered keeps a thread-exit hook into the library
+    // (Tests/CHarness/dlclose.c).
+    let major = versionOfPackage.split(separator: ".")[0]
+    engineLinkerSettings = [.unsafeFlags([
+        "-Xlinker", "-soname=liblivepatch.so.\(major)",
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Packaging/livepatch.map",
+        "-Xlinker", "-z", "-Xlinker", "nodelete",
+    ])]
 }
 
 let shim: Target = .target(
     name: "CLivePatchShim",
     dependencies: ["CLiburcu"],
-    cSettings: [.unsafeFlags(["-fPIC"])],
+    cSettings: shimCSettings,
     // The shadow variables' hash table (lp_shadow_shim.c). CLiburcu's
     // pkg-config name (liburcu-memb) brings only the memb flavour's -l flags.
     linkerSettings: [.linkedLibrary("urcu-cds")]
@@ -45,10 +63,22 @@ let torture: Target = .target(
     // worked example of a user-defined model alongside the presets.
     cSettings: [.headerSearchPath("../../CInclude"), .headerSearchPath("../../Examples/models"), .define("_GNU_SOURCE")]
 )
+// The engine. In the Swift build it is LivePatchEngine, under the idiomatic
+// Swift layer (module LivePatch, which re-exports it, so the C names work
+// from Swift too); the Embedded build has no Swift layer (it needs the Swift
+// runtime: String, async), and its module keeps the name LivePatch.
 let engine: Target = .target(
-    name: "LivePatch",
+    name: embedded ? "LivePatch" : "LivePatchEngine",
     dependencies: ["CLivePatchShim"],
-    swiftSettings: engineSettings
+    path: "Sources/LivePatch",
+    swiftSettings: engineSettings,
+    linkerSettings: engineLinkerSettings
+)
+let swiftAPI: Target = .target(
+    name: "LivePatch",
+    dependencies: ["LivePatchEngine"],
+    path: "Sources/LivePatchSwift",
+    swiftSettings: [.swiftLanguageMode(.v6)]
 )
 
 let package: Package
@@ -73,7 +103,7 @@ if embedded {
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
         targets: [
-            liburcu, shim, engine, torture,
+            liburcu, shim, engine, swiftAPI, torture,
             .executableTarget(
                 name: "livepatch",
                 dependencies: ["LivePatch", "CLivePatchTorture",

@@ -99,6 +99,13 @@ if embedded {
             // For Swift clients and Benchmarks/SwiftAPI (package-benchmark).
             .library(name: "LivePatch", targets: ["LivePatch"]),
         ],
+        // The CLI's own dependency: a package that depends on this one for
+        // the LivePatch library turns the trait off (traits: []) and never
+        // fetches it.
+        traits: [
+            .trait(name: "CLI", description: "The livepatch command-line tool's dependencies (swift-argument-parser)"),
+            .default(enabledTraits: ["CLI"]),
+        ],
         dependencies: [
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
@@ -107,7 +114,8 @@ if embedded {
             .executableTarget(
                 name: "livepatch",
                 dependencies: ["LivePatch", "CLivePatchTorture",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                               .product(name: "ArgumentParser", package: "swift-argument-parser",
+                                        condition: .when(traits: ["CLI"]))],
                 swiftSettings: [.swiftLanguageMode(.v5)]
             ),
             .testTarget(

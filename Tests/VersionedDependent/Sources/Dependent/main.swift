@@ -1,0 +1,86 @@
+// Patches a function under kGraft's model while four threads call it, with
+// the Swift layer only: a scoped patch (withPatch), then an explicit one
+// whose transition is awaited; a typed error; a user-defined model.
+import Foundation
+import LivePatch
+import Synchronization
+
+typealias Answer = @convention(c) () -> Int32
+let oldAnswer: Answer = { 41 }
+let newAnswer: Answer = { 42 }
+func address(of f: Answer) -> UnsafeRawPointer { unsafeBitCast(f, to: UnsafeRawPointer.self) }
+
+final class Workers: Sendable {
+    let stop = Atomic<Bool>(false)
+    let running = Atomic<Int>(0)
+    /// Calls that got 41 after the same thread had seen 42: kGraft's
+    /// promise (per-thread universes) is that there are none while patching.
+    let wentBack = Atomic<Int>(0)
+}
+
+var passed = 0, failed = 0
+@MainActor func check(_ ok: Bool, _ what: String) {
+    print("\(ok ? "ok  " : "FAIL"): \(what)")
+    if ok { passed += 1 } else { failed += 1 }
+}
+
+let answer = try Function("answer", implementation: address(of: oldAnswer))
+let workers = Workers()
+for _ in 0..<4 {
+    workers.running.add(1, ordering: .relaxed)
+    Thread { [answer, workers] in
+        var seenNew = false
+        while !workers.stop.load(ordering: .relaxed) {
+            // A "system call": kGraft's unit, whose end is the switch point.
+            let v = CurrentThread.kernelSection { answer.call(as: Answer.self) { $0() } }
+            if v == 41 && seenNew { workers.wentBack.add(1, ordering: .relaxed) }
+            seenNew = seenNew || v == 42
+        }
+        workers.running.subtract(1, ordering: .releasing)
+    }.start()
+}
+
+let inside = try withPatch("fix-answer", model: .kgraft, replacing: [(answer, address(of: newAnswer))]) {
+    answer.call(as: Answer.self) { $0() }
+}
+check(inside == 42, "inside withPatch the answer is 42 (got \(inside))")
+check(answer.call(as: Answer.self) { $0() } == 41, "after withPatch the answer is 41 again")
+// The workers' "went back" count covers the enabling transition only.
+workers.stop.store(true, ordering: .relaxed)
+while workers.running.load(ordering: .acquiring) != 0 { usleep(1000) }
+check(workers.wentBack.load(ordering: .relaxed) == 0,
+      "no worker saw 41 after 42 (\(workers.wentBack.load(ordering: .relaxed)) did)")
+
+let patch = try Patch("fix-answer-async", model: .kgraft)
+try patch.replace(answer, with: address(of: newAnswer))
+try patch.enable()
+try await Transition.completion(timeout: .seconds(5))
+check(answer.call(as: Answer.self) { $0() } == 42, "after the awaited enable the answer is 42")
+try patch.disable()
+try await Transition.completion(timeout: .seconds(5))
+try patch.destroy()
+
+do {
+    _ = try Patch("no-such-model", model: Model(id: 0xdead))
+    check(false, "a patch under an unknown model is refused")
+} catch .invalidArgument {
+    check(true, "a patch under an unknown model is refused: \(LivePatchError.invalidArgument)")
+}
+
+struct Deadline: ConsistencyModel {
+    var counts: CountedArea { .kernelSections }
+    var switches: SwitchUnit { .thread }
+    func pending(_ progress: TransitionProgress) -> PendingDecision {
+        progress.elapsedNs > 1_000_000_000 ? .reverse : .wait(recheckInNs: 1_000_000)
+    }
+}
+let deadline = try Model.register("deadline-kgraft", Deadline())
+check(deadline.description == "deadline-kgraft", "a user model describes itself by its name (\(deadline))")
+check(Model.kgraft.description == "KGRAFT" && Model.kgraft.id == lp_model(LP_LEAVE_KERNEL, LP_SWITCH_THREAD),
+      "Model.kgraft is the C ABI's KGRAFT")
+try withPatch("fix-answer-user-model", model: deadline, replacing: [(answer, address(of: newAnswer))]) {
+    check(answer.call(as: Answer.self) { $0() } == 42, "under the user model the answer is 42")
+}
+
+print("\(passed) passed, \(failed) failed")
+exit(failed == 0 ? 0 : 1)

@@ -26,7 +26,7 @@ public struct Function: Hashable, @unchecked Sendable {
     /// type), and exits it: one hooked call.
     /// `answer.call(as: (@convention(c) () -> Int32).self) { $0() }`
     @inlinable
-    public func call<F, R, E: Error>(as type: F.Type, _ body: (F) throws(E) -> R) throws(E) -> R {
+    public func call<F, R>(as type: F.Type, _ body: (F) throws -> R) rethrows -> R {
         let implementation = lp_func_enter(handle)!
         defer { lp_func_exit(handle) }
         return try body(unsafeBitCast(implementation, to: type))

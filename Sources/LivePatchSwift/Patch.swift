@@ -52,9 +52,9 @@ public struct Patch: Hashable, @unchecked Sendable {
 /// reversal and the disabling transition take as long as the threads take
 /// to reach their switch points (no limit: the patch must not outlive the
 /// call). Call it outside kernel sections and hooked functions (`.deadlock`).
-public func withPatch<R, E: Error>(
+public func withPatch<R>(
     _ name: String, model: Model, replacing replacements: [(Function, UnsafeRawPointer)],
-    timeout: Duration = .seconds(5), _ body: () throws(E) -> R
+    timeout: Duration = .seconds(5), _ body: () throws -> R
 ) throws -> R {
     let patch = try Patch(name, model: model)
     do {

@@ -12,7 +12,7 @@ public enum CurrentThread {
     /// kGraft's unit of switching); its outermost end is a switch point.
     /// C: `lp_kernel_enter`, `lp_kernel_exit`.
     @inlinable
-    public static func kernelSection<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+    public static func kernelSection<R>(_ body: () throws -> R) rethrows -> R {
         lp_kernel_enter()
         defer { lp_kernel_exit() }
         return try body()

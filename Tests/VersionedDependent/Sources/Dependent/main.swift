@@ -32,19 +32,19 @@ for _ in 0..<4 {
         var seenNew = false
         while !workers.stop.load(ordering: .relaxed) {
             // A "system call": kGraft's unit, whose end is the switch point.
-            let v = CurrentThread.kernelSection { answer.call(as: Answer.self) { $0() } }
+            let v: Int32 = CurrentThread.kernelSection { answer.call(as: Answer.self) { f in f() } }
             if v == 41 && seenNew { workers.wentBack.add(1, ordering: .relaxed) }
-            seenNew = seenNew || v == 42
+            if v == 42 { seenNew = true }
         }
         workers.running.subtract(1, ordering: .releasing)
     }.start()
 }
 
-let inside = try withPatch("fix-answer", model: .kgraft, replacing: [(answer, address(of: newAnswer))]) {
-    answer.call(as: Answer.self) { $0() }
+let inside: Int32 = try withPatch("fix-answer", model: .kgraft, replacing: [(answer, address(of: newAnswer))]) {
+    answer.call(as: Answer.self) { f in f() }
 }
 check(inside == 42, "inside withPatch the answer is 42 (got \(inside))")
-check(answer.call(as: Answer.self) { $0() } == 41, "after withPatch the answer is 41 again")
+check(answer.call(as: Answer.self) { f in f() } == 41, "after withPatch the answer is 41 again")
 // The workers' "went back" count covers the enabling transition only.
 workers.stop.store(true, ordering: .relaxed)
 while workers.running.load(ordering: .acquiring) != 0 { usleep(1000) }
@@ -55,17 +55,18 @@ let patch = try Patch("fix-answer-async", model: .kgraft)
 try patch.replace(answer, with: address(of: newAnswer))
 try patch.enable()
 try await Transition.completion(timeout: .seconds(5))
-check(answer.call(as: Answer.self) { $0() } == 42, "after the awaited enable the answer is 42")
+check(answer.call(as: Answer.self) { f in f() } == 42, "after the awaited enable the answer is 42")
 try patch.disable()
 try await Transition.completion(timeout: .seconds(5))
 try patch.destroy()
 
-do {
-    _ = try Patch("no-such-model", model: Model(id: 0xdead))
-    check(false, "a patch under an unknown model is refused")
-} catch .invalidArgument {
-    check(true, "a patch under an unknown model is refused: \(LivePatchError.invalidArgument)")
+/// The error `body` threw, nil if none.
+func refusal(_ body: () throws(LivePatchError) -> Void) -> LivePatchError? {
+    do { try body() } catch { return error }
+    return nil
 }
+let refused = refusal { () throws(LivePatchError) in _ = try Patch("no-such-model", model: Model(id: 0xdead)) }
+check(refused == .invalidArgument, "a patch under an unknown model is refused: \(String(describing: refused))")
 
 struct Deadline: ConsistencyModel {
     var counts: CountedArea { .kernelSections }
@@ -76,10 +77,11 @@ struct Deadline: ConsistencyModel {
 }
 let deadline = try Model.register("deadline-kgraft", Deadline())
 check(deadline.description == "deadline-kgraft", "a user model describes itself by its name (\(deadline))")
-check(Model.kgraft.description == "KGRAFT" && Model.kgraft.id == lp_model(LP_LEAVE_KERNEL, LP_SWITCH_THREAD),
-      "Model.kgraft is the C ABI's KGRAFT")
+let kgraftID: lp_model_t = lp_model(LP_LEAVE_KERNEL, LP_SWITCH_THREAD)
+check(Model.kgraft.id == kgraftID, "Model.kgraft is the C ABI's KGRAFT")
+check(Model.kgraft.description == "KGRAFT", "Model.kgraft describes itself as KGRAFT")
 try withPatch("fix-answer-user-model", model: deadline, replacing: [(answer, address(of: newAnswer))]) {
-    check(answer.call(as: Answer.self) { $0() } == 42, "under the user model the answer is 42")
+    check(answer.call(as: Answer.self) { f in f() } == 42, "under the user model the answer is 42")
 }
 
 print("\(passed) passed, \(failed) failed")

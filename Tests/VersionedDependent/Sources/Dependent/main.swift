@@ -1,6 +1,6 @@
-// Patches a function under kGraft's model while four threads call it, with
-// the Swift layer only: a scoped patch (withPatch), then an explicit one
-// whose transition is awaited; a typed error; a user-defined model.
+// Patches a function under kGraft's model with the Swift layer only: a
+// scoped patch (withPatch); an explicit one whose transition is awaited
+// while four threads call the function; a typed error; a user-defined model.
 import Foundation
 import LivePatch
 import Synchronization
@@ -25,6 +25,12 @@ var passed = 0, failed = 0
 }
 
 let answer = try Function("answer", implementation: address(of: oldAnswer))
+let inside: Int32 = try withPatch("fix-answer", model: .kgraft, replacing: [(answer, address(of: newAnswer))]) {
+    answer.call(as: Answer.self) { f in f() }
+}
+check(inside == 42, "inside withPatch the answer is 42 (got \(inside))")
+check(answer.call(as: Answer.self) { f in f() } == 41, "after withPatch the answer is 41 again")
+
 let workers = Workers()
 for _ in 0..<4 {
     workers.running.add(1, ordering: .relaxed)
@@ -40,22 +46,17 @@ for _ in 0..<4 {
     }.start()
 }
 
-let inside: Int32 = try withPatch("fix-answer", model: .kgraft, replacing: [(answer, address(of: newAnswer))]) {
-    answer.call(as: Answer.self) { f in f() }
-}
-check(inside == 42, "inside withPatch the answer is 42 (got \(inside))")
-check(answer.call(as: Answer.self) { f in f() } == 41, "after withPatch the answer is 41 again")
-// The workers' "went back" count covers the enabling transition only.
-workers.stop.store(true, ordering: .relaxed)
-while workers.running.load(ordering: .acquiring) != 0 { usleep(1000) }
-check(workers.wentBack.load(ordering: .relaxed) == 0,
-      "no worker saw 41 after 42 (\(workers.wentBack.load(ordering: .relaxed)) did)")
-
 let patch = try Patch("fix-answer-async", model: .kgraft)
 try patch.replace(answer, with: address(of: newAnswer))
 try patch.enable()
 try await Transition.completion(timeout: .seconds(5))
 check(answer.call(as: Answer.self) { f in f() } == 42, "after the awaited enable the answer is 42")
+// Stopped before the disable, after which 41 is right again.
+workers.stop.store(true, ordering: .relaxed)
+while workers.running.load(ordering: .acquiring) != 0 { usleep(1000) }
+check(workers.wentBack.load(ordering: .relaxed) == 0,
+      "no worker saw 41 after 42 (\(workers.wentBack.load(ordering: .relaxed)) did)")
+
 try patch.disable()
 try await Transition.completion(timeout: .seconds(5))
 try patch.destroy()

@@ -17,18 +17,19 @@ let versionOfPackage = (try? String(contentsOfFile: Context.packageDirectory + "
 
 // A package that depends on this one by version may not build unsafe flags:
 // only the LP_EMBEDDED build, which a dependent never sets, has any.
+// Exclusivity checking stays on: the engine's shared state is guarded by its
+// own locks and atomics, and says so where it lives (@exclusivity(unchecked)
+// on its globals and the Patch class's properties; lp_global reached through
+// lp_global_ref()), so that the hooks make no swift_beginAccess call
+// (scripts/check-hot-path) and nested accesses under the patcher lock do not
+// trap in the Swift build.
 var engineSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
 var engineLinkerSettings: [LinkerSetting] = []
 var shimCSettings: [CSetting] = []
 if embedded {
     engineSettings += [
         .enableExperimentalFeature("Embedded"),
-        // The C hooks must not call swift_beginAccess (scripts/check-hot-path):
-        // the engine's shared state is guarded by its own locks and atomics,
-        // not by exclusivity checks. The Swift build's globals say so one by
-        // one (@exclusivity(unchecked)); the shim's lp_global, a C global,
-        // can only be exempted by this flag.
-        .unsafeFlags(["-enforce-exclusivity=unchecked", "-wmo", "-Xcc", "-fPIC"]),
+        .unsafeFlags(["-wmo", "-Xcc", "-fPIC"]),
     ]
     shimCSettings = [.unsafeFlags(["-fPIC"])]
     // liblivepatch-shared.so: a SONAME of the ABI's major version, the exports

@@ -11,7 +11,7 @@ struct FunctionRegistry {
     var byName: [UInt32] = []
 }
 
-nonisolated(unsafe) var functionRegistry = FunctionRegistry()
+@exclusivity(unchecked) nonisolated(unsafe) var functionRegistry = FunctionRegistry()
 
 let functionTableBase: FunctionRecord = lp_func_table_base()
 

@@ -17,7 +17,7 @@ struct ThreadRegistry {
     var membarrierError: Int32 = 0
 }
 
-nonisolated(unsafe) var threadRegistry = ThreadRegistry()
+@exclusivity(unchecked) nonisolated(unsafe) var threadRegistry = ThreadRegistry()
 
 /// One-time set-up: membarrier registration, the thread-exit key, fork
 /// handlers. Called with the registry lock held.
@@ -168,7 +168,7 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lp_tls_block()!.pointee.rec = nil
     lp_sys_thread_exit_arm(nil)
     // It may have been the last thread a waiting patcher waited for.
-    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
     lp_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
     defer { lp_rcu_reader_offline() }
     lp_rcu_free_thread(t)
@@ -192,7 +192,7 @@ func threadExited(_ t: ThreadRecord) {
 /// never inherits counts.
 func clearFunctionCounters(slot: UInt32) {
     guard let base = lp_global_fn_counts() else { return }
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     let row = base + Int(UInt64(slot) &* stride)
     for i in 0..<Int(stride) { lp_store_u64(row + i, 0) }
 }
@@ -267,5 +267,5 @@ func forkChild() {
 
 @inline(never)
 func countUnregisteredCall() {
-    _ = lp_fetch_add_u64(&lp_global.unregistered_calls, 1)
+    _ = lp_fetch_add_u64(&lp_global_ref().pointee.unregistered_calls, 1)
 }

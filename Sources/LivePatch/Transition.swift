@@ -75,15 +75,15 @@ struct TransitionStats {
     var lastPendingFunctions: UInt64 = 0
 }
 
-nonisolated(unsafe) var transition: Transition? = nil
+@exclusivity(unchecked) nonisolated(unsafe) var transition: Transition? = nil
 /// LP_BUG_*: a protocol break the torture checker must catch (testing only).
-nonisolated(unsafe) var injectedBug: Int32 = 0
-nonisolated(unsafe) var switchPolicy = SwitchPolicy()
-nonisolated(unsafe) var transitionStats = TransitionStats()
+@exclusivity(unchecked) nonisolated(unsafe) var injectedBug: Int32 = 0
+@exclusivity(unchecked) nonisolated(unsafe) var switchPolicy = SwitchPolicy()
+@exclusivity(unchecked) nonisolated(unsafe) var transitionStats = TransitionStats()
 /// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
 /// the old pointer may still write to it, so they are kept, not freed; each
 /// is at least twice the size of the one before.
-nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
+@exclusivity(unchecked) nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
 
 /// init + start: computes each function's old and new implementation,
 /// publishes them and the model, then the epoch, and fences every thread.
@@ -95,7 +95,7 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
     }
     let model = patch.model
     if model.countsPerFunction && !ensureCounterRows(functions.count) { return LPError.noMemory }
-    let epoch = lp_load_u64(&lp_global.epoch) &+ 1
+    let epoch = lp_load_u64(&lp_global_ref().pointee.epoch) &+ 1
     for (i, fn) in functions.enumerated() {
         let f = functionRecord(fn.index)
         lp_store_release_ptr(&f.pointee.tx_old, fn.old)
@@ -105,16 +105,16 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
         lp_store_u32(&f.pointee.fn_universe, universeOld)
         lp_store_release_u64(&f.pointee.tx_epoch, epoch)
     }
-    lp_store_u32(&lp_global.leave, model.leave)
-    lp_store_u32(&lp_global.sw, model.effectiveSwitch)
-    lp_store_u32(&lp_global.flags, model.flags)
-    lp_store_u32(&lp_global.target, universeNew)
-    lp_store_u32(&lp_global.kuniv, universeOld)
-    lp_store_u32(&lp_global.hold, 0)
-    lp_store_u32(&lp_global.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
+    lp_store_u32(&lp_global_ref().pointee.leave, model.leave)
+    lp_store_u32(&lp_global_ref().pointee.sw, model.effectiveSwitch)
+    lp_store_u32(&lp_global_ref().pointee.flags, model.flags)
+    lp_store_u32(&lp_global_ref().pointee.target, universeNew)
+    lp_store_u32(&lp_global_ref().pointee.kuniv, universeOld)
+    lp_store_u32(&lp_global_ref().pointee.hold, 0)
+    lp_store_u32(&lp_global_ref().pointee.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
     // Pairs with the acquire loads of lp_global.epoch at every outermost
     // entry (Hooks.swift): a thread that reads this epoch sees all of the above.
-    lp_store_release_u64(&lp_global.epoch, epoch)
+    lp_store_release_u64(&lp_global_ref().pointee.epoch, epoch)
     // Pairs with lp_signal_fence() in the hooks: after this, every thread's
     // next outermost entry reads the new epoch, and every activation it had
     // begun is visible to the scans.
@@ -150,8 +150,8 @@ func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
 func ensureCounterRows(_ count: Int) -> Bool {
     // Eight spare words per row for late targets that join the transition.
     let needed = UInt64((count + 8 + 7) & ~7)
-    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global.fn_stride) >= needed { return true }
-    let stride = max(needed, 2 * lp_load_u64(&lp_global.fn_stride))
+    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global_ref().pointee.fn_stride) >= needed { return true }
+    let stride = max(needed, 2 * lp_load_u64(&lp_global_ref().pointee.fn_stride))
     guard let raw = lp_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
     if let old = lp_global_fn_counts() { retiredCounterRows.append(old) }
     // Published before the epoch (release) in startTransition().
@@ -171,7 +171,7 @@ func tryCompleteLocked() -> Int32 {
     } else if model.countsPerFunction {
         done = switchFunctions(&tx)
     } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
-        done = lp_load_u32(&lp_global.kuniv) == tx.target || holdAndSwitchKernel(&tx)
+        done = lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target || holdAndSwitchKernel(&tx)
     } else {
         done = scan(tx).blocked == 0
     }
@@ -214,15 +214,15 @@ func holdAndSwitchKernel(_ tx: inout Transition) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let switched = holding(&lp_global.hold, bound: tx.holdBound) {
+    let switched = holding(&lp_global_ref().pointee.hold, bound: tx.holdBound) {
         scan(current).blocked == 0 || injectedBug == LP_BUG_FLIP_BUSY_KERNEL
     }
     if switched {
-        lp_store_u32(&lp_global.kuniv, tx.target)
+        lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
     } else {
         tx.holdTimedOut()
     }
-    releaseHold(&lp_global.hold)
+    releaseHold(&lp_global_ref().pointee.hold)
     return switched
 }
 
@@ -266,15 +266,15 @@ func switchFunctions(_ tx: inout Transition) -> Bool {
 /// The caller releases the hold.
 func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, _ check: () -> Bool) -> Bool {
     lp_store_u32(word, 1)
-    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
+    _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, 1)
+    defer { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) }
     // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
     // after it, a thread either is visible in the scan or sees the hold.
     lp_sys_membarrier()
     let deadline = lp_sys_now_ns() &+ bound
     var nudged = false
     while true {
-        let seq = lp_load_u32(&lp_global.wake_seq)
+        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
         if check() { return true }
         if !nudged {
             // Sleepers inside the area would outlast the hold: wake them now.
@@ -286,7 +286,7 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, bound: UInt64, _ check: () ->
             transitionStats.holdTimeouts += 1
             return false
         }
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(deadline - now, 50_000))
+        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(deadline - now, 50_000))
     }
 }
 
@@ -310,7 +310,7 @@ func complete() {
         // Release: a hook that reads tx_epoch == 0 (acquire) sees impl above.
         lp_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
     }
-    lp_store_u32(&lp_global.kernel_area, 0)
+    lp_store_u32(&lp_global_ref().pointee.kernel_area, 0)
     let switchedOver = tx.target == universeNew
     if switchedOver {
         // Atomic replace: the replaced patches leave the stack disabled.
@@ -361,15 +361,15 @@ func callerIsInside() -> Bool {
     defer { drainPatcherEvents() } // the completion's log lines and post_* callback
     let start = lp_sys_now_ns()
     let deadline = timeoutNs == 0 ? UInt64.max : start &+ timeoutNs
-    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
+    _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, 1)
+    defer { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) }
     // Pairs with lp_signal_fence() after a thread leaves an activation: from
     // here on, a thread that unblocks us either is seen by the next scan or
     // sees `waiting` and bumps wake_seq.
     lp_sys_membarrier()
     var nextNudge = start &+ nudgePeriodNs
     while true {
-        let seq = lp_load_u32(&lp_global.wake_seq)
+        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
         var wakeAt = deadline
         let state: (done: Bool, transient: Bool) = withPatcherLock {
             if tryCompleteLocked() == 1 { return (true, false) }
@@ -395,7 +395,7 @@ func callerIsInside() -> Bool {
         // progress, the next hold, the next nudge or the deadline; the one
         // second cap is a backstop against a lost wake-up, not a poll.
         let cap: UInt64 = state.transient ? 20_000 : 1_000_000_000
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(wakeAt &- now, cap))
+        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(wakeAt &- now, cap))
     }
 }
 
@@ -418,7 +418,7 @@ func reverseLocked(_ tx: inout Transition) {
     tx.holdTimeouts = 0
     tx.reversals += 1
     transitionStats.reversed += 1
-    lp_store_u32(&lp_global.target, tx.target)
+    lp_store_u32(&lp_global_ref().pointee.target, tx.target)
     // Pairs with lp_signal_fence() in beginActivation: activations that
     // begin after this take the new target, earlier ones are scanned.
     lp_sys_membarrier()
@@ -440,7 +440,7 @@ func reverseLocked(_ tx: inout Transition) {
 func forceSwitch(_ tx: Transition) {
     logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
                                 : "forcing remaining threads to the unpatched state")
-    lp_store_u32(&lp_global.kuniv, tx.target)
+    lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
     for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
     transitionStats.forced += 1
 }

@@ -11,24 +11,43 @@ import Foundation
 import PackageDescription
 
 let embedded = ProcessInfo.processInfo.environment["LP_EMBEDDED"] == "1"
+// The library's version (VERSION; scripts/install names the files after it).
+let versionOfPackage = (try? String(contentsOfFile: Context.packageDirectory + "/VERSION", encoding: .utf8))?
+    .trimmingCharacters(in: .whitespacesAndNewlines) ?? "0.0.0"
 
-var engineSettings: [SwiftSetting] = [
-    // The hooks must not call swift_beginAccess; the engine's shared state is
-    // guarded by its own locks and atomics, not by exclusivity checks.
-    .unsafeFlags(["-enforce-exclusivity=unchecked"]),
-    .swiftLanguageMode(.v5),
-]
+// A package that depends on this one by version may not build unsafe flags:
+// only the LP_EMBEDDED build, which a dependent never sets, has any.
+// Exclusivity checking stays on: the engine's shared state is guarded by its
+// own locks and atomics, and says so where it lives (@exclusivity(unchecked)
+// on its globals and the Patch class's properties; lp_global reached through
+// lp_global_ref()), so that the hooks make no swift_beginAccess call
+// (scripts/check-hot-path) and nested accesses under the patcher lock do not
+// trap in the Swift build.
+var engineSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
+var engineLinkerSettings: [LinkerSetting] = []
+var shimCSettings: [CSetting] = []
 if embedded {
     engineSettings += [
         .enableExperimentalFeature("Embedded"),
         .unsafeFlags(["-wmo", "-Xcc", "-fPIC"]),
     ]
+    shimCSettings = [.unsafeFlags(["-fPIC"])]
+    // liblivepatch-shared.so: a SONAME of the ABI's major version, the exports
+    // of CInclude/livepatch.h only, and never unmapped by dlclose(): a thread
+    // that registered keeps a thread-exit hook into the library
+    // (Tests/CHarness/dlclose.c).
+    let major = versionOfPackage.split(separator: ".")[0]
+    engineLinkerSettings = [.unsafeFlags([
+        "-Xlinker", "-soname=liblivepatch.so.\(major)",
+        "-Xlinker", "--version-script=\(Context.packageDirectory)/Packaging/livepatch.map",
+        "-Xlinker", "-z", "-Xlinker", "nodelete",
+    ])]
 }
 
 let shim: Target = .target(
     name: "CLivePatchShim",
     dependencies: ["CLiburcu"],
-    cSettings: [.unsafeFlags(["-fPIC"])],
+    cSettings: shimCSettings,
     // The shadow variables' hash table (lp_shadow_shim.c). CLiburcu's
     // pkg-config name (liburcu-memb) brings only the memb flavour's -l flags.
     // libelf (elfutils, Debian libelf-dev) reads symbol tables for
@@ -47,10 +66,22 @@ let torture: Target = .target(
     // worked example of a user-defined model alongside the presets.
     cSettings: [.headerSearchPath("../../CInclude"), .headerSearchPath("../../Examples/models"), .define("_GNU_SOURCE")]
 )
+// The engine. In the Swift build it is LivePatchEngine, under the idiomatic
+// Swift layer (module LivePatch, which re-exports it, so the C names work
+// from Swift too); the Embedded build has no Swift layer (it needs the Swift
+// runtime: String, async), and its module keeps the name LivePatch.
 let engine: Target = .target(
-    name: "LivePatch",
+    name: embedded ? "LivePatch" : "LivePatchEngine",
     dependencies: ["CLivePatchShim"],
-    swiftSettings: engineSettings
+    path: "Sources/LivePatch",
+    swiftSettings: engineSettings,
+    linkerSettings: engineLinkerSettings
+)
+let swiftAPI: Target = .target(
+    name: "LivePatch",
+    dependencies: ["LivePatchEngine"],
+    path: "Sources/LivePatchSwift",
+    swiftSettings: [.swiftLanguageMode(.v6)]
 )
 
 let package: Package
@@ -71,15 +102,23 @@ if embedded {
             // For Swift clients and Benchmarks/SwiftAPI (package-benchmark).
             .library(name: "LivePatch", targets: ["LivePatch"]),
         ],
+        // The CLI's own dependency: a package that depends on this one for
+        // the LivePatch library turns the trait off (traits: []) and never
+        // fetches it.
+        traits: [
+            .trait(name: "CLI", description: "The livepatch command-line tool's dependencies (swift-argument-parser)"),
+            .default(enabledTraits: ["CLI"]),
+        ],
         dependencies: [
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
         targets: [
-            liburcu, shim, engine, torture,
+            liburcu, shim, engine, swiftAPI, torture,
             .executableTarget(
                 name: "livepatch",
                 dependencies: ["LivePatch", "CLivePatchTorture",
-                               .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                               .product(name: "ArgumentParser", package: "swift-argument-parser",
+                                        condition: .when(traits: ["CLI"]))],
                 swiftSettings: [.swiftLanguageMode(.v5)]
             ),
             .testTarget(

@@ -32,8 +32,15 @@ build_embedded() {
     LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | grep -v '^\[[0-9]*/[0-9]*\] Write'
     # swift build's status, not grep's: after a failed build the libraries of
     # an earlier one are still there and would pass the test below.
-    [ "${PIPESTATUS[0]}" -eq 0 ] && [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ]
+    [ "${PIPESTATUS[0]}" -eq 0 ] && [ -f "$EMBEDDED_DIR/liblivepatch.a" ] && [ -f "$EMBEDDED_DIR/liblivepatch-shared.so" ] \
+        || return 1
+    # The shared library's SONAME is liblivepatch.so.MAJOR (what scripts/install
+    # names it): the name a program linked in-tree asks the loader for.
+    ln -sfn liblivepatch-shared.so "$EMBEDDED_DIR/liblivepatch.so.$(lp_version | cut -d. -f1)"
 }
+
+# The library's version: VERSION, which Package.swift reads for the SONAME.
+lp_version() { tr -d '[:space:]' < VERSION; }
 
 # The link lines of the README, as commands.
 cc_static_cmd() { # SRC OUT [extra flags]

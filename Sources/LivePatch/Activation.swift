@@ -56,23 +56,23 @@ func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UIn
         // startTransition(), which the patcher runs after storing them and
         // before it reads act.
         lp_signal_fence()
-        if lp_load_acquire_u64(&lp_global.epoch) != epoch { return staleActivation(t) }
+        if lp_load_acquire_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
         let u: UInt32
-        if lp_load_u32(&lp_global.sw) == LP_SWITCH_KERNEL.rawValue {
+        if lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
             // Acquire: a hold seen here belongs to the epoch read below
             // (the patcher stores the epoch before it sets any hold).
-            if lp_load_acquire_u32(&lp_global.hold) != 0 {
+            if lp_load_acquire_u32(&lp_global_ref().pointee.hold) != 0 {
                 lp_store_u64(&t.pointee.act, Act.none)
                 // A hold of a later transition must not hold this one's
                 // activation: that thread would block the very hold it waits on.
-                if lp_load_u64(&lp_global.epoch) != epoch { return staleActivation(t) }
+                if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
                 notifyPatcher()
-                waitWhileHeld(&lp_global.hold, epoch: epoch)
+                waitWhileHeld(&lp_global_ref().pointee.hold, epoch: epoch)
                 continue
             }
-            u = lp_load_u32(&lp_global.kuniv)
+            u = lp_load_u32(&lp_global_ref().pointee.kuniv)
         } else {
-            u = lp_load_u32(&lp_global.target)
+            u = lp_load_u32(&lp_global_ref().pointee.target)
         }
         let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
         if lp_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
@@ -99,15 +99,15 @@ func endActivation(_ t: ThreadRecord, _ a: UInt64) {
     // Pairs with the lp_sys_membarrier() the patcher runs after it sets
     // lp_global.waiting: either it sees act cleared, or we see waiting.
     lp_signal_fence()
-    if lp_load_u32(&lp_global.waiting) != 0 {
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 {
         wakeIfBlocking(a)
     }
 }
 
 @inline(never)
 func wakeIfBlocking(_ a: UInt64) {
-    let stale = !Act.belongs(a, to: lp_load_u64(&lp_global.epoch))
-    if stale || lp_load_u32(&lp_global.hold) != 0 || Act.universe(a) != lp_load_u32(&lp_global.target) {
+    let stale = !Act.belongs(a, to: lp_load_u64(&lp_global_ref().pointee.epoch))
+    if stale || lp_load_u32(&lp_global_ref().pointee.hold) != 0 || Act.universe(a) != lp_load_u32(&lp_global_ref().pointee.target) {
         notifyPatcher()
     }
 }
@@ -115,8 +115,8 @@ func wakeIfBlocking(_ a: UInt64) {
 /// Wakes every patcher sleeping in lp_transition_wait().
 @inline(never)
 func notifyPatcher() {
-    _ = lp_fetch_add_u32(&lp_global.wake_seq, 1)
-    lp_sys_futex_wake(&lp_global.wake_seq, Int32.max)
+    _ = lp_fetch_add_u32(&lp_global_ref().pointee.wake_seq, 1)
+    lp_sys_futex_wake(&lp_global_ref().pointee.wake_seq, Int32.max)
 }
 
 /// Sleeps while the futex word reads 1 and `epoch` is still the current
@@ -128,7 +128,7 @@ func notifyPatcher() {
 func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>, epoch: UInt64) {
     // Pairs with the release store that clears the hold in releaseHold():
     // seeing 0 implies seeing the new universe.
-    while lp_load_acquire_u32(word) != 0 && lp_load_u64(&lp_global.epoch) == epoch {
+    while lp_load_acquire_u32(word) != 0 && lp_load_u64(&lp_global_ref().pointee.epoch) == epoch {
         _ = lp_sys_futex_wait(word, 1, 0)
     }
 }
@@ -177,7 +177,7 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
         if lp_load_acquire_u32(&f.pointee.hold) != 0 {
             lp_store_u64(word, lp_load_u64(word) &- 1)
             // As in beginActivation: a later transition's hold is not ours.
-            if lp_load_u64(&lp_global.epoch) != epoch { return nil }
+            if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return nil }
             notifyPatcher()
             waitWhileHeld(&f.pointee.hold, epoch: epoch)
             continue
@@ -195,7 +195,7 @@ func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) 
     lp_store_u64(word, v &- 1)
     // Pairs with the membarrier after f.hold is set (see enterCountedFunction).
     lp_signal_fence()
-    if lp_load_u32(&lp_global.waiting) != 0 && lp_load_u32(&f.pointee.hold) != 0 {
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 && lp_load_u32(&f.pointee.hold) != 0 {
         notifyPatcher()
     }
 }
@@ -204,9 +204,9 @@ func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) 
 func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
     // Pairs with the release store of lp_global.epoch in startTransition():
     // fn_counts and fn_stride are stored before it.
-    guard lp_load_acquire_u64(&lp_global.epoch) == epoch,
+    guard lp_load_acquire_u64(&lp_global_ref().pointee.epoch) == epoch,
           let base = lp_global_fn_counts() else { return nil }
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     let index = UInt64(lp_load_u32(&f.pointee.tx_index))
     guard index < stride else { return nil }
     return base + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride &+ index)

@@ -15,7 +15,7 @@ struct FunctionRegistry {
 /// Slots of byName: twice the functions, a power of two.
 let byNameSlots = 2 * Int(LP_MAX_FUNCS)
 
-nonisolated(unsafe) var functionRegistry = FunctionRegistry()
+@exclusivity(unchecked) nonisolated(unsafe) var functionRegistry = FunctionRegistry()
 
 let functionTableBase: FunctionRecord = lp_func_table_base()
 

@@ -25,7 +25,7 @@ import CLivePatchShim
         // Pairs with the release store of lp_global.epoch in
         // startTransition(): seeing epoch e implies seeing the tx_* fields
         // of every function of transition e.
-        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
+        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global_ref().pointee.epoch))
     } else {
         lp_store_u32(&t.pointee.fdepth, depth &+ 1)
     }
@@ -54,7 +54,7 @@ import CLivePatchShim
     let fe = lp_load_u64(&f.pointee.tx_epoch)
     // Steady state: no activation, f in no transition, and (at the outermost
     // exit) no patcher waiting. Everything else is out of line.
-    if a | fe != 0 || (outer == 0 && lp_load_u32(&lp_global.waiting) != 0) {
+    if a | fe != 0 || (outer == 0 && lp_load_u32(&lp_global_ref().pointee.waiting) != 0) {
         exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
     }
 }
@@ -64,21 +64,21 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     let fepoch = lp_load_u64(&t.pointee.fepoch)
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
-    if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lp_load_u32(&lp_global.leave) == LP_LEAVE_PATCHED_SET.rawValue
-        && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
+    if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lp_load_u32(&lp_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
+        && lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
         exitCountedFunction(t, f, epoch: fe)
     }
     if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
         endActivation(t, a)
-        if lp_load_u32(&t.pointee.kdepth) != 0 && lp_load_u32(&lp_global.kernel_area) != 0
+        if lp_load_u32(&t.pointee.kdepth) != 0 && lp_load_u32(&lp_global_ref().pointee.kernel_area) != 0
             && lp_load_u64(&t.pointee.kepoch) == fepoch {
             // A kernel section begun inside this activation outlives it: it
             // becomes an activation of its own, so that no kernel section of
             // a LEAVE_KERNEL transition is ever without one.
             _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
         }
-    } else if outer == 0 && lp_load_u32(&lp_global.waiting) != 0
-                && fepoch != lp_load_u64(&lp_global.epoch) {
+    } else if outer == 0 && lp_load_u32(&lp_global_ref().pointee.waiting) != 0
+                && fepoch != lp_load_u64(&lp_global_ref().pointee.epoch) {
         // Leaving an activation that predates the transition: a switch point.
         notifyPatcher()
     }
@@ -94,9 +94,9 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
         lp_store_release_u32(&t.pointee.kdepth, 1)
         lp_signal_fence()
         // Pairs with the release store of lp_global.epoch in startTransition().
-        let epoch = lp_load_acquire_u64(&lp_global.epoch)
+        let epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
         lp_store_u64(&t.pointee.kepoch, epoch)
-        if lp_load_u32(&lp_global.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
+        if lp_load_u32(&lp_global_ref().pointee.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
             _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
         }
     } else {
@@ -115,14 +115,14 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     let a = lp_load_u64(&t.pointee.act)
     if a != Act.none && Act.isKernel(a) {
         endActivation(t, a)
-    } else if lp_load_u32(&lp_global.flags) & LP_MODEL_F_KERNEL_EXIT_SWITCHES != 0 {
+    } else if lp_load_u32(&lp_global_ref().pointee.flags) & LP_MODEL_F_KERNEL_EXIT_SWITCHES != 0 {
         // UPSTREAM: the return to "user space" proves no set function is on
         // this thread's stack, so its function activations re-arm here.
-        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
+        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global_ref().pointee.epoch))
         lp_signal_fence() // pairs with the membarrier after lp_global.waiting is set
-        if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
-    } else if lp_load_u32(&lp_global.waiting) != 0
-                && lp_load_u64(&t.pointee.kepoch) != lp_load_u64(&lp_global.epoch) {
+        if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+    } else if lp_load_u32(&lp_global_ref().pointee.waiting) != 0
+                && lp_load_u64(&t.pointee.kepoch) != lp_load_u64(&lp_global_ref().pointee.epoch) {
         notifyPatcher()
     }
 }
@@ -143,7 +143,7 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     lp_store_u32(&t.pointee.offline, 1)
     // Pairs with the membarrier after lp_global.waiting is set.
     lp_signal_fence()
-    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
 }
 
 /// The thread runs again and takes the current universe.
@@ -164,12 +164,12 @@ func rearm(_ t: ThreadRecord) {
     // before the epoch is read. Pairs with lp_sys_membarrier() in
     // startTransition(), after the epoch store and before act is read.
     lp_signal_fence()
-    let epoch = lp_load_acquire_u64(&lp_global.epoch)
+    let epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
     lp_store_u64(&t.pointee.fepoch, epoch)
     let inKernel = lp_load_u32(&t.pointee.kdepth) != 0
     if inKernel { lp_store_u64(&t.pointee.kepoch, epoch) }
-    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
-    if inKernel && lp_load_u32(&lp_global.kernel_area) != 0 {
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+    if inKernel && lp_load_u32(&lp_global_ref().pointee.kernel_area) != 0 {
         _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
     }
 }
@@ -178,11 +178,11 @@ func rearm(_ t: ThreadRecord) {
 /// and the thread counts for it.
 @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    let leave = lp_load_u32(&lp_global.leave)
+    let leave = lp_load_u32(&lp_global_ref().pointee.leave)
     var universe: UInt32? = nil
     if leave == LP_LEAVE_FUNCTION.rawValue {
-        universe = lp_load_u32(&lp_global.target)
-    } else if leave == LP_LEAVE_PATCHED_SET.rawValue && lp_load_u32(&lp_global.sw) == LP_SWITCH_FUNCTION.rawValue {
+        universe = lp_load_u32(&lp_global_ref().pointee.target)
+    } else if leave == LP_LEAVE_PATCHED_SET.rawValue && lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
         universe = enterCountedFunction(t, f, epoch: epoch)
     } else {
         universe = activationUniverse(t, epoch: epoch, depth: depth, leave: leave)
@@ -250,7 +250,7 @@ func countCallSlow(_ t: ThreadRecord, _ slot: UnsafeMutablePointer<lp_count_slot
 /// An exit on a thread that never entered anything (it has no record).
 @inline(never)
 func countUnbalancedUnregistered() {
-    _ = lp_fetch_add_u64(&lp_global.unbalanced_unregistered, 1)
+    _ = lp_fetch_add_u64(&lp_global_ref().pointee.unbalanced_unregistered, 1)
 }
 
 @inline(never)

@@ -57,7 +57,7 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
 /// slot left for it (startTransition reserves spare ones).
 func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPointer, new: UnsafeRawPointer) -> Bool {
     let slot = tx.functions.count
-    if tx.model.countsPerFunction && UInt64(slot) >= lp_load_u64(&lp_global.fn_stride) { return false }
+    if tx.model.countsPerFunction && UInt64(slot) >= lp_load_u64(&lp_global_ref().pointee.fn_stride) { return false }
     let f = functionRecord(index)
     // No hook reads these before the handle exists: registerFunction
     // returns it after its release store of `live` (validFunction's acquire

@@ -46,7 +46,7 @@ struct PatcherEvents {
     var handlerContext: UnsafeMutableRawPointer? = nil
 }
 
-nonisolated(unsafe) var patcherEvents = PatcherEvents()
+@exclusivity(unchecked) nonisolated(unsafe) var patcherEvents = PatcherEvents()
 
 /// A log line under construction, built without String interpolation
 /// (Embedded Swift).

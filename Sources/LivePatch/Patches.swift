@@ -10,18 +10,18 @@ final class Patch {
     let model: Model
     /// LP_PATCH_REPLACE: enabling replaces the whole stack (atomic replace).
     let replace: Bool
-    var replacements: [(function: UInt32, impl: UnsafeRawPointer)] = []
-    var extended: [UInt32] = []
+    @exclusivity(unchecked) var replacements: [(function: UInt32, impl: UnsafeRawPointer)] = []
+    @exclusivity(unchecked) var extended: [UInt32] = []
     /// lp_patch_add_func_by_name targets not registered yet (SystemState.swift
     /// and Functions.swift resolve them at registration).
-    var pendingByName: [(name: [UInt8], impl: UnsafeRawPointer)] = []
-    var states: [SystemState] = []
-    var callbacks = lp_callbacks_t()
-    var callbackContext: UnsafeMutableRawPointer? = nil
-    var enabled = false
-    var inTransition = false
+    @exclusivity(unchecked) var pendingByName: [(name: [UInt8], impl: UnsafeRawPointer)] = []
+    @exclusivity(unchecked) var states: [SystemState] = []
+    @exclusivity(unchecked) var callbacks = lp_callbacks_t()
+    @exclusivity(unchecked) var callbackContext: UnsafeMutableRawPointer? = nil
+    @exclusivity(unchecked) var enabled = false
+    @exclusivity(unchecked) var inTransition = false
     /// Its callbacks queued or running (Log.swift): it may not change meanwhile.
-    var callbacksInFlight = 0
+    @exclusivity(unchecked) var callbacksInFlight = 0
 
     init(slot: Int, name: [UInt8], model: Model, replace: Bool) {
         self.slot = slot
@@ -49,7 +49,7 @@ struct PatchRegistry {
     var nextSlot = 0
 }
 
-nonisolated(unsafe) var patchRegistry = PatchRegistry()
+@exclusivity(unchecked) nonisolated(unsafe) var patchRegistry = PatchRegistry()
 
 let patchTableBase: UnsafeMutablePointer<lp_patch_t> = lp_patch_table_base()
 

@@ -13,8 +13,8 @@ struct Stalled {
     let reason: Int32
 }
 
-nonisolated(unsafe) var lastStalled: [Stalled] = []
-nonisolated(unsafe) var lastScanTransient = false
+@exclusivity(unchecked) nonisolated(unsafe) var lastStalled: [Stalled] = []
+@exclusivity(unchecked) nonisolated(unsafe) var lastScanTransient = false
 
 /// Why `t` blocks the activation-based transition `tx` (0: it does not),
 /// and whether that reason is transient (a half-begun activation).
@@ -77,7 +77,7 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
     var transient = false
     let perFunction = tx.model.countsPerFunction
     let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     if !tx.model.countsNothing {
         forEachLiveThread { t in
             var reason: Int32
@@ -105,7 +105,7 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
 func liveCounts(_ tx: Transition) -> [UInt64] {
     var counts = [UInt64](repeating: 0, count: tx.functions.count)
     let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     let tag = tx.epoch & 0xffff_ffff
     var unknown = false
     forEachLiveThread { t in

@@ -78,12 +78,12 @@ struct Simulation {
 let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
 let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
 
-nonisolated(unsafe) var sim = Simulation()
+@exclusivity(unchecked) nonisolated(unsafe) var sim = Simulation()
 /// Allocated once, never freed: a thread of an earlier run may still read
 /// its own entry while it finishes after being let go.
-nonisolated(unsafe) var simThreads: UnsafeMutablePointer<SimThread>? = nil
+@exclusivity(unchecked) nonisolated(unsafe) var simThreads: UnsafeMutablePointer<SimThread>? = nil
 /// The baton words: 1 while that thread may run.
-nonisolated(unsafe) var simWords: UnsafeMutablePointer<UInt32>? = nil
+@exclusivity(unchecked) nonisolated(unsafe) var simWords: UnsafeMutablePointer<UInt32>? = nil
 
 @inline(__always)
 func splitmix(_ s: inout UInt64) -> UInt64 {

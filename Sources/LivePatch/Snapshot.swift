@@ -47,7 +47,7 @@ func patchInfos() -> [lp_patch_info_t] {
 func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
     var states: [lp_thread_state_t] = []
     let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     let everyFunctionSwitched = tx.map { tx in
         tx.functions.allSatisfy { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) == tx.target }
     } ?? false
@@ -70,7 +70,7 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
             } else {
                 s.blocking = blockReason(t, tx).reason
                 atTarget = model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue
-                    ? lp_load_u32(&lp_global.kuniv) == tx.target : s.blocking == 0
+                    ? lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target : s.blocking == 0
             }
             // The target is "patched" when the transition heads to the patch applied.
             s.patch_state = Int32(atTarget == tx.isPatching ? LP_PATCH_STATE_PATCHED : LP_PATCH_STATE_UNPATCHED)

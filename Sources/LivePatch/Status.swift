@@ -3,8 +3,8 @@ import CLivePatchShim
 // Introspection and stragglers: the status snapshot, the stalled-thread
 // walk, and nudges.
 
-nonisolated(unsafe) var nudgeSignal: Int32 = 0
-nonisolated(unsafe) var nudgesSent: UInt64 = 0
+@exclusivity(unchecked) nonisolated(unsafe) var nudgeSignal: Int32 = 0
+@exclusivity(unchecked) nonisolated(unsafe) var nudgesSent: UInt64 = 0
 let nudgePeriodNs: UInt64 = 10_000_000
 
 /// Sends the nudge signal to each thread of the last scan that is still the
@@ -61,10 +61,10 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     s.registered_threads = threadRegistry.live
     s.registered_functions = UInt64(functionRegistry.count)
     s.unbalanced_exits = unbalanced &+ threadRegistry.unbalancedOfExited
-        &+ lp_load_u64(&lp_global.unbalanced_unregistered)
+        &+ lp_load_u64(&lp_global_ref().pointee.unbalanced_unregistered)
     s.exited_inside = threadRegistry.exitedInside
     lp_unlock_registry()
-    s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)
+    s.unregistered_calls = lp_load_u64(&lp_global_ref().pointee.unregistered_calls)
 }
 
 /// A snapshot of the transition state and the misuse counters.

@@ -16,7 +16,7 @@ struct ThreadRegistry {
     var initialized = false
 }
 
-nonisolated(unsafe) var threadRegistry = ThreadRegistry()
+@exclusivity(unchecked) nonisolated(unsafe) var threadRegistry = ThreadRegistry()
 
 /// One-time set-up: membarrier registration, the thread-exit key, fork
 /// handlers. Called with the registry lock held.
@@ -197,7 +197,7 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lp_tls_block()!.pointee.rec = nil
     lp_sys_thread_exit_arm(nil)
     // It may have been the last thread a waiting patcher waited for.
-    if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
     lp_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
     defer { lp_rcu_reader_offline() }
     lp_rcu_free_thread(t)
@@ -221,7 +221,7 @@ func threadExited(_ t: ThreadRecord) {
 /// never inherits counts.
 func clearFunctionCounters(slot: UInt32) {
     guard let base = lp_global_fn_counts() else { return }
-    let stride = lp_load_u64(&lp_global.fn_stride)
+    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
     let row = base + Int(UInt64(slot) &* stride)
     for i in 0..<Int(stride) { lp_store_u64(row + i, 0) }
 }
@@ -293,7 +293,7 @@ func forkChild() {
         slot += 1
     }
     // No waiter of the parent's exists here.
-    lp_store_u32(&lp_global.waiting, 0)
+    lp_store_u32(&lp_global_ref().pointee.waiting, 0)
     patcherEventsAfterFork()
     // Last: this starts the child's call_rcu worker, whose slotIsFree
     // appends to the free list that the loop above rebuilt.
@@ -318,5 +318,5 @@ func forkChild() {
 
 @inline(never)
 func countUnregisteredCall() {
-    _ = lp_fetch_add_u64(&lp_global.unregistered_calls, 1)
+    _ = lp_fetch_add_u64(&lp_global_ref().pointee.unregistered_calls, 1)
 }

@@ -124,15 +124,15 @@ struct TransitionStats {
     var lastPendingFunctions: UInt64 = 0
 }
 
-nonisolated(unsafe) var transition: Transition? = nil
+@exclusivity(unchecked) nonisolated(unsafe) var transition: Transition? = nil
 /// LP_BUG_*: a protocol break the torture checker must catch (testing only).
-nonisolated(unsafe) var injectedBug: Int32 = 0
-nonisolated(unsafe) var switchPolicy = SwitchPolicy()
-nonisolated(unsafe) var transitionStats = TransitionStats()
+@exclusivity(unchecked) nonisolated(unsafe) var injectedBug: Int32 = 0
+@exclusivity(unchecked) nonisolated(unsafe) var switchPolicy = SwitchPolicy()
+@exclusivity(unchecked) nonisolated(unsafe) var transitionStats = TransitionStats()
 /// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
 /// the old pointer may still write to it, so they are kept, not freed; each
 /// is at least twice the size of the one before.
-nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
+@exclusivity(unchecked) nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
 
 /// init + start: computes each function's old and new implementation,
 /// publishes them and the model, then the epoch, and fences every thread.
@@ -143,7 +143,7 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
     }
     let model = patch.model
     if model.countsPerFunction && !ensureCounterRows(functions.count) { return LPError.noMemory }
-    let epoch = lp_load_u64(&lp_global.epoch) &+ 1
+    let epoch = lp_load_u64(&lp_global_ref().pointee.epoch) &+ 1
     for (i, fn) in functions.enumerated() {
         let f = functionRecord(fn.index)
         lp_store_release_ptr(&f.pointee.tx_old, fn.old)
@@ -153,16 +153,16 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
         lp_store_u32(&f.pointee.fn_universe, universeOld)
         lp_store_release_u64(&f.pointee.tx_epoch, epoch)
     }
-    lp_store_u32(&lp_global.leave, model.leave)
-    lp_store_u32(&lp_global.sw, model.effectiveSwitch)
-    lp_store_u32(&lp_global.flags, model.flags)
-    lp_store_u32(&lp_global.target, universeNew)
-    lp_store_u32(&lp_global.kuniv, universeOld)
-    lp_store_u32(&lp_global.hold, 0)
-    lp_store_u32(&lp_global.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
+    lp_store_u32(&lp_global_ref().pointee.leave, model.leave)
+    lp_store_u32(&lp_global_ref().pointee.sw, model.effectiveSwitch)
+    lp_store_u32(&lp_global_ref().pointee.flags, model.flags)
+    lp_store_u32(&lp_global_ref().pointee.target, universeNew)
+    lp_store_u32(&lp_global_ref().pointee.kuniv, universeOld)
+    lp_store_u32(&lp_global_ref().pointee.hold, 0)
+    lp_store_u32(&lp_global_ref().pointee.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
     // Pairs with the acquire loads of lp_global.epoch at every outermost
     // entry (Hooks.swift): a thread that reads this epoch sees all of the above.
-    lp_store_release_u64(&lp_global.epoch, epoch)
+    lp_store_release_u64(&lp_global_ref().pointee.epoch, epoch)
     // Pairs with lp_signal_fence() in the hooks: after this, every thread's
     // next outermost entry reads the new epoch, and every activation it had
     // begun is visible to the scans.
@@ -198,8 +198,8 @@ func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
 func ensureCounterRows(_ count: Int) -> Bool {
     // Eight spare words per row for late targets that join the transition.
     let needed = UInt64((count + 8 + 7) & ~7)
-    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global.fn_stride) >= needed { return true }
-    let stride = max(needed, 2 * lp_load_u64(&lp_global.fn_stride))
+    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global_ref().pointee.fn_stride) >= needed { return true }
+    let stride = max(needed, 2 * lp_load_u64(&lp_global_ref().pointee.fn_stride))
     guard let raw = lp_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
     if let old = lp_global_fn_counts() { retiredCounterRows.append(old) }
     // Published before the epoch (release) in startTransition().
@@ -220,7 +220,7 @@ func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
     } else if model.countsPerFunction {
         done = switchFunctions(&tx, deadline: deadline)
     } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
-        done = lp_load_u32(&lp_global.kuniv) == tx.target || holdAndSwitchKernel(&tx, deadline: deadline)
+        done = lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target || holdAndSwitchKernel(&tx, deadline: deadline)
     } else {
         done = scan(tx).blocked == 0
     }
@@ -263,16 +263,16 @@ func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let outcome = holding(&lp_global.hold, current, bound: tx.holdBound, deadline: deadline) {
+    let outcome = holding(&lp_global_ref().pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
         let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
         return injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : blocked
     }
     if outcome == .switched {
-        lp_store_u32(&lp_global.kuniv, tx.target)
+        lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
     } else {
         tx.holdFailed(outcome, startedAt: now)
     }
-    releaseHold(&lp_global.hold)
+    releaseHold(&lp_global_ref().pointee.hold)
     return outcome == .switched
 }
 
@@ -324,8 +324,8 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
 func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt64, deadline: UInt64,
              _ pending: () -> UInt64) -> HoldOutcome {
     lp_store_u32(word, 1)
-    _ = lp_fetch_add_u32(&lp_global.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) }
+    _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, 1)
+    defer { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) }
     // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
     // after it, a thread either is visible in the scan or sees the hold.
     lp_sys_membarrier()
@@ -336,7 +336,7 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt
     var lastFall = start
     var nudged = false
     while true {
-        let seq = lp_load_u32(&lp_global.wake_seq)
+        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
         let count = pending()
         if count == 0 { return .switched }
         let now = lp_sys_now_ns()
@@ -365,7 +365,7 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt
             stallAt = saturatingAdd(now, switchPolicy.holdNs)
         }
         // Both bounds lie ahead, so the timeout is never 0 (which would mean none).
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(end, stallAt) - now)
+        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(end, stallAt) - now)
     }
 }
 
@@ -389,7 +389,7 @@ func complete() {
         // Release: a hook that reads tx_epoch == 0 (acquire) sees impl above.
         lp_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
     }
-    lp_store_u32(&lp_global.kernel_area, 0)
+    lp_store_u32(&lp_global_ref().pointee.kernel_area, 0)
     let switchedOver = tx.target == universeNew
     if switchedOver {
         // Atomic replace: the replaced patches leave the stack disabled.
@@ -446,10 +446,10 @@ func callerIsInside() -> Bool {
     // wake-up on every activation's end (a futex syscall each) would cost a
     // program whose lock functions are in the set most of its throughput.
     var askingWakes = false
-    defer { if askingWakes { _ = lp_fetch_add_u32(&lp_global.waiting, UInt32.max) } }
+    defer { if askingWakes { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) } }
     var nextNudge = start &+ nudgePeriodNs
     while true {
-        let seq = lp_load_u32(&lp_global.wake_seq)
+        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
         var wakeAt = deadline
         let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
             if tryCompleteLocked(deadline: deadline) == 1 { return (true, false, false) }
@@ -463,7 +463,7 @@ func callerIsInside() -> Bool {
         if state.done { return 0 }
         if state.wantsWakes != askingWakes {
             askingWakes = state.wantsWakes
-            _ = lp_fetch_add_u32(&lp_global.waiting, askingWakes ? 1 : UInt32.max)
+            _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, askingWakes ? 1 : UInt32.max)
             if askingWakes {
                 // Pairs with lp_signal_fence() after a thread leaves an
                 // activation: from here on, a thread that unblocks us either
@@ -488,7 +488,7 @@ func callerIsInside() -> Bool {
         // second cap is a backstop against a lost wake-up, not a poll.
         if wakeAt <= now { continue }
         let cap: UInt64 = state.transient ? 20_000 : 1_000_000_000
-        _ = lp_sys_futex_wait(&lp_global.wake_seq, seq, min(wakeAt - now, cap))
+        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(wakeAt - now, cap))
     }
 }
 
@@ -512,7 +512,7 @@ func reverseLocked(_ tx: inout Transition) {
     tx.stalledHolds = 0
     tx.reversals += 1
     transitionStats.reversed += 1
-    lp_store_u32(&lp_global.target, tx.target)
+    lp_store_u32(&lp_global_ref().pointee.target, tx.target)
     // Pairs with lp_signal_fence() in beginActivation: activations that
     // begin after this take the new target, earlier ones are scanned.
     lp_sys_membarrier()
@@ -534,7 +534,7 @@ func reverseLocked(_ tx: inout Transition) {
 func forceSwitch(_ tx: Transition) {
     logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
                                 : "forcing remaining threads to the unpatched state")
-    lp_store_u32(&lp_global.kuniv, tx.target)
+    lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
     for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
     transitionStats.forced += 1
 }

@@ -10,7 +10,7 @@ struct UserModel {
     let model: Model
 }
 
-nonisolated(unsafe) var userModels: [UserModel] = []
+@exclusivity(unchecked) nonisolated(unsafe) var userModels: [UserModel] = []
 
 /// The registry index of a user model id, if it names one.
 func userModelIndex(_ raw: lp_model_t) -> Int? {

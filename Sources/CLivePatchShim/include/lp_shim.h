@@ -199,6 +199,13 @@ static inline lp_thread_rec_t *lp_thread_table_base(void) { return lp_thread_tab
 static inline struct lp_func *lp_func_table_base(void) { return lp_func_table; }
 static inline struct lp_patch *lp_patch_table_base(void) { return lp_patch_table; }
 
+/* lp_global as the Swift engine reaches it: through a pointer. With Swift's
+ * dynamic exclusivity checking on (the engine built by a package that depends
+ * on this one), `&lp_global.x` is an access to the whole C global for the
+ * length of the call, and nested ones (a callee reading lp_global) trap, and
+ * transitions under load stopped completing; `&lp_global_ref().pointee.x` is
+ * the field's address, unchecked, in every build. */
+static inline lp_global_t *lp_global_ref(void) { return &lp_global; }
 /* SWITCH_FUNCTION counter rows: published before lp_global.epoch (release). */
 static inline uint64_t *lp_global_fn_counts(void) { return __atomic_load_n(&lp_global.fn_counts, __ATOMIC_RELAXED); }
 static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)

@@ -21,25 +21,90 @@ import CLivePatchShim
         // README, finding B1).
         lp_store_u64(&t.pointee.fepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.fdepth, 1)
+        pushFrame(t, f, at: 0)
         lp_signal_fence()
-        // Pairs with the release store of lp_global.epoch in
-        // startTransition(): seeing epoch e implies seeing the tx_* fields
-        // of every function of transition e.
-        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global.epoch))
+        snapshotFunctionEpoch(t)
     } else {
-        lp_store_u32(&t.pointee.fdepth, depth &+ 1)
+        // The depth before the frame: a signal handler landing between the
+        // two stores pushes its frames above this one, never over it. A scan
+        // that sees the depth but not yet the frame reads a stale entry; it
+        // can only do so if this entry's load of tx_epoch below sees the
+        // transition (the membarrier), and then enterOldActivation decides.
+        lp_store_release_u32(&t.pointee.fdepth, depth &+ 1)
+        pushFrame(t, f, at: depth)
+        lp_signal_fence() // the frame is stored before tx_epoch is read
     }
     let fepoch = lp_load_u64(&t.pointee.fepoch)
     countCall(t, f, entry: true)
     // Pairs with the release stores of tx_epoch in startTransition() and
     // Transition.complete(): a hook that reads 0 sees the final impl.
     let fe = lp_load_acquire_u64(&f.pointee.tx_epoch)
-    if fe == 0 || fe != fepoch {
-        // No transition, or this thread's outermost activation predates it:
-        // the steady implementation (the old one while the transition runs).
+    if fe == 0 {
+        // No transition: the steady implementation.
         return lp_load_ptr(&f.pointee.impl)
     }
+    if fe != fepoch { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
+}
+
+@inline(__always)
+func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, at depth: UInt32) {
+    if depth < UInt32(LP_FRAMES_KNOWN) { lp_frame_set_func(lp_rec_frames(t) + Int(depth), f) }
+}
+
+/// Reads the epoch for the outermost function activation, unless a signal
+/// handler nested in this very entry already did: the handler's calls and
+/// the interrupted thread's belong to one activation, so the first reader
+/// fixes its epoch for both (the local CAS is atomic against handlers).
+@inline(__always)
+func snapshotFunctionEpoch(_ t: ThreadRecord) {
+    // Pairs with the release store of lp_global.epoch in startTransition():
+    // seeing epoch e implies seeing the tx_* fields of every function of
+    // transition e.
+    _ = lp_local_cas_u64(&t.pointee.fepoch, epochUnknown, lp_load_acquire_u64(&lp_global.epoch))
+}
+
+/// `f` is in transition `epoch`, and the thread's outermost activation did
+/// not read that epoch: it predates the transition, or it is this thread's
+/// own outermost entry, interrupted by the signal handler now running.
+/// Nested in an activation of a set function that predates the transition,
+/// the call stays in that activation's (old) universe. Otherwise this is the
+/// outermost set entry: the frames below it are outside the set, so the
+/// thread re-arms (as at UPSTREAM's kernel exit) and the call begins a set
+/// activation in the transition.
+@inline(never)
+func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotFunctionEpoch(t) }
+    var fepoch = lp_load_u64(&t.pointee.fepoch)
+    if fepoch != epoch && lp_load_u32(&lp_global.leave) != LP_LEAVE_FUNCTION.rawValue
+        && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
+        lp_store_u64(&t.pointee.fepoch, epoch)
+        // Pairs with the membarrier after lp_global.waiting is set: a scan
+        // that saw the old fepoch and this frame counted the thread as
+        // blocking, and waits for a wake.
+        lp_signal_fence()
+        if lp_load_u32(&lp_global.waiting) != 0 { notifyPatcher() }
+        fepoch = epoch
+    }
+    if fepoch != epoch { return lp_load_ptr(&f.pointee.impl) }
+    return enterInTransition(t, f, epoch: epoch, depth: depth)
+}
+
+/// Whether a frame of `t` below `depth` may be in the set of transition
+/// `epoch`: one is, or some are beyond the shadow stack. Read by the owner
+/// (its own frames) and by scans (frames that may be changing: an entry
+/// below the depth read is stable while that frame lives).
+func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) -> Bool {
+    // Pairs with the release store of lp_global.epoch in startTransition(),
+    // which follows every tx_epoch store of the transition: a function of
+    // the set read below reads as such.
+    guard depth <= UInt32(LP_FRAMES_KNOWN), lp_load_acquire_u64(&lp_global.epoch) == epoch else { return true }
+    let frames = lp_rec_frames(t)!
+    for i in 0..<Int(depth) {
+        guard let g = lp_frame_func(frames + i) else { continue }
+        if lp_load_u64(&UnsafeMutablePointer(mutating: g).pointee.tx_epoch) == epoch { return true }
+    }
+    return false
 }
 
 /// Counts an exit of `f`. C: `lp_func_exit`.
@@ -49,12 +114,17 @@ import CLivePatchShim
     guard let f, depth != 0 else { return countUnbalanced(t) }
     let outer = depth &- 1
     lp_store_u32(&t.pointee.fdepth, outer)
+    // The depth is stored before waiting is read. Pairs with the membarrier
+    // after lp_global.waiting is set: either a scan sees the frame gone, or
+    // this exit wakes it.
+    lp_signal_fence()
     countCall(t, f, entry: false)
     let a = lp_load_u64(&t.pointee.act)
     let fe = lp_load_u64(&f.pointee.tx_epoch)
     // Steady state: no activation, f in no transition, and (at the outermost
-    // exit) no patcher waiting. Everything else is out of line.
-    if a | fe != 0 || (outer == 0 && lp_load_u32(&lp_global.waiting) != 0) {
+    // exit, or back within the shadow stack) no patcher waiting. Everything
+    // else is out of line.
+    if a | fe != 0 || ((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lp_load_u32(&lp_global.waiting) != 0) {
         exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
     }
 }
@@ -77,9 +147,10 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
             // a LEAVE_KERNEL transition is ever without one.
             _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
         }
-    } else if outer == 0 && lp_load_u32(&lp_global.waiting) != 0
-                && fepoch != lp_load_u64(&lp_global.epoch) {
-        // Leaving an activation that predates the transition: a switch point.
+    } else if lp_load_u32(&lp_global.waiting) != 0 && fepoch != lp_load_u64(&lp_global.epoch)
+                && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
+        // Leaving an activation that predates the transition, a set function
+        // inside one, or the frames beyond the shadow stack: a switch point.
         notifyPatcher()
     }
 }

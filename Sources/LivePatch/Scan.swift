@@ -40,23 +40,48 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh {
         return (inKernel, kepoch == epochUnknown)
     }
-    // Depth first (acquire), then its epoch: see lp_func_enter.
-    if lp_load_acquire_u32(&t.pointee.fdepth) != 0 {
-        let fepoch = lp_load_u64(&t.pointee.fepoch)
-        if fepoch != epoch { return (Int32(LP_STALL_NO_SWITCH_POINT), fepoch == epochUnknown) }
-    }
+    if let transient = oldActivationBlocks(t, epoch) { return (Int32(LP_STALL_NO_SWITCH_POINT), transient) }
     if tx.model.flags & LP_MODEL_F_ARM_AT_KERNEL_EXIT != 0 && kdepth != 0 && !kernelFresh {
         return (Int32(LP_STALL_NO_SWITCH_POINT), kepoch == epochUnknown)
     }
     return (0, false)
 }
 
+/// Whether `t` blocks `epoch` because an activation that predates it may be
+/// inside a function of its set (the kernel's stack check, on the shadow
+/// stack): nil if not, else whether that is transient (an outermost entry
+/// that has not read the epoch yet).
+func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
+    // Depth first (acquire), then its epoch: see lp_func_enter.
+    let depth = lp_load_acquire_u32(&t.pointee.fdepth)
+    guard depth != 0 else { return nil }
+    let fepoch = lp_load_u64(&t.pointee.fepoch)
+    if fepoch == epochUnknown { return true }
+    if fepoch != epoch && oldFramesMayHoldSet(t, below: depth, epoch: epoch) { return false }
+    return nil
+}
+
+/// The functions of the set of `epoch` on `t`'s shadow stack, outermost
+/// first; `beyond`: frames deeper than the shadow stack were not seen;
+/// `old`: they belong to an activation that predates the transition.
+func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> (functions: [FunctionRecord], beyond: Bool, old: Bool) {
+    let depth = lp_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
+    let old = depth != 0 && lp_load_u64(&t.pointee.fepoch) != epoch
+    let frames = lp_rec_frames(t)!
+    var functions: [FunctionRecord] = []
+    for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
+        guard let g = lp_frame_func(frames + i) else { continue }
+        let f = UnsafeMutablePointer(mutating: g)
+        if lp_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
+    }
+    return (functions, depth > UInt32(LP_FRAMES_KNOWN), old)
+}
+
 /// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
 /// if an activation that predates the transition may hold one.
 func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
     if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
-    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
-        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
@@ -110,10 +135,17 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
     var unknown = false
     forEachLiveThread { t in
         if lp_load_u32(&t.pointee.offline) != 0 { return }
-        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
-        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
-            unknown = true
-            return
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD {
+            let frames = setFrames(t, tx.epoch)
+            if frames.old {
+                if frames.beyond || lp_load_u64(&t.pointee.fepoch) == epochUnknown {
+                    unknown = true
+                    return
+                }
+                // An activation that predates the transition, inside set
+                // functions: each of them executes (in the old universe).
+                for f in frames.functions { counts[Int(lp_load_u32(&f.pointee.tx_index))] &+= 1 }
+            }
         }
         guard let rows else { return }
         let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)

@@ -96,6 +96,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
             info.reason = s.reason
             info.kernel_depth = lp_load_u32(&s.thread.pointee.kdepth)
             info.function_depth = lp_load_u32(&s.thread.pointee.fdepth)
+            fillInside(s.thread, tx.epoch, count: &info.n_inside, &info.inside)
             infos.append(info)
         }
     }

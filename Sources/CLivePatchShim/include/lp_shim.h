@@ -206,6 +206,25 @@ static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)
     __atomic_store_n(&lp_global.fn_stride, stride, __ATOMIC_RELAXED);
 }
 
+/* The shadow stack: the functions a thread is inside, outermost first, one
+ * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
+ * not kept). It is what the patcher reads instead of the thread's stack
+ * (the kernel's stack check): a thread whose activation predates the
+ * transition blocks only while one of these is in the transition's set. Kept
+ * apart from the 256-byte record (whose line 0 is the hook state) and
+ * indexed by the record's position, so the hook reaches it without a load.
+ * Only the owner writes it; entries at or above fdepth are stale. */
+typedef struct lp_frame {
+    const struct lp_func *func;
+} lp_frame_t;
+extern LP_INTERNAL lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
+static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
+{
+    return lp_frame_table[rec - lp_thread_table];
+}
+static inline const struct lp_func *lp_frame_func(const lp_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
+static inline void lp_frame_set_func(lp_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
+
 /* The count-cache slot a function maps to. */
 static inline lp_count_slot_t *lp_rec_slot(lp_thread_rec_t *rec, uint32_t func_index)
 {

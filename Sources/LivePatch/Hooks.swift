@@ -23,7 +23,7 @@ import CLivePatchShim
         lp_store_release_u32(&t.pointee.fdepth, 1)
         pushFrame(t, f, at: 0)
         lp_signal_fence()
-        snapshotFunctionEpoch(t)
+        snapshotEpoch(&t.pointee.fepoch)
     } else {
         // The depth before the frame: a signal handler landing between the
         // two stores pushes its frames above this one, never over it. A scan
@@ -52,16 +52,17 @@ func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, at depth: UInt32) {
     if depth < UInt32(LP_FRAMES_KNOWN) { lp_frame_set_func(lp_rec_frames(t) + Int(depth), f) }
 }
 
-/// Reads the epoch for the outermost function activation, unless a signal
-/// handler nested in this very entry already did: the handler's calls and
-/// the interrupted thread's belong to one activation, so the first reader
-/// fixes its epoch for both (the local CAS is atomic against handlers).
+/// Reads the epoch for an outermost function activation or kernel section
+/// (`word`: fepoch or kepoch), unless a signal handler nested in this very
+/// entry already did: the handler's calls and the interrupted thread's belong
+/// to one activation, so the first reader fixes its epoch for both (the
+/// local CAS is atomic against handlers).
 @inline(__always)
-func snapshotFunctionEpoch(_ t: ThreadRecord) {
+func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
     // Pairs with the release store of lp_global.epoch in startTransition():
     // seeing epoch e implies seeing the tx_* fields of every function of
     // transition e.
-    _ = lp_local_cas_u64(&t.pointee.fepoch, epochUnknown, lp_load_acquire_u64(&lp_global.epoch))
+    _ = lp_local_cas_u64(word, epochUnknown, lp_load_acquire_u64(&lp_global.epoch))
 }
 
 /// `f` is in transition `epoch`, and the thread's outermost activation did
@@ -74,7 +75,7 @@ func snapshotFunctionEpoch(_ t: ThreadRecord) {
 /// activation in the transition.
 @inline(never)
 func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotFunctionEpoch(t) }
+    if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotEpoch(&t.pointee.fepoch) }
     var fepoch = lp_load_u64(&t.pointee.fepoch)
     if fepoch != epoch && lp_load_u32(&lp_global.leave) != LP_LEAVE_FUNCTION.rawValue
         && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
@@ -164,9 +165,8 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
         lp_store_u64(&t.pointee.kepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.kdepth, 1)
         lp_signal_fence()
-        // Pairs with the release store of lp_global.epoch in startTransition().
-        let epoch = lp_load_acquire_u64(&lp_global.epoch)
-        lp_store_u64(&t.pointee.kepoch, epoch)
+        snapshotEpoch(&t.pointee.kepoch)
+        let epoch = lp_load_u64(&t.pointee.kepoch)
         if lp_load_u32(&lp_global.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
             _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
         }

@@ -77,8 +77,7 @@ func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
 func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotEpoch(&t.pointee.fepoch) }
     var fepoch = lp_load_u64(&t.pointee.fepoch)
-    if fepoch != epoch && lp_load_u32(&lp_global.leave) != LP_LEAVE_FUNCTION.rawValue
-        && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
+    if fepoch != epoch && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
         lp_store_u64(&t.pointee.fepoch, epoch)
         // Pairs with the membarrier after lp_global.waiting is set: a scan
         // that saw the old fepoch and this frame counted the thread as

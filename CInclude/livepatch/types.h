@@ -227,6 +227,11 @@ typedef struct lp_transition_status {
     uint64_t exited_inside;     /* threads that exited inside a kernel section or a patched function (misuse) */
     uint64_t unregistered_calls; /* hooks on threads that could not register (capacity, or nested in registration) */
     char patch[32];             /* name of the patch in transition (or of the last one) */
+    /* Hooked frames left without their exit hook (longjmp, siglongjmp, an
+     * exception through instrumented code): the next hook of the thread that
+     * runs above them exits them, counting an exit of each function in
+     * lp_func_counts(), and counts them here. */
+    uint64_t abandoned_exits;
 } lp_transition_status_t;
 
 typedef struct lp_thread_info {

@@ -147,6 +147,12 @@ int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(voi
     return -pthread_atfork(prepare, parent, child);
 }
 
+int lp_sys_on_altstack(void)
+{
+    stack_t ss;
+    return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
+}
+
 /* ---- slow-path locks ------------------------------------------------------- */
 
 static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;

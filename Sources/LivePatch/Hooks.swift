@@ -9,8 +9,13 @@ import CLivePatchShim
 /// C: `lp_func_enter`.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
     guard let f else { return failNull(LPError.invalid) }
-    guard let t = lp_tls_rec() else { return enterUnregistered(f) }
-    let depth = lp_load_u32(&t.pointee.fdepth)
+    let key = lp_frame_key()
+    guard let t = lp_tls_rec() ?? registerFromHook() else {
+        countUnregisteredCall()
+        return lp_load_ptr(&f.pointee.impl)
+    }
+    var depth = lp_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
     if depth == 0 {
         // Announce the activation before reading the epoch (the thread half
         // of the store-then-load pair with startTransition's membarrier):
@@ -21,7 +26,7 @@ import CLivePatchShim
         // README, finding B1).
         lp_store_u64(&t.pointee.fepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.fdepth, 1)
-        pushFrame(t, f, at: 0)
+        pushFrame(t, f, key: key, at: 0)
         lp_signal_fence()
         snapshotEpoch(&t.pointee.fepoch)
     } else {
@@ -31,7 +36,7 @@ import CLivePatchShim
         // can only do so if this entry's load of tx_epoch below sees the
         // transition (the membarrier), and then enterOldActivation decides.
         lp_store_release_u32(&t.pointee.fdepth, depth &+ 1)
-        pushFrame(t, f, at: depth)
+        pushFrame(t, f, key: key, at: depth)
         lp_signal_fence() // the frame is stored before tx_epoch is read
     }
     let fepoch = lp_load_u64(&t.pointee.fepoch)
@@ -48,8 +53,55 @@ import CLivePatchShim
 }
 
 @inline(__always)
-func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, at depth: UInt32) {
-    if depth < UInt32(LP_FRAMES_KNOWN) { lp_frame_set_func(lp_rec_frames(t) + Int(depth), f) }
+func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
+    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    let frame = lp_rec_frames(t) + Int(depth)
+    lp_frame_set_func(frame, f)
+    frame.pointee.key = key // only the owner reads keys
+}
+
+/// The key of the deepest frame the shadow stack holds (depth > 0).
+@inline(__always)
+func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
+    (lp_rec_frames(t) + Int(min(depth, UInt32(LP_FRAMES_KNOWN)) &- 1)).pointee.key
+}
+
+/// A hook runs above frames the thread still counts: they were left without
+/// their exit hooks (longjmp, siglongjmp, an exception through instrumented
+/// code). Each is exited now, as its exit hook would have, and counted in
+/// lp_global.abandoned_exits; returns the depth that remains. `exiting`: the
+/// function an exit hook is ending, whose own frame stays for that exit; if
+/// no frame of it is found where it should be, nothing is dropped (a
+/// mismatched exit, which counts as before). Frames beyond the shadow stack
+/// are dropped with the deepest known one; their functions are unknown, so
+/// their exits are not counted. A handler on the alternate signal stack says
+/// nothing about the interrupted frames: nothing is dropped there.
+@inline(never)
+func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: FunctionRecord?) -> UInt32 {
+    if lp_sys_on_altstack() != 0 { return depth }
+    let frames = lp_rec_frames(t)!
+    let known = min(depth, UInt32(LP_FRAMES_KNOWN))
+    var live = known
+    while live > 0 && frames[Int(live) - 1].key < key { live -= 1 }
+    var keep = live
+    if let f = exiting {
+        let own = live > 0 && frames[Int(live) - 1].key == key && lp_frame_func(frames + Int(live) - 1) == UnsafePointer(f)
+        if !own {
+            guard live < known, lp_frame_func(frames + Int(live)) == UnsafePointer(f) else { return depth }
+            keep = live + 1
+        }
+    }
+    var d = depth
+    while d > keep {
+        if d <= UInt32(LP_FRAMES_KNOWN), let g = lp_frame_func(frames + Int(d) - 1) {
+            exitFrame(t, UnsafeMutablePointer(mutating: g), depth: d)
+        } else {
+            lp_store_u32(&t.pointee.fdepth, d &- 1)
+        }
+        _ = lp_fetch_add_u64(&lp_global.abandoned_exits, 1)
+        d -= 1
+    }
+    return keep
 }
 
 /// Reads the epoch for an outermost function activation or kernel section
@@ -109,9 +161,28 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
 
 /// Counts an exit of `f`. C: `lp_func_exit`.
 @c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
+    let key = lp_frame_key()
     guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
-    let depth = lp_load_u32(&t.pointee.fdepth)
+    var depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
+    if key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: f) }
+    exitFrame(t, f, depth: depth)
+}
+
+/// The calling thread's frames whose keys lie below `key`, the frame key of
+/// an exported call, were left by a jump: exits them. For the calls that
+/// would otherwise find the thread inside them (lp_transition_wait,
+/// lp_thread_unregister). From a frame deeper than the exported call's the
+/// key is lower, and fewer frames are dropped, never a live one.
+@inline(never)
+func dropFramesBelow(_ t: ThreadRecord, key: UInt64) {
+    let depth = lp_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { _ = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
+}
+
+/// Ends the activation of `f` at `depth` (> 0).
+@inline(__always)
+func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
     let outer = depth &- 1
     lp_store_u32(&t.pointee.fdepth, outer)
     // The depth is stored before waiting is read. Pairs with the membarrier
@@ -328,12 +399,3 @@ func countUnbalanced(_ t: ThreadRecord) {
     lp_store_u64(&t.pointee.unbalanced, lp_load_u64(&t.pointee.unbalanced) &+ 1)
 }
 
-/// First hook of a thread: register it, then run the hook as usual.
-@inline(never)
-func enterUnregistered(_ f: FunctionRecord) -> UnsafeRawPointer? {
-    guard registerFromHook() != nil else {
-        countUnregisteredCall()
-        return lp_load_ptr(&f.pointee.impl)
-    }
-    return lp_func_enter(f)
-}

@@ -148,6 +148,7 @@ func snapshotJSON(_ snap: Snapshot) -> [UInt8] {
     w.field("registered_threads", tx.registered_threads)
     w.field("registered_functions", tx.registered_functions)
     w.field("unbalanced_exits", tx.unbalanced_exits)
+    w.field("abandoned_exits", tx.abandoned_exits)
     w.field("exited_inside", tx.exited_inside)
     w.field("unregistered_calls", tx.unregistered_calls)
     w.close("}")

@@ -65,6 +65,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     s.exited_inside = threadRegistry.exitedInside
     lp_unlock_registry()
     s.unregistered_calls = lp_load_u64(&lp_global.unregistered_calls)
+    s.abandoned_exits = lp_load_u64(&lp_global.abandoned_exits)
 }
 
 /// A snapshot of the transition state and the misuse counters.

@@ -173,7 +173,8 @@ typedef struct lp_global {
     uint32_t pad1;
     uint64_t unregistered_calls; /* hooks on threads with no record */
     uint64_t unbalanced_unregistered; /* exits on threads with no record */
-    uint64_t pad2[5];
+    uint64_t abandoned_exits; /* frames left without their exit hook (longjmp) */
+    uint64_t pad2[4];
 } lp_global_t;
 
 _Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
@@ -216,6 +217,7 @@ static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)
  * Only the owner writes it; entries at or above fdepth are stale. */
 typedef struct lp_frame {
     const struct lp_func *func;
+    uint64_t key; /* lp_frame_key() at its entry */
 } lp_frame_t;
 extern LP_INTERNAL lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
 static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
@@ -224,6 +226,16 @@ static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
 }
 static inline const struct lp_func *lp_frame_func(const lp_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
 static inline void lp_frame_set_func(lp_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
+/* The frame key: the hook's frame address, which is the caller's stack
+ * pointer at the call less 16 whichever hook was called (the cyg hooks
+ * tail-call lp_func_enter/exit, and every Swift function keeps a frame
+ * pointer). The stack grows down: a frame whose key is below the key of a
+ * later hook was left without its exit hook (longjmp, an exception). Only
+ * the owner reads the keys. Always inlined, so it is the hook's own frame. */
+static inline __attribute__((always_inline)) uint64_t lp_frame_key(void)
+{
+    return (uint64_t)(uintptr_t)__builtin_frame_address(0);
+}
 
 /* The count-cache slot a function maps to. */
 static inline lp_count_slot_t *lp_rec_slot(lp_thread_rec_t *rec, uint32_t func_index)
@@ -301,6 +313,7 @@ void lp_sys_set_errno(int err);
 int lp_sys_thread_exit_hook(void (*fn)(void *)); /* pthread key whose destructor is fn */
 void lp_sys_thread_exit_arm(void *value);        /* set this thread's key value */
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
+int lp_sys_on_altstack(void);     /* 1 while a signal handler runs on the sigaltstack */
 
 /* ---- simulation mode (Simulation.swift) --------------------------------------
  * lp_sys_futex_wait/wake, lp_sys_now_ns and lp_sys_pthread_kill route through

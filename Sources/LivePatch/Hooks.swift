@@ -26,9 +26,12 @@ import CLivePatchShim
         // README, finding B1).
         lp_store_u64(&t.pointee.fepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.fdepth, 1)
-        pushFrame(t, f, key: key, at: 0)
         lp_signal_fence()
         snapshotEpoch(&t.pointee.fepoch)
+        // After the epoch: "unknown" makes scans retry, so its window stays
+        // short. The frame is still stored before tx_epoch is read below.
+        pushFrame(t, f, key: key, at: 0)
+        lp_signal_fence()
     } else {
         // The depth before the frame: a signal handler landing between the
         // two stores pushes its frames above this one, never over it. A scan

@@ -62,11 +62,9 @@ func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
 }
 
 /// The functions of the set of `epoch` on `t`'s shadow stack, outermost
-/// first; `beyond`: frames deeper than the shadow stack were not seen;
-/// `old`: they belong to an activation that predates the transition.
-func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> (functions: [FunctionRecord], beyond: Bool, old: Bool) {
+/// first (frames deeper than the shadow stack are not seen).
+func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
     let depth = lp_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
-    let old = depth != 0 && lp_load_u64(&t.pointee.fepoch) != epoch
     let frames = lp_rec_frames(t)!
     var functions: [FunctionRecord] = []
     for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
@@ -74,7 +72,7 @@ func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> (functions: [FunctionRecor
         let f = UnsafeMutablePointer(mutating: g)
         if lp_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
     }
-    return (functions, depth > UInt32(LP_FRAMES_KNOWN), old)
+    return functions
 }
 
 /// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
@@ -125,8 +123,9 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
 }
 
 /// PATCHED_SET x FUNCTION: executions in flight of each function of the
-/// transition, summed over threads (index = tx_index). Threads whose
-/// activation predates the transition make every count unknown (max).
+/// transition, summed over threads (index = tx_index). A thread whose
+/// activation predates the transition and may be inside a set function
+/// makes every count unknown (max).
 func liveCounts(_ tx: Transition) -> [UInt64] {
     var counts = [UInt64](repeating: 0, count: tx.functions.count)
     let rows = lp_global_fn_counts()
@@ -135,17 +134,12 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
     var unknown = false
     forEachLiveThread { t in
         if lp_load_u32(&t.pointee.offline) != 0 { return }
-        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD {
-            let frames = setFrames(t, tx.epoch)
-            if frames.old {
-                if frames.beyond || lp_load_u64(&t.pointee.fepoch) == epochUnknown {
-                    unknown = true
-                    return
-                }
-                // An activation that predates the transition, inside set
-                // functions: each of them executes (in the old universe).
-                for f in frames.functions { counts[Int(lp_load_u32(&f.pointee.tx_index))] &+= 1 }
-            }
+        // Its calls of every set function run the old universe uncounted
+        // (enterOldActivation), so no function may switch. Outside the set,
+        // its set calls begin counted activations.
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
+            unknown = true
+            return
         }
         guard let rows else { return }
         let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)

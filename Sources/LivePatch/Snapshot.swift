@@ -83,7 +83,7 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
 
 /// A report's `n_inside` and `inside`: the set functions on `t`'s shadow stack.
 func fillInside<Tuple>(_ t: ThreadRecord, _ epoch: UInt64, count: inout UInt32, _ inside: inout Tuple) {
-    let functions = setFrames(t, epoch).functions
+    let functions = setFrames(t, epoch)
     count = UInt32(functions.count)
     withUnsafeMutableBytes(of: &inside) { raw in
         let slots = raw.bindMemory(to: UnsafePointer<lp_func_t>?.self)

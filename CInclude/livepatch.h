@@ -86,7 +86,11 @@ lp_func_t *lp_func_lookup(const char *name);
  * NULL (errno EINVAL) only for a NULL handle. */
 const void *lp_func_enter(lp_func_t *f);
 /* Counts an exit. An exit with no entry to match is counted as unbalanced
- * and never makes a count negative. */
+ * and never makes a count negative. Call it from the frame that called
+ * lp_func_enter (or one below it): entries whose frames have returned or
+ * been jumped out of (longjmp, siglongjmp) are exited as abandoned by the
+ * thread's next hook, lp_transition_wait or lp_thread_unregister that runs
+ * above them (lp_transition_status_t.abandoned_exits). */
 void lp_func_exit(lp_func_t *f);
 /* Entries and exits of f so far, over all threads; exact at quiescence.
  * -EINVAL NULL argument, -ENOENT unknown handle. */

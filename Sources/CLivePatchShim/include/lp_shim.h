@@ -220,9 +220,11 @@ typedef struct lp_frame {
     uint64_t key; /* lp_frame_key() at its entry */
 } lp_frame_t;
 extern LP_INTERNAL lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
+_Static_assert(sizeof(lp_frame_t[LP_FRAMES_KNOWN]) == sizeof(lp_thread_rec_t),
+               "a thread's frames sit at its record's byte offset: no index arithmetic");
 static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
 {
-    return lp_frame_table[rec - lp_thread_table];
+    return (lp_frame_t *)((char *)lp_frame_table + ((const char *)rec - (const char *)lp_thread_table));
 }
 static inline const struct lp_func *lp_frame_func(const lp_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
 static inline void lp_frame_set_func(lp_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }

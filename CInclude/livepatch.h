@@ -128,15 +128,18 @@ lp_func_t *lp_func_lookup(const char *name);
  * NULL (errno EINVAL) only for a NULL handle. */
 const void *lp_func_enter(lp_func_t *f);
 /* Counts an exit. An exit with no entry to match is counted as unbalanced
- * and never makes a count negative. A thread keeps the depth of its hooked
- * calls, not which functions they were: an exit of a function other than
- * the innermost one entered (lp_func_enter(f); lp_func_exit(g)) is counted
- * as an exit of g, not as unbalanced, and closes the innermost call as if
- * it were f's. After that pair, f has 1 entry and 0 exits, g 0 entries and
- * 1 exit, and the thread is outside every hooked function (its next
- * lp_func_exit is unbalanced). A model that counts per function
- * (PATCHED_SET x SWITCH_FUNCTION) may then still count f as running on
- * this thread for the transition in flight (it waits for it, or is forced). */
+ * and never makes a count negative. Call it from the frame that called
+ * lp_func_enter (or one below it): entries whose frames have returned or
+ * been jumped out of (longjmp, siglongjmp) are exited as abandoned by the
+ * thread's next hook, lp_transition_wait or lp_thread_unregister that runs
+ * above them (lp_transition_status_t.abandoned_exits). An exit of a
+ * function other than the innermost one entered (lp_func_enter(f);
+ * lp_func_exit(g)) is counted as an exit of g, not as unbalanced, and closes
+ * the innermost call as if it were f's: f has 1 entry and 0 exits, g 0
+ * entries and 1 exit, and the thread's next lp_func_exit is unbalanced. A
+ * model that counts per function (PATCHED_SET x SWITCH_FUNCTION) may then
+ * still count f as running on this thread for the transition in flight (it
+ * waits for it, or is forced). */
 void lp_func_exit(lp_func_t *f);
 /* Entries and exits of f so far, over all threads; exact at quiescence.
  * -EINVAL NULL argument, -ENOENT unknown handle. */

@@ -262,7 +262,7 @@ inline membarrier() {
 #define THREAD_LOCALS \
     byte me, fdepth, kdepth, fepoch, kepoch, act; bit offline; \
     byte dep, e, fe, a, u, o, n, ret, x0, x1, mk; \
-    bit kk, need, steady, snapdone, hflag; byte hf, hv; \
+    bit kk, need, steady, setentry, snapdone, hflag; byte hf, hv; \
     byte aver = NOV; bit rch, rchrev
 
 /* ============ thread side: Activation.swift, Hooks.swift ============ */
@@ -374,8 +374,10 @@ inline func_enter() {
        ST_FEPOCH(EUNK);                     /* lp_store_u64(&t.fepoch, epochUnknown) */
        ST_FDEPTH(1);                        /* lp_store_release_u32(&t.fdepth, 1) */
        /* lp_signal_fence() */
-       atomic { e = epoch }                 /* lp_load_acquire_u64(&lp_global.epoch) */
-       ST_FEPOCH(e);                        /* lp_store_u64(&t.fepoch, ...) */
+       atomic { e = epoch }                 /* snapshotEpoch: lp_load_acquire_u64(&lp_global.epoch) */
+       ST_FEPOCH(e);                        /* lp_local_cas_u64(&t.fepoch, epochUnknown, e): with no
+                                             * signal handler it always succeeds, a store */
+       /* pushFrame: the shadow stack holds only f, a set function: left out */
 #else
        /* the order before commit 4f3be54 (finding B1) */
        atomic { e = epoch }
@@ -388,10 +390,32 @@ inline func_enter() {
     atomic {
         fe = tx_epoch;                      /* lp_load_acquire_u64(&f.tx_epoch) */
         if
-        :: fe == 0 || fe != fepoch -> steady = 1   /* no transition, or an older activation */
-        :: else -> steady = 0; ACTIVATION_UNIVERSE /* enterInTransition */
+        :: fe == 0 -> steady = 1            /* no transition */
+        :: fe != 0 && fe != fepoch && dep != 0 -> steady = 1
+                                            /* enterOldActivation: nested in an older activation
+                                             * of f, a set function (oldFramesMayHoldSet) */
+#ifndef READ_EPOCH_FIRST
+        :: fe != 0 && fe != fepoch && dep == 0 -> steady = 0; setentry = 1
+                                            /* ... the outermost set entry of an older activation */
+#else
+        :: fe != 0 && fe != fepoch && dep == 0 -> steady = 1
+                                            /* the engine before 4f3be54 had no re-arm either (it
+                                             * alone closes B1 for function activations) */
+#endif
+        :: fe != 0 && fe == fepoch -> steady = 0; ACTIVATION_UNIVERSE /* enterInTransition */
         fi
     }
+    if
+    :: setentry ->
+       atomic { e = epoch }                 /* oldFramesMayHoldSet: lp_load_acquire_u64(&lp_global.epoch) */
+       if
+       :: e == fe ->
+          ST_FEPOCH(fe);                    /* lp_store_u64(&t.fepoch, epoch) (then the wake-up: left out) */
+          atomic { setentry = 0; e = 0; ACTIVATION_UNIVERSE }
+       :: else -> atomic { setentry = 0; e = 0; steady = 1 }
+       fi
+    :: else -> skip
+    fi
     if
     :: steady ->
        atomic { ret = impl; exec_begin(ret); steady = 0; fe = 0; dep = 0; INHOOK(0) }

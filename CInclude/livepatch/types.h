@@ -23,6 +23,11 @@ extern "C" {
 #define LP_MAX_PATCHES 1024   /* patches in existence at once */
 #define LP_THREAD_NAME_MAX 24 /* bytes kept of a thread's name, NUL included */
 #define LP_NAME_MAX 4096      /* bytes of a function's or patch's name, NUL included; longer: EINVAL */
+/* A thread's hooked functions are known to this depth: a thread whose
+ * activation predates a transition and is deeper than this blocks it as if
+ * a set function were among the frames beyond (until it returns within). */
+#define LP_FRAMES_KNOWN 16
+#define LP_INSIDE_MAX 4       /* set functions a stall report names per thread */
 
 /* A patchable function: a name and its original implementation. Opaque. */
 typedef struct lp_func lp_func_t;
@@ -225,6 +230,11 @@ typedef struct lp_transition_status {
     uint64_t exited_inside;     /* threads that exited inside a kernel section or a patched function (misuse) */
     uint64_t unregistered_calls; /* hooks on threads that could not register (capacity, or nested in registration) */
     char patch[32];             /* name of the patch in transition (or of the last one) */
+    /* Hooked frames left without their exit hook (longjmp, siglongjmp, an
+     * exception through instrumented code): the next hook of the thread that
+     * runs above them exits them, counting an exit of each function in
+     * lp_func_counts(), and counts them here. */
+    uint64_t abandoned_exits;
 } lp_transition_status_t;
 
 typedef struct lp_thread_info {
@@ -233,6 +243,12 @@ typedef struct lp_thread_info {
     int reason;                 /* LP_STALL_* */
     uint32_t kernel_depth;      /* nesting of kernel sections */
     uint32_t function_depth;    /* nesting of hooked functions */
+    /* The functions of the transition's set (and extended set) the thread is
+     * inside, as the kernel's /proc/PID/stack would show them: how many of
+     * its first LP_FRAMES_KNOWN frames are, and the outermost LP_INSIDE_MAX
+     * of them. */
+    uint32_t n_inside;
+    const lp_func_t *inside[LP_INSIDE_MAX];
 } lp_thread_info_t;
 
 /* ---- shadow variables (lp_shadow_*, livepatch.h) ---- */
@@ -274,6 +290,8 @@ typedef struct lp_thread_state {
     int offline;             /* 1 between lp_thread_offline() and lp_thread_online() */
     uint32_t kernel_depth;   /* nesting of kernel sections */
     uint32_t function_depth; /* nesting of hooked functions */
+    uint32_t n_inside;       /* as in lp_thread_info_t: set functions it is inside (0 with no transition) */
+    const lp_func_t *inside[LP_INSIDE_MAX]; /* ... the outermost of them */
 } lp_thread_state_t;
 
 typedef struct lp_snapshot {

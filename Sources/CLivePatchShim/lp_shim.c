@@ -22,6 +22,7 @@
 LP_LINE_ALIGNED lp_global_t lp_global;
 LP_LINE_ALIGNED lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
 LP_LINE_ALIGNED struct lp_func lp_func_table[LP_MAX_FUNCS];
+LP_LINE_ALIGNED lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
 struct lp_patch lp_patch_table[LP_MAX_PATCHES];
 /* 2 MiB of zeroes until functions are registered by address (lp_func_register_auto). */
 LP_LINE_ALIGNED lp_addr_slot_t lp_addr_table[LP_ADDR_SLOTS];
@@ -285,6 +286,12 @@ void lp_sys_keep(uint64_t value) { (void)value; }
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void))
 {
     return -pthread_atfork(prepare, parent, child);
+}
+
+int lp_sys_on_altstack(void)
+{
+    stack_t ss;
+    return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK) != 0;
 }
 
 /* ---- slow-path locks ------------------------------------------------------- */

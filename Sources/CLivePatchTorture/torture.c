@@ -91,12 +91,13 @@ struct sect {
     uint16_t incarnation;
 };
 
-enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN };
-static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn" };
+enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER };
+static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver" };
 
 struct tctx {
     int idx;
     enum kind kind;
+    int living;            /* K_LIVER: inside its never-patched function */
     pthread_t th;
     char name[LP_THREAD_NAME_MAX];
     uint64_t rng;
@@ -372,7 +373,26 @@ static void work_once(struct tctx *t)
         break;
     case K_CHURN:
         break;
+    case K_LIVER: /* inside its never-patched function (live_enter): only the set blocks */
+        call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
+        break;
     }
+}
+
+/* A liver thread lives inside a function that is never patched, as a real
+ * program's main loop or worker function: it must never block a transition. */
+static int live_fn(const struct tctx *t) { return NPATCHABLE + t->idx % (NF - NPATCHABLE); }
+static void live_enter(struct tctx *t)
+{
+    lp_func_enter(G.f[live_fn(t)]);
+    t->enters[live_fn(t)]++;
+    t->living = 1;
+}
+static void live_exit(struct tctx *t)
+{
+    t->living = 0;
+    lp_func_exit(G.f[live_fn(t)]);
+    t->exits[live_fn(t)]++;
 }
 
 static void *worker(void *arg)
@@ -382,6 +402,8 @@ static void *worker(void *arg)
     lp_thread_register(t->name);
     if (t->kind == K_KTHREAD)
         kernel_enter(t); /* and never leaves: only safe points */
+    if (t->kind == K_LIVER)
+        live_enter(t);
     while (!atomic_load(&G.stop)) {
         if (should_park()) {
             if (t->kind == K_KTHREAD) {
@@ -399,6 +421,8 @@ static void *worker(void *arg)
     }
     if (t->kind == K_KTHREAD)
         kernel_exit(t);
+    if (t->kind == K_LIVER)
+        live_exit(t);
     return NULL;
 }
 
@@ -670,11 +694,13 @@ static void check_counts(struct model_stats *m)
 {
     for (int fn = 0; fn < NF; fn++) {
         uint64_t e = G.churn_enters[fn], x = G.churn_exits[fn], le, lx;
+        uint64_t inside = 0; /* livers, which stay inside their function across rounds */
         for (unsigned k = 0; k < G.nctx; k++) {
             e += G.ctx[k].enters[fn];
             x += G.ctx[k].exits[fn];
+            inside += G.ctx[k].living && live_fn(&G.ctx[k]) == fn;
         }
-        if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le != e || lx != x || le != lx)
+        if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le != e || lx != x || le - lx != inside)
             m->counts++;
     }
 }
@@ -711,10 +737,18 @@ static int collect_stalled(const lp_thread_info_t *info, void *ctx)
     int *lazy_named = ctx;
     size_t len = strlen(G.stalled_report);
     if (len < sizeof G.stalled_report - 64)
-        snprintf(G.stalled_report + len, sizeof G.stalled_report - len, " %s(tid %d, %s)", info->name, info->tid,
+        snprintf(G.stalled_report + len, sizeof G.stalled_report - len, " %s(tid %d, %s%s)", info->name, info->tid,
                  info->reason == LP_STALL_IN_KERNEL ? "in kernel"
                  : info->reason == LP_STALL_IN_SET  ? "in set"
-                                                    : "no switch point");
+                                                    : "no switch point",
+                 info->n_inside ? ", inside" : "");
+    /* The set functions it is inside, as /proc/PID/stack would list them. */
+    for (uint32_t i = 0; i < info->n_inside && i < LP_INSIDE_MAX; i++)
+        for (int fn = 0; fn < NF; fn++) {
+            len = strlen(G.stalled_report);
+            if (info->inside[i] == G.f[fn] && len < sizeof G.stalled_report - 16)
+                snprintf(G.stalled_report + len - 1, sizeof G.stalled_report - len + 1, " f%d)", fn);
+        }
     if (strcmp(info->name, "kthread-0") == 0 && info->reason == LP_STALL_IN_KERNEL)
         *lazy_named = 1;
     return 0;
@@ -1032,7 +1066,7 @@ static void write_json(FILE *out, double elapsed)
 #define SIM_BOUND_NS 100000000ull /* virtual: a transition that takes longer is a hang */
 #define SIM_DEADLINE_NS 150000ull /* virtual: the example model's deadline (DEADLINE_REVERSE) */
 
-static const enum kind sim_kinds[] = { K_WORKER, K_WORKER, K_KTHREAD, K_BLOCK_FN, K_BLOCK_KERNEL, K_OFFLINE };
+static const enum kind sim_kinds[] = { K_WORKER, K_WORKER, K_KTHREAD, K_BLOCK_FN, K_BLOCK_KERNEL, K_OFFLINE, K_LIVER };
 
 static struct {
     unsigned workers;
@@ -1112,8 +1146,12 @@ static void sim_worker(struct tctx *t)
         }
         kernel_exit(t);
     } else {
+        if (t->kind == K_LIVER)
+            live_enter(t);
         for (unsigned i = 2 + rnd(&t->rng, 4); i > 0; i--)
             work_once(t);
+        if (t->kind == K_LIVER)
+            live_exit(t);
     }
     lp_thread_unregister(); /* inside the run: its counts flush at a fixed point */
 }
@@ -1470,11 +1508,11 @@ int lp_torture_run(lp_torture_options_t *o)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     uint64_t seed = G.seed;
-    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20;
+    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20;
     for (unsigned k = 0; k < G.nctx + CHURN_SLOTS; k++) {
         struct tctx *t = k < G.nctx ? &G.ctx[k] : &G.churn[k - G.nctx];
         unsigned kind_idx = k < nk ? K_KTHREAD : k < nk + nbf ? K_BLOCK_FN : k < nk + nbf + nbk ? K_BLOCK_KERNEL
-                          : k < nk + nbf + nbk + noff ? K_OFFLINE : K_WORKER;
+                          : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER : K_WORKER;
         t->kind = k < G.nctx ? (enum kind)kind_idx : K_CHURN;
         t->idx = t->kind == K_KTHREAD ? (int)k : (int)k;
         snprintf(t->name, sizeof t->name, "%s-%u", kind_names[t->kind], t->kind == K_KTHREAD ? k : k);

@@ -144,6 +144,9 @@ func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: 
         return beginActivation(t, epoch: epoch, kernel: Act.isKernel(a), marker: Act.marker(a))
     }
     if leave == LP_LEAVE_KERNEL.rawValue && lp_load_u32(&t.pointee.kdepth) != 0 {
+        // A signal handler nested in the section's outermost entry: see
+        // snapshotEpoch.
+        if lp_load_u64(&t.pointee.kepoch) == epochUnknown { snapshotEpoch(&t.pointee.kepoch) }
         // A kernel section that began before this transition runs in the old
         // universe to its end.
         if lp_load_u64(&t.pointee.kepoch) != epoch { return universeOld }

@@ -9,8 +9,13 @@ import CLivePatchShim
 /// C: `lp_func_enter`.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
     guard let f else { return failNull(LPError.invalid) }
-    guard let t = lp_tls_rec() else { return enterUnregistered(f) }
-    let depth = lp_load_u32(&t.pointee.fdepth)
+    let key = lp_frame_key()
+    guard let t = lp_tls_rec() ?? registerFromHook() else {
+        countUnregisteredCall()
+        return lp_load_ptr(&f.pointee.impl)
+    }
+    var depth = lp_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
     if depth == 0 {
         // Announce the activation before reading the epoch (the thread half
         // of the store-then-load pair with startTransition's membarrier):
@@ -22,39 +27,178 @@ import CLivePatchShim
         lp_store_u64(&t.pointee.fepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.fdepth, 1)
         lp_signal_fence()
-        // Pairs with the release store of lp_global.epoch in
-        // startTransition(): seeing epoch e implies seeing the tx_* fields
-        // of every function of transition e.
-        lp_store_u64(&t.pointee.fepoch, lp_load_acquire_u64(&lp_global_ref().pointee.epoch))
+        snapshotEpoch(&t.pointee.fepoch)
+        // After the epoch: "unknown" makes scans retry, so its window stays
+        // short. The frame is still stored before tx_epoch is read below.
+        pushFrame(t, f, key: key, at: 0)
+        lp_signal_fence()
     } else {
-        lp_store_u32(&t.pointee.fdepth, depth &+ 1)
+        // The depth before the frame: a signal handler landing between the
+        // two stores pushes its frames above this one, never over it. A scan
+        // that sees the depth but not yet the frame reads a stale entry; it
+        // can only do so if this entry's load of tx_epoch below sees the
+        // transition (the membarrier), and then enterOldActivation decides.
+        lp_store_release_u32(&t.pointee.fdepth, depth &+ 1)
+        pushFrame(t, f, key: key, at: depth)
+        lp_signal_fence() // the frame is stored before tx_epoch is read
     }
     let fepoch = lp_load_u64(&t.pointee.fepoch)
     countCall(t, f, entry: true)
     // Pairs with the release stores of tx_epoch in startTransition() and
     // Transition.complete(): a hook that reads 0 sees the final impl.
     let fe = lp_load_acquire_u64(&f.pointee.tx_epoch)
-    if fe == 0 || fe != fepoch {
-        // No transition, or this thread's outermost activation predates it:
-        // the steady implementation (the old one while the transition runs).
+    if fe == 0 {
+        // No transition: the steady implementation.
         return lp_load_ptr(&f.pointee.impl)
     }
+    if fe != fepoch { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
+}
+
+@inline(__always)
+func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
+    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    let frame = lp_rec_frames(t) + Int(depth)
+    lp_frame_set_func(frame, f)
+    frame.pointee.key = key // only the owner reads keys
+}
+
+/// The key of the deepest frame the shadow stack holds (depth > 0).
+@inline(__always)
+func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
+    (lp_rec_frames(t) + Int(min(depth, UInt32(LP_FRAMES_KNOWN)) &- 1)).pointee.key
+}
+
+/// A hook runs above frames the thread still counts: they were left without
+/// their exit hooks (longjmp, siglongjmp, an exception through instrumented
+/// code). Each is exited now, as its exit hook would have, and counted in
+/// lp_global.abandoned_exits; returns the depth that remains. `exiting`: the
+/// function an exit hook is ending, whose own frame stays for that exit; if
+/// no frame of it is found where it should be, nothing is dropped (a
+/// mismatched exit, which counts as before). Frames beyond the shadow stack
+/// are dropped with the deepest known one; their functions are unknown, so
+/// their exits are not counted. A handler on the alternate signal stack says
+/// nothing about the interrupted frames: nothing is dropped there.
+@inline(never)
+func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: FunctionRecord?) -> UInt32 {
+    if lp_sys_on_altstack() != 0 { return depth }
+    let frames = lp_rec_frames(t)!
+    let known = min(depth, UInt32(LP_FRAMES_KNOWN))
+    var live = known
+    while live > 0 && frames[Int(live) - 1].key < key { live -= 1 }
+    var keep = live
+    if let f = exiting {
+        let own = live > 0 && frames[Int(live) - 1].key == key && lp_frame_func(frames + Int(live) - 1) == UnsafePointer(f)
+        if !own {
+            guard live < known, lp_frame_func(frames + Int(live)) == UnsafePointer(f) else { return depth }
+            keep = live + 1
+        }
+    }
+    var d = depth
+    while d > keep {
+        if d <= UInt32(LP_FRAMES_KNOWN), let g = lp_frame_func(frames + Int(d) - 1) {
+            exitFrame(t, UnsafeMutablePointer(mutating: g), depth: d)
+        } else {
+            lp_store_u32(&t.pointee.fdepth, d &- 1)
+        }
+        _ = lp_fetch_add_u64(&lp_global_ref().pointee.abandoned_exits, 1)
+        d -= 1
+    }
+    return keep
+}
+
+/// Reads the epoch for an outermost function activation or kernel section
+/// (`word`: fepoch or kepoch), unless a signal handler nested in this very
+/// entry already did: the handler's calls and the interrupted thread's belong
+/// to one activation, so the first reader fixes its epoch for both (the
+/// local CAS is atomic against handlers).
+@inline(__always)
+func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
+    // Pairs with the release store of lp_global.epoch in startTransition():
+    // seeing epoch e implies seeing the tx_* fields of every function of
+    // transition e.
+    _ = lp_local_cas_u64(word, epochUnknown, lp_load_acquire_u64(&lp_global_ref().pointee.epoch))
+}
+
+/// `f` is in transition `epoch`, and the thread's outermost activation did
+/// not read that epoch: it predates the transition, or it is this thread's
+/// own outermost entry, interrupted by the signal handler now running.
+/// Nested in an activation of a set function that predates the transition,
+/// the call stays in that activation's (old) universe. Otherwise this is the
+/// outermost set entry: the frames below it are outside the set, so the
+/// thread re-arms (as at UPSTREAM's kernel exit) and the call begins a set
+/// activation in the transition.
+@inline(never)
+func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotEpoch(&t.pointee.fepoch) }
+    var fepoch = lp_load_u64(&t.pointee.fepoch)
+    if fepoch != epoch && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
+        lp_store_u64(&t.pointee.fepoch, epoch)
+        // Pairs with the membarrier after lp_global.waiting is set: a scan
+        // that saw the old fepoch and this frame counted the thread as
+        // blocking, and waits for a wake.
+        lp_signal_fence()
+        if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+        fepoch = epoch
+    }
+    if fepoch != epoch { return lp_load_ptr(&f.pointee.impl) }
+    return enterInTransition(t, f, epoch: epoch, depth: depth)
+}
+
+/// Whether a frame of `t` below `depth` may be in the set of transition
+/// `epoch`: one is, or some are beyond the shadow stack. Read by the owner
+/// (its own frames) and by scans (frames that may be changing: an entry
+/// below the depth read is stable while that frame lives).
+func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) -> Bool {
+    // Pairs with the release store of lp_global.epoch in startTransition(),
+    // which follows every tx_epoch store of the transition: a function of
+    // the set read below reads as such.
+    guard depth <= UInt32(LP_FRAMES_KNOWN), lp_load_acquire_u64(&lp_global_ref().pointee.epoch) == epoch else { return true }
+    let frames = lp_rec_frames(t)!
+    for i in 0..<Int(depth) {
+        guard let g = lp_frame_func(frames + i) else { continue }
+        if lp_load_u64(&UnsafeMutablePointer(mutating: g).pointee.tx_epoch) == epoch { return true }
+    }
+    return false
 }
 
 /// Counts an exit of `f`. C: `lp_func_exit`.
 @c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
+    let key = lp_frame_key()
     guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
-    let depth = lp_load_u32(&t.pointee.fdepth)
+    var depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
+    if key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: f) }
+    exitFrame(t, f, depth: depth)
+}
+
+/// The calling thread's frames whose keys lie below `key`, the frame key of
+/// an exported call, were left by a jump: exits them. For the calls that
+/// would otherwise find the thread inside them (lp_transition_wait,
+/// lp_thread_unregister). From a frame deeper than the exported call's the
+/// key is lower, and fewer frames are dropped, never a live one.
+@inline(never)
+func dropFramesBelow(_ t: ThreadRecord, key: UInt64) {
+    let depth = lp_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { _ = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
+}
+
+/// Ends the activation of `f` at `depth` (> 0).
+@inline(__always)
+func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
     let outer = depth &- 1
     lp_store_u32(&t.pointee.fdepth, outer)
+    // The depth is stored before waiting is read. Pairs with the membarrier
+    // after lp_global.waiting is set: either a scan sees the frame gone, or
+    // this exit wakes it.
+    lp_signal_fence()
     countCall(t, f, entry: false)
     let a = lp_load_u64(&t.pointee.act)
     let fe = lp_load_u64(&f.pointee.tx_epoch)
     // Steady state: no activation, f in no transition, and (at the outermost
-    // exit) no patcher waiting. Everything else is out of line.
-    if a | fe != 0 || (outer == 0 && lp_load_u32(&lp_global_ref().pointee.waiting) != 0) {
+    // exit, or back within the shadow stack) no patcher waiting. Everything
+    // else is out of line.
+    if a | fe != 0 || ((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lp_load_u32(&lp_global_ref().pointee.waiting) != 0) {
         exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
     }
 }
@@ -77,9 +221,10 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
             // a LEAVE_KERNEL transition is ever without one.
             _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
         }
-    } else if outer == 0 && lp_load_u32(&lp_global_ref().pointee.waiting) != 0
-                && fepoch != lp_load_u64(&lp_global_ref().pointee.epoch) {
-        // Leaving an activation that predates the transition: a switch point.
+    } else if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 && fepoch != lp_load_u64(&lp_global_ref().pointee.epoch)
+                && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
+        // Leaving an activation that predates the transition, a set function
+        // inside one, or the frames beyond the shadow stack: a switch point.
         notifyPatcher()
     }
 }
@@ -93,9 +238,8 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
         lp_store_u64(&t.pointee.kepoch, epochUnknown)
         lp_store_release_u32(&t.pointee.kdepth, 1)
         lp_signal_fence()
-        // Pairs with the release store of lp_global.epoch in startTransition().
-        let epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
-        lp_store_u64(&t.pointee.kepoch, epoch)
+        snapshotEpoch(&t.pointee.kepoch)
+        let epoch = lp_load_u64(&t.pointee.kepoch)
         if lp_load_u32(&lp_global_ref().pointee.kernel_area) != 0 && lp_load_u64(&t.pointee.act) == Act.none {
             _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
         }
@@ -258,12 +402,3 @@ func countUnbalanced(_ t: ThreadRecord) {
     lp_store_u64(&t.pointee.unbalanced, lp_load_u64(&t.pointee.unbalanced) &+ 1)
 }
 
-/// First hook of a thread: register it, then run the hook as usual.
-@inline(never)
-func enterUnregistered(_ f: FunctionRecord) -> UnsafeRawPointer? {
-    guard registerFromHook() != nil else {
-        countUnregisteredCall()
-        return lp_load_ptr(&f.pointee.impl)
-    }
-    return lp_func_enter(f)
-}

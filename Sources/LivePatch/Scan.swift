@@ -40,23 +40,46 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh {
         return (inKernel, kepoch == epochUnknown)
     }
-    // Depth first (acquire), then its epoch: see lp_func_enter.
-    if lp_load_acquire_u32(&t.pointee.fdepth) != 0 {
-        let fepoch = lp_load_u64(&t.pointee.fepoch)
-        if fepoch != epoch { return (Int32(LP_STALL_NO_SWITCH_POINT), fepoch == epochUnknown) }
-    }
+    if let transient = oldActivationBlocks(t, epoch) { return (Int32(LP_STALL_NO_SWITCH_POINT), transient) }
     if tx.model.flags & LP_MODEL_F_ARM_AT_KERNEL_EXIT != 0 && kdepth != 0 && !kernelFresh {
         return (Int32(LP_STALL_NO_SWITCH_POINT), kepoch == epochUnknown)
     }
     return (0, false)
 }
 
+/// Whether `t` blocks `epoch` because an activation that predates it may be
+/// inside a function of its set (the kernel's stack check, on the shadow
+/// stack): nil if not, else whether that is transient (an outermost entry
+/// that has not read the epoch yet).
+func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
+    // Depth first (acquire), then its epoch: see lp_func_enter.
+    let depth = lp_load_acquire_u32(&t.pointee.fdepth)
+    guard depth != 0 else { return nil }
+    let fepoch = lp_load_u64(&t.pointee.fepoch)
+    if fepoch == epochUnknown { return true }
+    if fepoch != epoch && oldFramesMayHoldSet(t, below: depth, epoch: epoch) { return false }
+    return nil
+}
+
+/// The functions of the set of `epoch` on `t`'s shadow stack, outermost
+/// first (frames deeper than the shadow stack are not seen).
+func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
+    let depth = lp_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
+    let frames = lp_rec_frames(t)!
+    var functions: [FunctionRecord] = []
+    for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
+        guard let g = lp_frame_func(frames + i) else { continue }
+        let f = UnsafeMutablePointer(mutating: g)
+        if lp_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
+    }
+    return functions
+}
+
 /// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
 /// if an activation that predates the transition may hold one.
 func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
     if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
-    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
-        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
@@ -100,8 +123,9 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
 }
 
 /// PATCHED_SET x FUNCTION: executions in flight of each function of the
-/// transition, summed over threads (index = tx_index). Threads whose
-/// activation predates the transition make every count unknown (max).
+/// transition, summed over threads (index = tx_index). A thread whose
+/// activation predates the transition and may be inside a set function
+/// makes every count unknown (max).
 func liveCounts(_ tx: Transition) -> [UInt64] {
     var counts = [UInt64](repeating: 0, count: tx.functions.count)
     let rows = lp_global_fn_counts()
@@ -110,8 +134,10 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
     var unknown = false
     forEachLiveThread { t in
         if lp_load_u32(&t.pointee.offline) != 0 { return }
-        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD
-        && lp_load_acquire_u32(&t.pointee.fdepth) != 0 && lp_load_u64(&t.pointee.fepoch) != tx.epoch {
+        // Its calls of every set function run the old universe uncounted
+        // (enterOldActivation), so no function may switch. Outside the set,
+        // its set calls begin counted activations.
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
             unknown = true
             return
         }

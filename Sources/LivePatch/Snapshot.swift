@@ -60,6 +60,7 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
         s.function_depth = lp_load_u32(&t.pointee.fdepth)
         s.patch_state = Int32(LP_PATCH_STATE_NONE)
         if let tx {
+            fillInside(t, tx.epoch, count: &s.n_inside, &s.inside)
             let model = tx.model
             var atTarget: Bool
             if model.countsNothing {
@@ -78,6 +79,24 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
         states.append(s)
     }
     return states
+}
+
+/// A report's `n_inside` and `inside`: the set functions on `t`'s shadow stack.
+func fillInside<Tuple>(_ t: ThreadRecord, _ epoch: UInt64, count: inout UInt32, _ inside: inout Tuple) {
+    let functions = setFrames(t, epoch)
+    count = UInt32(functions.count)
+    withUnsafeMutableBytes(of: &inside) { raw in
+        let slots = raw.bindMemory(to: UnsafePointer<lp_func_t>?.self)
+        for i in 0..<min(functions.count, slots.count) { slots[i] = UnsafePointer(functions[i]) }
+    }
+}
+
+/// Calls `body` with each function a report's `inside` names.
+func forEachInside<Tuple>(count: UInt32, _ inside: inout Tuple, _ body: (UnsafePointer<lp_func_t>) -> Void) {
+    withUnsafeBytes(of: &inside) { raw in
+        let slots = raw.bindMemory(to: UnsafePointer<lp_func_t>?.self)
+        for i in 0..<min(Int(count), slots.count) { if let f = slots[i] { body(f) } }
+    }
 }
 
 /// Copies the first `capacity` elements of `from` to `to` (which may be NULL

@@ -73,6 +73,12 @@ struct JSONWriter {
         out.append(UInt8(ascii: "\""))
     }
 
+    mutating func string(cString p: UnsafePointer<CChar>) {
+        var n = 0
+        while p[n] != 0 { n += 1 }
+        string(UnsafeRawBufferPointer(start: p, count: n))
+    }
+
     mutating func field(_ key: StaticString, _ v: UInt64) { member(key); number(v) }
     mutating func field(_ key: StaticString, _ v: Int64) { member(key); number(v) }
     mutating func field(_ key: StaticString, _ v: StaticString) { member(key); raw("\""); raw(v); raw("\"") }
@@ -142,6 +148,7 @@ func snapshotJSON(_ snap: Snapshot) -> [UInt8] {
     w.field("registered_threads", tx.registered_threads)
     w.field("registered_functions", tx.registered_functions)
     w.field("unbalanced_exits", tx.unbalanced_exits)
+    w.field("abandoned_exits", tx.abandoned_exits)
     w.field("exited_inside", tx.exited_inside)
     w.field("unregistered_calls", tx.unregistered_calls)
     w.close("}")
@@ -173,6 +180,14 @@ func snapshotJSON(_ snap: Snapshot) -> [UInt8] {
         w.field("offline", Int64(t.offline))
         w.field("kernel_depth", UInt64(t.kernel_depth))
         w.field("function_depth", UInt64(t.function_depth))
+        w.member("inside")
+        w.open("[")
+        forEachInside(count: t.n_inside, &t.inside) { f in
+            w.member(nil)
+            w.string(cString: f.pointee.name)
+        }
+        w.close("]")
+        w.field("inside_count", UInt64(t.n_inside))
         w.close("}")
     }
     w.close("]")

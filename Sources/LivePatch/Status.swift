@@ -65,6 +65,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     s.exited_inside = threadRegistry.exitedInside
     lp_unlock_registry()
     s.unregistered_calls = lp_load_u64(&lp_global_ref().pointee.unregistered_calls)
+    s.abandoned_exits = lp_load_u64(&lp_global_ref().pointee.abandoned_exits)
 }
 
 /// A snapshot of the transition state and the misuse counters.
@@ -96,6 +97,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
             info.reason = s.reason
             info.kernel_depth = lp_load_u32(&s.thread.pointee.kdepth)
             info.function_depth = lp_load_u32(&s.thread.pointee.fdepth)
+            fillInside(s.thread, tx.epoch, count: &info.n_inside, &info.inside)
             infos.append(info)
         }
     }

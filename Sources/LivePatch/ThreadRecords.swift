@@ -311,6 +311,7 @@ func forkChild() {
 /// Unregisters the calling thread. C: `lp_thread_unregister`.
 @c public func lp_thread_unregister() -> Int32 {
     guard let t = lp_tls_rec() else { return LPError.notFound }
+    dropFramesBelow(t, key: lp_frame_key())
     if lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0 { return LPError.busy }
     retire(t, exiting: false)
     return 0

@@ -419,8 +419,10 @@ func complete() {
 }
 
 /// The caller would wait for itself.
+@inline(__always) // the frame key is the exported call's: see dropFramesBelow
 func callerIsInside() -> Bool {
     guard let t = lp_tls_rec() else { return false }
+    dropFramesBelow(t, key: lp_frame_key())
     return lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
 }
 

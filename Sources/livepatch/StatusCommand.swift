@@ -72,9 +72,23 @@ func statusText() -> String {
         out += "\(dir)/comm \(cName(t.name))\n\(dir)/patch_state \(t.patch_state)\n"
         out += "\(dir)/blocking \(t.blocking >= 0 && t.blocking < 4 ? reasons[Int(t.blocking)] : "unknown")"
         out += t.offline != 0 ? " (offline)\n" : "\n"
+        if t.n_inside != 0 { out += "\(dir)/stack \(insideNames(t))\n" }
     }
     if snap.n_threads > snap.threads_cap { out += "(\(snap.n_threads - snap.threads_cap) more threads)\n" }
     return out
+}
+
+/// The set functions a thread is inside, outermost first, as the kernel's
+/// /proc/PID/stack would list them.
+private func insideNames(_ t: lp_thread_state_t) -> String {
+    var inside = t.inside
+    let names = withUnsafeBytes(of: &inside) { raw in
+        raw.bindMemory(to: UnsafePointer<lp_func_t>?.self).prefix(Int(t.n_inside)).compactMap { f in
+            f.map { String(cString: $0.pointee.name) }
+        }
+    }
+    let more = Int(t.n_inside) - names.count
+    return names.joined(separator: " ") + (more > 0 ? " (\(more) more)" : "")
 }
 
 /// The demonstration's threads and patches; finish() lets the sleeper go and

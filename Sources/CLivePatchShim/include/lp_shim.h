@@ -174,7 +174,8 @@ typedef struct lp_global {
     uint32_t pad1;
     uint64_t unregistered_calls; /* hooks on threads with no record */
     uint64_t unbalanced_unregistered; /* exits on threads with no record */
-    uint64_t pad2[5];
+    uint64_t abandoned_exits; /* frames left without their exit hook (longjmp) */
+    uint64_t pad2[4];
 } lp_global_t;
 
 _Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
@@ -212,6 +213,38 @@ static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)
 {
     __atomic_store_n(&lp_global.fn_counts, rows, __ATOMIC_RELAXED);
     __atomic_store_n(&lp_global.fn_stride, stride, __ATOMIC_RELAXED);
+}
+
+/* The shadow stack: the functions a thread is inside, outermost first, one
+ * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
+ * not kept). It is what the patcher reads instead of the thread's stack
+ * (the kernel's stack check): a thread whose activation predates the
+ * transition blocks only while one of these is in the transition's set. Kept
+ * apart from the 256-byte record (whose line 0 is the hook state) and
+ * indexed by the record's position, so the hook reaches it without a load.
+ * Only the owner writes it; entries at or above fdepth are stale. */
+typedef struct lp_frame {
+    const struct lp_func *func;
+    uint64_t key; /* lp_frame_key() at its entry */
+} lp_frame_t;
+extern LP_INTERNAL lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
+_Static_assert(sizeof(lp_frame_t[LP_FRAMES_KNOWN]) == sizeof(lp_thread_rec_t),
+               "a thread's frames sit at its record's byte offset: no index arithmetic");
+static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
+{
+    return (lp_frame_t *)((char *)lp_frame_table + ((const char *)rec - (const char *)lp_thread_table));
+}
+static inline const struct lp_func *lp_frame_func(const lp_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
+static inline void lp_frame_set_func(lp_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
+/* The frame key: the hook's frame address, which is the caller's stack
+ * pointer at the call less 16 whichever hook was called (the cyg hooks
+ * tail-call lp_func_enter/exit, and every Swift function keeps a frame
+ * pointer). The stack grows down: a frame whose key is below the key of a
+ * later hook was left without its exit hook (longjmp, an exception). Only
+ * the owner reads the keys. Always inlined, so it is the hook's own frame. */
+static inline __attribute__((always_inline)) uint64_t lp_frame_key(void)
+{
+    return (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
 
 /* The count-cache slot a function maps to. */
@@ -292,6 +325,7 @@ int lp_sys_thread_exit_hook(void (*fn)(void *)); /* pthread key whose destructor
 void lp_sys_thread_exit_arm(void *value);        /* set this thread's key value */
 int lp_sys_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 void lp_sys_keep(uint64_t value); /* does nothing, out of the optimizer's sight: a read it must keep */
+int lp_sys_on_altstack(void);     /* 1 while a signal handler runs on the sigaltstack */
 
 /* ---- simulation mode (Simulation.swift) --------------------------------------
  * lp_sys_futex_wait/wake, lp_sys_now_ns and lp_sys_pthread_kill route through

@@ -1,0 +1,84 @@
+// A C++ exception thrown through instrumented frames (g++
+// -finstrument-functions, see scripts/test) never wedges the thread: g++
+// runs the exit hooks of the frames it unwinds, and a frame whose exit hook
+// is skipped is exited as abandoned by the next hook above it. Either way
+// the thread ends up inside nothing, with exact counts, and a transition of
+// a function the exception went through completes.
+#include <livepatch.h>
+#include "check.h"
+
+#include <stdexcept>
+#include <string.h>
+
+#define NOINLINE __attribute__((noinline))
+#define FN(fn) reinterpret_cast<const void *>(fn)
+
+static volatile int sink;
+
+extern "C" {
+NOINLINE void thrower(int n)
+{
+    if (n == 0) throw std::runtime_error("boom");
+    sink++;
+    thrower(n - 1);
+    sink++;
+}
+NOINLINE void middle(void) { thrower(3); }
+NOINLINE void catcher(void)
+{
+    try {
+        middle();
+    } catch (const std::exception &) {
+        sink++;
+    }
+}
+NOINLINE void after(void) { sink++; }
+}
+
+static lp_func_t *thrower_f, *middle_f, *catcher_f, *after_f;
+
+// Uninstrumented: the checks themselves must not count.
+__attribute__((no_instrument_function)) static uint32_t my_depth(void)
+{
+    lp_thread_state_t states[8];
+    lp_snapshot_t snap = {};
+    snap.threads = states;
+    snap.threads_cap = 8;
+    lp_status_snapshot(&snap);
+    for (uint32_t i = 0; i < snap.n_threads && i < 8; i++)
+        if (strcmp(states[i].name, "main") == 0) return states[i].function_depth;
+    return UINT32_MAX;
+}
+
+__attribute__((no_instrument_function)) static bool balanced(lp_func_t *f, uint64_t want)
+{
+    uint64_t e = 0, x = 0;
+    return lp_func_counts(f, &e, &x) == 0 && e == want && x == want;
+}
+
+__attribute__((no_instrument_function)) int main(void)
+{
+    lp_thread_register("main");
+    thrower_f = lp_func_register_auto("thrower", FN(thrower));
+    middle_f = lp_func_register_auto("middle", FN(middle));
+    catcher_f = lp_func_register_auto("catcher", FN(catcher));
+    after_f = lp_func_register_auto("after", FN(after));
+
+    catcher();
+    check(my_depth() == 0, "after the exception the thread is inside nothing");
+    after();
+    check(balanced(thrower_f, 4) && balanced(middle_f, 1) && balanced(catcher_f, 1) && balanced(after_f, 1),
+          "every frame the exception went through counts its exit once");
+
+    lp_patch_t *p = lp_patch_create("p", LP_MODEL_KPATCH, 0);
+    check_rc("extend the set with the function the exception went through", lp_patch_extend_set(p, thrower_f), 0);
+    int rc = lp_patch_enable(p);
+    check_rc("enable", rc < 0 ? rc : 0, 0);
+    check_rc("the transition completes", lp_transition_wait(10000000000ull), 0);
+    catcher();
+    check(my_depth() == 0, "again, under the patch");
+    rc = lp_patch_disable(p);
+    check_rc("disable", rc < 0 ? rc : lp_transition_wait(10000000000ull), 0);
+    check_rc("destroy", lp_patch_destroy(p), 0);
+    return check_summary();
+}

@@ -26,7 +26,7 @@ const void *hb_so_floor_enter(void *f);
 void hb_so_floor_exit(void *f);
 
 /* hb_urcu_memb.c: urcu_memb's read side inlined (_LGPL_SOURCE), each half in
- * a non-inlined function (DESIGN.md section 6). */
+ * a non-inlined function (docs/DESIGN.md section 6). */
 void hb_memb_lock(void);
 void hb_memb_unlock(void);
 

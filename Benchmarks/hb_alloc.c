@@ -1,6 +1,6 @@
 /*
  * Counts heap allocations made by the calling thread while hb_alloc_counting
- * is set, to check DESIGN.md section 6's "zero allocations on the hot path"
+ * is set, to check docs/DESIGN.md section 6's "zero allocations on the hot path"
  * at run time, next to scripts/check-hot-path's static check.
  *
  * hookbench defines the allocation entry points itself; the executable's

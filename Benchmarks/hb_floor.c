@@ -1,5 +1,5 @@
 /*
- * The reference floor of DESIGN.md section 6: two non-inlined calls that
+ * The reference floor of docs/DESIGN.md section 6: two non-inlined calls that
  * increment thread-local storage with the initial-exec model, shaped like
  * the hooks (enter takes a handle and returns a pointer, exit takes the
  * handle). Built twice: into hookbench itself, and with -DHB_SO into

@@ -1,7 +1,7 @@
 /*
  * urcu_memb's read side with _LGPL_SOURCE: the fast path is inlined into
  * these two functions, and each is one non-inlined call, as lp_func_enter and
- * lp_func_exit are (DESIGN.md section 6). This file must stay apart from
+ * lp_func_exit are (docs/DESIGN.md section 6). This file must stay apart from
  * hookbench.c, which includes the same header without _LGPL_SOURCE to call
  * the library's exported functions ("through the shared object").
  */

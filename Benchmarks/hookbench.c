@@ -1,7 +1,7 @@
 /*
  * hookbench — swift-livepatch's hooks next to their baselines, in one run.
  *
- * DESIGN.md section 6 states speed as ratios measured in one run on one
+ * docs/DESIGN.md section 6 states speed as ratios measured in one run on one
  * machine; this program measures every baseline and every hook interleaved
  * (round r measures each of them once, in the same order), so that a ratio
  * compares figures taken seconds apart, and reports the median of the
@@ -154,7 +154,7 @@ int main(int argc, char **argv)
     if (opt.do_scaling) section_scaling();
     if (opt.do_latency) section_latency();
 
-    printf("\n== targets (DESIGN.md section 6), %s library ==\n", opt.variant);
+    printf("\n== targets (docs/DESIGN.md section 6), %s library ==\n", opt.variant);
     if (opt.do_hooks) targets_hooks();
     if (opt.do_scaling) targets_scaling();
     if (opt.do_latency) targets_latency();

@@ -34,7 +34,7 @@ typedef struct lp_func lp_func_t;
 /* A set of (function -> new implementation) plus a consistency model. Opaque. */
 typedef struct lp_patch lp_patch_t;
 
-/* The area whose entries and exits are counted (DESIGN.md section 2). */
+/* The area whose entries and exits are counted (docs/DESIGN.md section 2). */
 typedef enum lp_leave {
     LP_LEAVE_FUNCTION = 0,    /* count nothing */
     LP_LEAVE_PATCHED_SET = 1, /* count activations of patched-set functions */

@@ -5,7 +5,7 @@ import CLivePatchShim
 // changing; each rule below is sound for any interleaving of those reads
 // because each field it trusts was true at the instant it was read, and the
 // fence that published the transition makes the thread's later entries
-// follow it (see DESIGN.md section 3 and Activation.swift).
+// follow it (see docs/DESIGN.md section 3 and Activation.swift).
 
 struct Stalled {
     let thread: ThreadRecord

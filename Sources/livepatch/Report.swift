@@ -360,7 +360,7 @@ struct ReportData {
         | --- | ---: | ---: |
         \(cygRows)
 
-        ## DESIGN.md section 6 targets
+        ## docs/DESIGN.md section 6 targets
 
         MET when the whole 95% interval is within the target, MISSED when it is all beyond, UNSURE when \
         it straddles the target (\(unsure) here).

@@ -124,7 +124,7 @@ static atomic_int stop_workers;
 static atomic_ulong sections, bad_values, checked_sections, split_sections;
 /* Odd while the transitions that may run count kernel sections (leave =
  * KERNEL): then both calls of one worker section must get the same
- * implementation (invariant I1/I2 of DESIGN.md). A worker checks only a
+ * implementation (invariant I1/I2 of docs/DESIGN.md). A worker checks only a
  * section during which the phase did not change. */
 static atomic_uint kernel_phase;
 

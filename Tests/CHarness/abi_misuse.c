@@ -2,7 +2,7 @@
  * abi_misuse.c — every documented error of livepatch.h, provoked on purpose.
  *
  * The ABI promises that misuse is answered with an error, never with a crash
- * or silent corruption (DESIGN.md section 4). Each check below calls the API
+ * or silent corruption (docs/DESIGN.md section 4). Each check below calls the API
  * the wrong way and compares the answer with the one livepatch.h documents.
  * Prints one line per check and ends with "N passed, N failed"; exits non-zero
  * if any check failed.
@@ -92,7 +92,7 @@ static void check_library_and_models(void)
 {
     check_rc("lp_abi_version() == LP_ABI_VERSION", lp_abi_version(), LP_ABI_VERSION);
 
-    /* The presets are expressions of type lp_model_t (DESIGN.md section 2). */
+    /* The presets are expressions of type lp_model_t (docs/DESIGN.md section 2). */
     lp_model_t presets[] = {LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH,
                             LP_MODEL_UPSTREAM,  LP_MODEL_HIRAMATSU, LP_MODEL_RENEW};
     lp_model_t m = LP_MODEL_KGRAFT;
@@ -103,7 +103,7 @@ static void check_library_and_models(void)
               (lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_THREAD) | LP_MODEL_F_KERNEL_EXIT_SWITCHES) == presets[3] &&
               (lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT) == presets[4] &&
               lp_model(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL) == presets[5],
-          "every preset is its lp_model() cell plus its extras (DESIGN.md section 2)");
+          "every preset is its lp_model() cell plus its extras (docs/DESIGN.md section 2)");
     check(lp_model((lp_leave_t)3, LP_SWITCH_THREAD) == LP_MODEL_INVALID, "lp_model(leave 3, THREAD) == LP_MODEL_INVALID");
     check(lp_model(LP_LEAVE_KERNEL, (lp_switch_t)3) == LP_MODEL_INVALID, "lp_model(KERNEL, switch 3) == LP_MODEL_INVALID");
     check(lp_model((lp_leave_t)-1, (lp_switch_t)-1) == LP_MODEL_INVALID, "lp_model(-1, -1) == LP_MODEL_INVALID");

@@ -6,7 +6,7 @@ import Testing
 
 // Every cell of the leave x switch matrix, and every preset, under 64 real
 // pthreads (plus kthreads with safe points, an offline sleeper and an idle
-// thread): the invariants I0-I3 of DESIGN.md section 2 are checked on what
+// thread): the invariants I0-I3 of docs/DESIGN.md section 2 are checked on what
 // the threads recorded, for an enabling and then a disabling transition.
 //
 // Each execution is stamped from one global counter after lp_func_enter

@@ -11,11 +11,15 @@ import Testing
 //
 // Each execution is stamped from one global counter after lp_func_enter
 // returns and before lp_func_exit, so a recorded interval lies inside the
-// true one and an order the checker sees is an order that happened.
+// true one and an order the checker sees is an order that happened. It is
+// also stamped just before lp_func_enter: an entry that began before the
+// transition completed may return old and be preempted past the completion
+// stamp, so "new after completion" is judged on when the entry began.
 
 struct Execution {
     var function: UInt8    // 0: f (outer), 1: g (called inside f), 2: the enclosing section
     var isNew: Bool
+    var begun: UInt64      // stamped before lp_func_enter
     var start: UInt64
     var end: UInt64
     var activation: UInt32 // per thread: one per outermost call of f
@@ -68,10 +72,10 @@ func runWorker(_ kind: WorkerKind, _ s: Scenario, _ shared: Shared, _ rec: Recor
         let fNew = fImpl == s.newF, gNew = gImpl == s.newG
         if !(fNew || fImpl == s.oldF) || !(gNew || gImpl == s.oldG) { shared.strays.add(1, ordering: .relaxed) }
         if rec.executions.count + 3 <= rec.executions.capacity {
-            rec.executions.append(Execution(function: 0, isNew: fNew, start: fStart, end: fEnd, activation: activation))
-            rec.executions.append(Execution(function: 1, isNew: gNew, start: gStart, end: gEnd, activation: activation))
+            rec.executions.append(Execution(function: 0, isNew: fNew, begun: sectionStart, start: fStart, end: fEnd, activation: activation))
+            rec.executions.append(Execution(function: 1, isNew: gNew, begun: fStart, start: gStart, end: gEnd, activation: activation))
             if kind != .plain {
-                rec.executions.append(Execution(function: 2, isNew: fNew, start: sectionStart, end: sectionEnd, activation: activation))
+                rec.executions.append(Execution(function: 2, isNew: fNew, begun: sectionStart, start: sectionStart, end: sectionEnd, activation: activation))
             }
         }
         rec.iterations.add(1, ordering: .relaxed)
@@ -96,7 +100,7 @@ func check(_ model: lp_model_t, _ recorders: [Recorder], startedAt: UInt64, comp
     // I0: old before the start, new after completion.
     for e in all where e.function != 2 {
         if e.start < startedAt && e.isNew { v.i0 += 1 }
-        if e.start > completedAt && !e.isNew { v.i0 += 1 }
+        if e.begun > completedAt && !e.isNew { v.i0 += 1 }
     }
     if leave == LP_LEAVE_FUNCTION.rawValue { return v }
     if sw == LP_SWITCH_THREAD.rawValue {
@@ -239,24 +243,24 @@ extension Engine {
         }
         let thread = lp_model(LP_LEAVE_KERNEL, LP_SWITCH_THREAD)
         // I0: new before the start, old after completion.
-        #expect(check(thread, [recorder([Execution(function: 0, isNew: true, start: 1, end: 2, activation: 1)])],
+        #expect(check(thread, [recorder([Execution(function: 0, isNew: true, begun: 1, start: 1, end: 2, activation: 1)])],
                       startedAt: 5, completedAt: 9).i0 == 1)
-        #expect(check(thread, [recorder([Execution(function: 0, isNew: false, start: 10, end: 11, activation: 1)])],
+        #expect(check(thread, [recorder([Execution(function: 0, isNew: false, begun: 10, start: 10, end: 11, activation: 1)])],
                       startedAt: 5, completedAt: 9).i0 == 1)
         // I1: two universes in one activation; new then old.
-        #expect(check(thread, [recorder([Execution(function: 0, isNew: false, start: 6, end: 8, activation: 1),
-                                         Execution(function: 1, isNew: true, start: 6, end: 7, activation: 1)])],
+        #expect(check(thread, [recorder([Execution(function: 0, isNew: false, begun: 6, start: 6, end: 8, activation: 1),
+                                         Execution(function: 1, isNew: true, begun: 6, start: 6, end: 7, activation: 1)])],
                       startedAt: 5, completedAt: 9).i1 > 0)
-        #expect(check(thread, [recorder([Execution(function: 0, isNew: true, start: 6, end: 7, activation: 1),
-                                         Execution(function: 0, isNew: false, start: 7, end: 8, activation: 2)])],
+        #expect(check(thread, [recorder([Execution(function: 0, isNew: true, begun: 6, start: 6, end: 7, activation: 1),
+                                         Execution(function: 0, isNew: false, begun: 7, start: 7, end: 8, activation: 2)])],
                       startedAt: 5, completedAt: 9).i1 > 0)
         // I2: a new execution begins before an old one ends.
-        let overlap = [recorder([Execution(function: 0, isNew: false, start: 6, end: 8, activation: 1)]),
-                       recorder([Execution(function: 1, isNew: true, start: 7, end: 8, activation: 1)])]
+        let overlap = [recorder([Execution(function: 0, isNew: false, begun: 6, start: 6, end: 8, activation: 1)]),
+                       recorder([Execution(function: 1, isNew: true, begun: 7, start: 7, end: 8, activation: 1)])]
         #expect(check(lp_model(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL), overlap, startedAt: 5, completedAt: 9).i2 == 1)
         // I3: the same, per function.
-        let sameFunction = [recorder([Execution(function: 0, isNew: false, start: 6, end: 8, activation: 1)]),
-                            recorder([Execution(function: 0, isNew: true, start: 7, end: 8, activation: 1)])]
+        let sameFunction = [recorder([Execution(function: 0, isNew: false, begun: 6, start: 6, end: 8, activation: 1)]),
+                            recorder([Execution(function: 0, isNew: true, begun: 7, start: 7, end: 8, activation: 1)])]
         #expect(check(lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_FUNCTION), sameFunction, startedAt: 5, completedAt: 9).i3 == 1)
         // ...while I3 does not relate two different functions.
         #expect(check(lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_FUNCTION), overlap, startedAt: 5, completedAt: 9).i3 == 0)

@@ -101,8 +101,8 @@ struct hrec {
     uint32_t at;   /* the interrupted thread's nrec then: the call came before record `at` */
 };
 
-enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER };
-static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver" };
+enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER, K_SIGNALLED };
+static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver", "signalled" };
 
 struct tctx {
     int idx;
@@ -485,6 +485,12 @@ static void work_once(struct tctx *t)
     case K_LIVER: /* inside its never-patched function (live_enter): only the set blocks */
         call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
         break;
+    case K_SIGNALLED: /* back-to-back outermost entries in a kernel section, under a stream of signals */
+        kernel_enter(t);
+        for (int i = 0; i < 32; i++)
+            call_fn(t, (int)rnd(&t->rng, NPATCHABLE), 0, 0);
+        kernel_exit(t);
+        break;
     }
 }
 
@@ -599,9 +605,11 @@ static void *churn_driver(void *arg)
     return NULL;
 }
 
-/* Signals the threads that are inside a hook (and now and then any thread),
- * so that handlers land at every instant of the hooks, lp_func_enter's
- * announcement-to-epoch window included. */
+/* Signals the signalled threads at every pass, the threads seen inside a
+ * hook, and now and then any thread, so that handlers land at every instant
+ * of the hooks, lp_func_enter's announcement-to-epoch window included (a
+ * signal is delivered microseconds after the look: mostly the signalled
+ * threads, which do little else than enter, hit it). */
 static void *sender(void *arg)
 {
     (void)arg;
@@ -612,9 +620,10 @@ static void *sender(void *arg)
             continue;
         }
         for (unsigned k = 0; k < G.nctx; k++)
-            if (atomic_load_explicit(&G.ctx[k].in_hook, memory_order_relaxed) || rnd(&rng, 64) == 0)
+            if (G.ctx[k].kind == K_SIGNALLED || atomic_load_explicit(&G.ctx[k].in_hook, memory_order_relaxed) ||
+                rnd(&rng, 64) == 0)
                 pthread_kill(G.ctx[k].th, SIGUSR2);
-        struct timespec ts = { 0, 50000 };
+        struct timespec ts = { 0, 20000 };
         nanosleep(&ts, NULL);
     }
     return NULL;
@@ -1718,11 +1727,12 @@ int lp_torture_run(lp_torture_options_t *o)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     uint64_t seed = G.seed;
-    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20;
+    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20, nsig = 2;
     for (unsigned k = 0; k < G.nctx + CHURN_SLOTS; k++) {
         struct tctx *t = k < G.nctx ? &G.ctx[k] : &G.churn[k - G.nctx];
         unsigned kind_idx = k < nk ? K_KTHREAD : k < nk + nbf ? K_BLOCK_FN : k < nk + nbf + nbk ? K_BLOCK_KERNEL
-                          : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER : K_WORKER;
+                          : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER
+                          : k < nk + nbf + nbk + noff + nliv + nsig ? K_SIGNALLED : K_WORKER;
         t->kind = k < G.nctx ? (enum kind)kind_idx : K_CHURN;
         t->idx = t->kind == K_KTHREAD ? (int)k : (int)k;
         snprintf(t->name, sizeof t->name, "%s-%u", kind_names[t->kind], t->kind == K_KTHREAD ? k : k);

@@ -1590,7 +1590,9 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
         uint64_t first_seed = 0, steps = 0, v[6] = { 0 };
         lp_transition_status_t st0, st1;
         lp_transition_status(&st0);
-        uint64_t model_reversals_before = SIM.model_reversals;
+        uint64_t model_reversals_before = SIM.model_reversals, handler_calls = 0;
+        for (size_t i = 0; i < G.nstats; i++)
+            handler_calls -= G.stats[i].handler_calls;
         for (unsigned r = 0; r < runs; r++) {
             struct sim_outcome o;
             sim_run(seed + r, models, names, nmodels, &o);
@@ -1618,6 +1620,8 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             }
         }
         lp_transition_status(&st1);
+        for (size_t i = 0; i < G.nstats; i++)
+            handler_calls += G.stats[i].handler_calls;
         if (G.progress)
             clear_progress();
         qsort(hashes, runs, sizeof *hashes, cmp_u64);
@@ -1626,11 +1630,11 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             distinct += hashes[r] != hashes[r - 1];
         printf("sim %s: %u runs (seeds %" PRIu64 "..%" PRIu64 "), %u distinct interleavings, %.0f steps per run; "
                "%u failed runs (I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64 " poison %" PRIu64
-               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges, %" PRIu64
-               " reversals by the model's own policy",
+               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges (%" PRIu64
+               " handler calls checked), %" PRIu64 " reversals by the model's own policy",
                sim_strategy_name(s), runs, seed, seed + runs - 1, distinct, runs ? (double)steps / runs : 0.0, failed,
                v[0], v[1], v[2], v[3], v[4], v[5], hangs, st1.hold_attempts - st0.hold_attempts,
-               st1.nudges_sent - st0.nudges_sent, SIM.model_reversals - model_reversals_before);
+               st1.nudges_sent - st0.nudges_sent, handler_calls, SIM.model_reversals - model_reversals_before);
         if (failed)
             printf(", first at run %u (seed %" PRIu64 ")", first, first_seed);
         printf("\n");

@@ -389,10 +389,10 @@ inline exec_end(x) {
  * one, as the thread's own calls are: it is left out (hdep == 0). */
 #ifdef HANDLER
 #define HANDLER_LOCALS bit hran, hsnap, hs, hsteady, hneed, hkk, hj; byte hdep, hfe, he, hret, hu, hmk, hwas, hav
-#define SIG if :: me == 0 && !hran -> handler() :: skip fi
+#define SIG if :: me == 0 && !hran -> handler() :: skip fi;
 #else
 #define HANDLER_LOCALS bit hran
-#define SIG skip
+#define SIG              /* nothing: the other runs keep their state spaces */
 #endif
 
 #if LEAVE == LEAVE_KERNEL
@@ -483,18 +483,18 @@ inline handler() {
 /* lp_func_enter(f) -> ret; the execution of ret begins (exec_begin) */
 inline func_enter() {
     atomic { INHOOK(1); snapdone = done; dep = fdepth }
-    SIG;
+    SIG
     if
     :: dep == 0 ->
 #ifndef READ_EPOCH_FIRST
        /* announce the activation, then read the epoch */
        ST_FEPOCH(EUNK);                     /* lp_store_u64(&t.fepoch, epochUnknown) */
-       SIG;
+       SIG
        ST_FDEPTH(1);                        /* lp_store_release_u32(&t.fdepth, 1) */
        /* lp_signal_fence() */
-       SIG;
+       SIG
        atomic { e = epoch }                 /* snapshotEpoch: lp_load_acquire_u64(&lp_global.epoch) */
-       SIG;
+       SIG
 #if defined(HANDLER) && !defined(OLD_SNAPSHOT)
        atomic {                             /* lp_local_cas_u64(&t.fepoch, epochUnknown, e): a
                                              * handler's snapshot stays */
@@ -516,7 +516,7 @@ inline func_enter() {
        e = 0
     :: else -> ST_FDEPTH(dep + 1)
     fi;
-    SIG;
+    SIG
     atomic {
         fe = tx_epoch;                      /* lp_load_acquire_u64(&f.tx_epoch) */
         if
@@ -535,15 +535,15 @@ inline func_enter() {
         :: fe != 0 && fe == fepoch -> steady = 0; ACTIVATION_UNIVERSE /* enterInTransition */
         fi
     }
-    SIG;
+    SIG
     if
     :: setentry ->
        atomic { e = epoch }                 /* oldFramesMayHoldSet: lp_load_acquire_u64(&lp_global.epoch) */
-       SIG;
+       SIG
        if
        :: e == fe ->
           ST_FEPOCH(fe);                    /* lp_store_u64(&t.fepoch, epoch) (then the wake-up: left out) */
-          SIG;
+          SIG
           atomic { setentry = 0; e = 0; ACTIVATION_UNIVERSE }
        :: else -> atomic { setentry = 0; e = 0; steady = 1 }
        fi

@@ -44,6 +44,8 @@
 #define MAX_STACK 3    /* enabled patches at once */
 #define CHURN_SLOTS 8
 #define NONE UINT32_MAX
+#define HCAP 128       /* handler calls kept per thread and round */
+#define IN_HANDLER -1  /* an implementation's depth when a signal handler called it */
 
 /* ---- time, randomness ------------------------------------------------------- */
 
@@ -91,8 +93,16 @@ struct sect {
     uint16_t incarnation;
 };
 
-enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER };
-static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver" };
+/* A call made by a signal handler. The handler writes these, and only on its
+ * own thread (the two handlers block each other's signal, so one never nests
+ * in the other): a plain array and index suffice, read at quiescence. */
+struct hrec {
+    struct rec r;  /* parent and section: the interrupted thread's, at the signal */
+    uint32_t at;   /* the interrupted thread's nrec then: the call came before record `at` */
+};
+
+enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER, K_SIGNALLED };
+static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver", "signalled" };
 
 struct tctx {
     int idx;
@@ -111,6 +121,15 @@ struct tctx {
     uint64_t strays, poison;
     volatile sig_atomic_t nudged;
     atomic_int running; /* churn slots: a thread occupies it */
+    /* Signal handlers' calls (handler_call); the thread itself only resets
+     * them, at quiescence. */
+    volatile sig_atomic_t signalable; /* registered and online: the handler may call hooks */
+    atomic_int in_hook;               /* inside a hook: the signal sender aims here */
+    atomic_int in_handler;            /* handler_call runs: the checker waits (see G.closed) */
+    struct hrec hrecs[HCAP];
+    uint32_t nh;
+    uint64_t hrng, h_start;
+    uint64_t hcalls[NF], hstrays, hpoison, hlost;
 };
 
 typedef long (*impl_fn)(struct tctx *t, int depth, uint64_t t_pre, uint64_t block_ns);
@@ -123,6 +142,7 @@ struct model_stats {
     uint64_t transitions, completed, reversed, forced, stalls, expected_stalls;
     uint64_t model_reversed; /* ... of the reversals, those the model's own policy made */
     uint64_t i0, i1, i2, i3, poison, counts;
+    uint64_t handler_calls; /* judged by check_round */
     uint64_t *lat;
     size_t nlat, caplat;
 };
@@ -143,10 +163,11 @@ static struct {
     struct tctx *ctx;
     unsigned nctx;
     struct tctx churn[CHURN_SLOTS];
-    pthread_t churn_driver;
+    pthread_t churn_driver, sender;
     uint64_t churn_enters[NF], churn_exits[NF]; /* of exited churn threads, under lock */
     /* round control */
     atomic_int stop, pause, parked, long_sleep, wake_sleepers, lazy_kthread, lazy_ack;
+    atomic_int closed; /* the round's records are being checked: handlers make no calls */
     pthread_mutex_t lock;
     pthread_cond_t parked_cv, resume_cv;
     int parties; /* threads that park: workers + the churn driver */
@@ -178,11 +199,25 @@ static const impl_fn impls[NF][NV] = {
 
 /* ---- sleeping, yielding, nudges ------------------------------------------------ */
 
+static void handler_call(struct tctx *t);
+
+/* The engine's nudge (SIGUSR1) and the sender's signal (SIGUSR2) both call a
+ * patched function, as a real program's handler may: the header promises it
+ * runs in the interrupted thread's universe, and check_round holds it to that. */
 static void on_nudge(int signo)
 {
     (void)signo;
-    if (self)
+    if (self) {
         self->nudged = 1;
+        handler_call(self);
+    }
+}
+
+static void on_signal(int signo)
+{
+    (void)signo;
+    if (self)
+        handler_call(self);
 }
 
 /* Sleeps ns in short slices; a nudge or the end of the round cuts it short. */
@@ -245,6 +280,11 @@ static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uin
 {
     uint64_t t_start = now_ns();
     uint64_t retired = atomic_load_explicit(&G.retired_at[fn][ver], memory_order_relaxed);
+    if (depth == IN_HANDLER) { /* the ring and rng belong to the interrupted code: handler_call records */
+        t->h_start = t_start;
+        t->hpoison += retired && t_pre > retired;
+        return fn;
+    }
     uint32_t parent = t->cur_parent;
     uint32_t me = rec_begin(t, fn, ver, t_pre, t_start);
     if (retired && t_pre > retired)
@@ -270,11 +310,18 @@ static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uin
     return acc;
 }
 
+/* Around each hook, for the signal sender. Relaxed: the sender only aims,
+ * and a signal that lands just outside a hook is as valid a test. */
+static void hook_begin(struct tctx *t) { atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed); }
+static void hook_end(struct tctx *t) { atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed); }
+
 static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
 {
     SIM_POINT(LP_SIM_ENTER);
     uint64_t t_pre = now_ns();
+    hook_begin(t);
     const void *p = lp_func_enter(G.f[fn]);
+    hook_end(t);
     t->enters[fn]++;
     long r = 0;
     int known = 0;
@@ -287,9 +334,54 @@ static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
     if (!known)
         t->strays++; /* neither old nor new: an I0 violation; never call it */
     SIM_POINT(LP_SIM_EXIT);
+    hook_begin(t);
     lp_func_exit(G.f[fn]);
+    hook_end(t);
     t->exits[fn]++;
     return r;
+}
+
+/* A signal handler's call: one patched function, no nesting. What it reads
+ * of the interrupted thread (nrec, cur_parent, section) that thread stores
+ * around external calls (the hooks), which the compiler does not move them
+ * across: the handler sees an activation that encloses the signal, or, in
+ * the stores' own windows, one that encloses that. */
+static void handler_call(struct tctx *t)
+{
+    if (!t->signalable)
+        return; /* registering, offline or leaving: a hook here is not async-signal-safe */
+    /* A signal sent before the threads parked may land after: seq_cst store
+     * then load, against pause_all's store of G.closed then load of
+     * in_handler, so that a call either sees closed or is waited for. */
+    atomic_store(&t->in_handler, 1);
+    if (atomic_load(&G.closed)) {
+        atomic_store(&t->in_handler, 0);
+        return;
+    }
+    int fn = (int)rnd(&t->hrng, NPATCHABLE);
+    struct hrec h = { .at = t->nrec,
+                      .r = { .parent = t->cur_parent, .section = t->section, .incarnation = t->incarnation,
+                             .fn = (uint8_t)fn } };
+    h.r.t_pre = now_ns();
+    const void *p = lp_func_enter(G.f[fn]);
+    int known = 0;
+    for (int v = 0; v < NV && !known; v++)
+        if (p == (const void *)impls[fn][v]) {
+            known = 1;
+            impls[fn][v](t, IN_HANDLER, h.r.t_pre, 0);
+            h.r.ver = (uint8_t)v;
+            h.r.t_start = t->h_start;
+        }
+    h.r.t_end = now_ns();
+    lp_func_exit(G.f[fn]);
+    t->hcalls[fn]++;
+    if (!known)
+        t->hstrays++;
+    else if (t->nh < HCAP)
+        t->hrecs[t->nh++] = h;
+    else
+        t->hlost++;
+    atomic_store(&t->in_handler, 0); /* release: the record above is seen by pause_all's load */
 }
 
 static void section_begin(struct tctx *t)
@@ -306,8 +398,23 @@ static void section_end(struct tctx *t)
     t->section = 0;
 }
 
-static void kernel_enter(struct tctx *t) { SIM_POINT(LP_SIM_KERNEL_ENTER); lp_kernel_enter(); section_begin(t); }
-static void kernel_exit(struct tctx *t) { section_end(t); SIM_POINT(LP_SIM_KERNEL_EXIT); lp_kernel_exit(); }
+static void kernel_enter(struct tctx *t)
+{
+    SIM_POINT(LP_SIM_KERNEL_ENTER);
+    hook_begin(t);
+    lp_kernel_enter();
+    hook_end(t);
+    section_begin(t);
+}
+
+static void kernel_exit(struct tctx *t)
+{
+    section_end(t);
+    SIM_POINT(LP_SIM_KERNEL_EXIT);
+    hook_begin(t);
+    lp_kernel_exit();
+    hook_end(t);
+}
 
 /* A kthread's safe point ends one stretch of its endless section and begins the next. */
 static void safe_point(struct tctx *t) { section_end(t); SIM_POINT(LP_SIM_SAFE_POINT); lp_safe_point(); section_begin(t); }
@@ -365,16 +472,24 @@ static void work_once(struct tctx *t)
         break;
     case K_OFFLINE:
         SIM_POINT(LP_SIM_SAFE_POINT);
+        t->signalable = 0;
         lp_thread_offline();
         sleep_nudgeable(t, 1000000 + rnd(&t->rng, 9000000));
         SIM_POINT(LP_SIM_SAFE_POINT);
         lp_thread_online();
+        t->signalable = 1;
         call_fn(t, pick_top(t), 1, 0);
         break;
     case K_CHURN:
         break;
     case K_LIVER: /* inside its never-patched function (live_enter): only the set blocks */
         call_fn(t, pick_top(t), 1 + (int)rnd(&t->rng, 3), 0);
+        break;
+    case K_SIGNALLED: /* back-to-back outermost entries in a kernel section, under a stream of signals */
+        kernel_enter(t);
+        for (int i = 0; i < 32; i++)
+            call_fn(t, (int)rnd(&t->rng, NPATCHABLE), 0, 0);
+        kernel_exit(t);
         break;
     }
 }
@@ -400,6 +515,7 @@ static void *worker(void *arg)
     struct tctx *t = arg;
     self = t;
     lp_thread_register(t->name);
+    t->signalable = 1;
     if (t->kind == K_KTHREAD)
         kernel_enter(t); /* and never leaves: only safe points */
     if (t->kind == K_LIVER)
@@ -423,6 +539,7 @@ static void *worker(void *arg)
         kernel_exit(t);
     if (t->kind == K_LIVER)
         live_exit(t);
+    t->signalable = 0; /* its record goes when the thread does */
     return NULL;
 }
 
@@ -488,6 +605,30 @@ static void *churn_driver(void *arg)
     return NULL;
 }
 
+/* Signals the signalled threads at every pass, the threads seen inside a
+ * hook, and now and then any thread, so that handlers land at every instant
+ * of the hooks, lp_func_enter's announcement-to-epoch window included (a
+ * signal is delivered microseconds after the look: mostly the signalled
+ * threads, which do little else than enter, hit it). */
+static void *sender(void *arg)
+{
+    (void)arg;
+    uint64_t rng = G.seed ^ 0x516ull;
+    while (!atomic_load(&G.stop)) {
+        if (should_park()) {
+            park();
+            continue;
+        }
+        for (unsigned k = 0; k < G.nctx; k++)
+            if (G.ctx[k].kind == K_SIGNALLED || atomic_load_explicit(&G.ctx[k].in_hook, memory_order_relaxed) ||
+                rnd(&rng, 64) == 0)
+                pthread_kill(G.ctx[k].th, SIGUSR2);
+        struct timespec ts = { 0, 20000 };
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
+}
+
 /* ---- the patch stack, as the harness models it ----------------------------------- */
 
 struct hpatch {
@@ -543,7 +684,8 @@ static uint32_t outermost_in_set(const struct txinfo *x, const struct tctx *t, u
 
 /* The universe of each kernel section of a thread (by id - base): that of
  * the first of its calls with a known one. */
-static int *section_universes(const struct txinfo *x, const struct tctx *t, uint32_t first, uint32_t *base)
+static int *section_universes(const struct txinfo *x, const struct tctx *t, uint32_t first, uint32_t *base,
+                              uint32_t *count)
 {
     uint32_t lo = UINT32_MAX, hi = 0;
     for (uint32_t n = first; n < t->nrec; n++) {
@@ -567,6 +709,7 @@ static int *section_universes(const struct txinfo *x, const struct tctx *t, uint
             u[r->section - lo] = universe(x, r);
     }
     *base = lo;
+    *count = hi - lo + 1;
     return u;
 }
 
@@ -582,37 +725,115 @@ static void cell_of(lp_model_t model, unsigned *leave, unsigned *sw)
     *sw = info.switches;
 }
 
+/* I0: a call runs the old implementation before the start, the final one
+ * after the end, and one of the two in between. */
+static int breaks_i0(const struct txinfo *x, const struct rec *r)
+{
+    int fn = r->fn, ver = r->ver;
+    int final = x->final_new ? x->after[fn] : x->before[fn];
+    if (r->t_start < x->S && ver != x->before[fn])
+        return 1;
+    if (r->t_pre > x->D && ver != final)
+        return 1;
+    return ver != x->before[fn] && ver != x->after[fn];
+}
+
+/* One thread's pass 2 of check_round. */
+struct judge {
+    const struct txinfo *x;
+    struct model_stats *m;
+    const struct tctx *t;
+    uint32_t first;
+    int one_instant, per_function;
+    uint64_t max_old_end, max_old_end_fn[NF];
+    int *sections, *group; /* I1's activations: kernel sections (by id - base), outermost set calls (by ring slot) */
+    uint32_t base, nsections;
+    int seen_new;
+    uint16_t inc;
+};
+
+/* An activation's universe is that of its first call with a known one; I1
+ * counts every later call that differs. */
+static void same_universe(struct judge *j, int *slot, int u)
+{
+    if (*slot == U_UNKNOWN)
+        *slot = u;
+    else if (*slot != u)
+        j->m->i1++;
+}
+
+/* Judges call r: I2, I3 and, with group, I1. anchor: the ring record whose
+ * outermost set ancestor's activation r belongs to, NONE if none. */
+static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
+{
+    int u = universe(j->x, r);
+    if (u == U_UNKNOWN)
+        return;
+    if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end)
+        j->m->i2++;
+    if (j->per_function && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn])
+        j->m->i3++;
+    if (!j->group)
+        return;
+    if (r->incarnation != j->inc) {
+        j->inc = r->incarnation;
+        j->seen_new = 0;
+    }
+    /* I1: monotonic per thread (a reversed transition goes back on purpose) ... */
+    if (j->x->final_new) {
+        if (u == U_NEW)
+            j->seen_new = 1;
+        else if (j->seen_new)
+            j->m->i1++;
+    }
+    /* ... and one universe per activation: a kernel section under
+     * LEAVE_KERNEL, else the outermost set function. */
+    if (j->sections && r->section) {
+        if (r->section >= j->base && r->section - j->base < j->nsections)
+            same_universe(j, &j->sections[r->section - j->base], u);
+    } else if (anchor != NONE) {
+        same_universe(j, &j->group[outermost_in_set(j->x, j->t, anchor, j->first) % j->t->cap], u);
+    }
+}
+
+/* A handler's call belongs to the activation of the call it interrupted, if
+ * that one is a kept call of the set (then so is its outermost ancestor);
+ * else it is an activation of its own, ordered in the thread's sequence just
+ * before record `at`. */
+static uint32_t handler_anchor(const struct judge *j, const struct hrec *h)
+{
+    uint32_t p = h->r.parent;
+    if (p == NONE || p < j->first || p >= j->t->nrec || !j->x->in_set[rec_at(j->t, p)->fn])
+        return NONE;
+    return p;
+}
+
 static void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **all, unsigned nall)
 {
     unsigned leave, sw;
     cell_of(x->model, &leave, &sw);
-    int one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
-    int per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
+    struct judge j = { .x = x, .m = m };
+    j.one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
+    j.per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
     int promises = leave != LP_LEAVE_FUNCTION && !x->forced;
-    uint64_t max_old_end = 0, max_old_end_fn[NF] = { 0 }, max_old_sect = 0;
+    uint64_t max_old_sect = 0;
 
     /* Pass 1: I0, poison, and the latest end of an old execution / section. */
     for (unsigned k = 0; k < nall; k++) {
         struct tctx *t = all[k];
         uint32_t first = first_kept(t->nrec, t->cap);
-        G.lost_records += first;
-        for (uint32_t n = first; n < t->nrec; n++) {
-            const struct rec *r = rec_at(t, n);
-            int fn = r->fn, ver = r->ver;
-            int final = x->final_new ? x->after[fn] : x->before[fn];
-            if (r->t_start < x->S && ver != x->before[fn])
-                m->i0++;
-            else if (r->t_pre > x->D && ver != final)
-                m->i0++;
-            else if (ver != x->before[fn] && ver != x->after[fn])
-                m->i0++;
+        G.lost_records += first + t->hlost;
+        m->handler_calls += t->nh;
+        for (uint32_t n = first; n < t->nrec + t->nh; n++) {
+            const struct rec *r = n < t->nrec ? rec_at(t, n) : &t->hrecs[n - t->nrec].r;
+            m->i0 += breaks_i0(x, r);
             if (universe(x, r) == U_OLD) {
-                if (r->t_end > max_old_end) max_old_end = r->t_end;
-                if (r->t_end > max_old_end_fn[fn]) max_old_end_fn[fn] = r->t_end;
+                if (r->t_end > j.max_old_end) j.max_old_end = r->t_end;
+                if (r->t_end > j.max_old_end_fn[r->fn]) j.max_old_end_fn[r->fn] = r->t_end;
             }
         }
-        m->i0 += t->strays;
-        m->poison += t->poison;
+        m->i0 += t->strays + t->hstrays;
+        m->poison += t->poison + t->hpoison;
     }
     if (!promises)
         return;
@@ -620,66 +841,42 @@ static void check_round(const struct txinfo *x, struct model_stats *m, struct tc
     /* Pass 2: I1 (per thread), I2 and I3 (across threads). */
     for (unsigned k = 0; k < nall; k++) {
         struct tctx *t = all[k];
-        uint32_t first = first_kept(t->nrec, t->cap), base = 0;
-        int *sections = leave == LP_LEAVE_KERNEL ? section_universes(x, t, first, &base) : NULL;
-        int *group = NULL;
+        j.t = t;
+        j.first = first_kept(t->nrec, t->cap);
+        j.sections = leave == LP_LEAVE_KERNEL ? section_universes(x, t, j.first, &j.base, &j.nsections) : NULL;
+        j.group = NULL;
         if (sw == LP_SWITCH_THREAD) {
-            group = malloc(sizeof(int) * (t->cap));
+            j.group = malloc(sizeof(int) * (t->cap));
             for (uint32_t i = 0; i < t->cap; i++)
-                group[i] = -1;
+                j.group[i] = U_UNKNOWN;
         }
-        int seen_new = 0;
-        uint16_t inc = t->nrec > first ? rec_at(t, first)->incarnation : 0;
-        for (uint32_t n = first; n < t->nrec; n++) {
-            const struct rec *r = rec_at(t, n);
-            int u = universe(x, r);
-            if (u == U_UNKNOWN)
-                continue;
-            if (one_instant && u == U_NEW && r->t_start < max_old_end)
-                m->i2++;
-            if (per_function && u == U_NEW && r->t_start < max_old_end_fn[r->fn])
-                m->i3++;
-            if (!group)
-                continue;
-            if (r->incarnation != inc) {
-                inc = r->incarnation;
-                seen_new = 0;
-            }
-            /* I1: monotonic per thread (a reversed transition goes back on purpose) ... */
-            if (x->final_new) {
-                if (u == U_NEW)
-                    seen_new = 1;
-                else if (seen_new)
-                    m->i1++;
-            }
-            /* ... and one universe per activation: a kernel section under
-             * LEAVE_KERNEL, else the outermost set function. */
-            if (sections && r->section) {
-                if (sections[r->section - base] != u)
-                    m->i1++;
-            } else {
-                uint32_t root = outermost_in_set(x, t, n, first) % t->cap;
-                if (group[root] == -1)
-                    group[root] = u;
-                else if (group[root] != u)
-                    m->i1++;
-            }
+        j.seen_new = 0;
+        j.inc = t->nrec > j.first ? rec_at(t, j.first)->incarnation : t->nh ? t->hrecs[0].r.incarnation : 0;
+        /* The handlers' calls merged into the ring's order, each before the
+         * record its thread made next. */
+        uint32_t h = 0;
+        for (uint32_t n = j.first;; n++) {
+            for (; h < t->nh && (t->hrecs[h].at <= n || n == t->nrec); h++)
+                judge_call(&j, &t->hrecs[h].r, handler_anchor(&j, &t->hrecs[h]));
+            if (n == t->nrec)
+                break;
+            judge_call(&j, rec_at(t, n), n);
         }
         /* I2 with LEAVE_KERNEL: old kernel sections end before new ones begin. */
-        if (one_instant && sections)
+        if (j.one_instant && j.sections)
             for (uint32_t n = first_kept(t->nsect, t->scap); n < t->nsect; n++) {
                 const struct sect *sc = &t->sects[n % t->scap];
-                if (sections[sc->id - base] == U_OLD && sc->t_end > max_old_sect)
+                if (j.sections[sc->id - j.base] == U_OLD && sc->t_end > max_old_sect)
                     max_old_sect = sc->t_end;
             }
-        free(group);
-        free(sections);
+        free(j.group);
+        free(j.sections);
     }
-    if (one_instant && leave == LP_LEAVE_KERNEL)
+    if (j.one_instant && leave == LP_LEAVE_KERNEL)
         for (unsigned k = 0; k < nall; k++) {
             struct tctx *t = all[k];
-            uint32_t base = 0;
-            int *sections = section_universes(x, t, first_kept(t->nrec, t->cap), &base);
+            uint32_t base = 0, count = 0;
+            int *sections = section_universes(x, t, first_kept(t->nrec, t->cap), &base, &count);
             for (uint32_t n = first_kept(t->nsect, t->scap); sections && n < t->nsect; n++) {
                 const struct sect *sc = &t->sects[n % t->scap];
                 if (sections[sc->id - base] == U_NEW && sc->t_start < max_old_sect)
@@ -696,9 +893,13 @@ static void check_counts(struct model_stats *m)
         uint64_t e = G.churn_enters[fn], x = G.churn_exits[fn], le, lx;
         uint64_t inside = 0; /* livers, which stay inside their function across rounds */
         for (unsigned k = 0; k < G.nctx; k++) {
-            e += G.ctx[k].enters[fn];
-            x += G.ctx[k].exits[fn];
+            e += G.ctx[k].enters[fn] + G.ctx[k].hcalls[fn];
+            x += G.ctx[k].exits[fn] + G.ctx[k].hcalls[fn];
             inside += G.ctx[k].living && live_fn(&G.ctx[k]) == fn;
+        }
+        for (int s = 0; s < CHURN_SLOTS; s++) { /* handlers on churn threads: a nudge of a thread that registered by hook */
+            e += G.churn[s].hcalls[fn];
+            x += G.churn[s].hcalls[fn];
         }
         if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le != e || lx != x || le - lx != inside)
             m->counts++;
@@ -715,10 +916,19 @@ static void pause_all(void)
     while (G.parked < G.parties)
         pthread_cond_wait(&G.parked_cv, &G.lock);
     pthread_mutex_unlock(&G.lock);
+    /* Pairs with handler_call's store of in_handler then load of closed. */
+    atomic_store(&G.closed, 1);
+    for (unsigned k = 0; k < G.nctx; k++)
+        while (atomic_load(&G.ctx[k].in_handler))
+            sched_yield();
+    for (int s = 0; s < CHURN_SLOTS; s++)
+        while (atomic_load(&G.churn[s].in_handler))
+            sched_yield();
 }
 
 static void resume_all(void)
 {
+    atomic_store(&G.closed, 0);
     atomic_store(&G.wake_sleepers, 0);
     pthread_mutex_lock(&G.lock);
     atomic_store(&G.pause, 0);
@@ -961,8 +1171,8 @@ static int run_round(uint64_t *rng, unsigned round, const lp_model_t *models, si
     check_round(&x, m, all, nall);
     check_counts(m);
     for (unsigned k = 0; k < nall; k++) {
-        all[k]->nrec = all[k]->nsect = 0;
-        all[k]->strays = all[k]->poison = 0;
+        all[k]->nrec = all[k]->nsect = all[k]->nh = 0;
+        all[k]->strays = all[k]->poison = all[k]->hstrays = all[k]->hpoison = all[k]->hlost = 0;
         all[k]->cur_parent = NONE;
     }
     int clean = m->i0 == before[0] && m->i1 == before[1] && m->i2 == before[2] && m->i3 == before[3] &&
@@ -988,15 +1198,15 @@ static uint64_t percentile(uint64_t *v, size_t n, double q)
 
 static void print_table(FILE *out)
 {
-    fprintf(out, "\n%-20s %6s %6s %6s %9s %9s %6s %6s %5s %5s %5s %5s %6s %6s\n", "model", "trans", "rev", "force",
-            "median_ms", "p99_ms", "stalls", "named", "I0", "I1", "I2", "I3", "poison", "counts");
+    fprintf(out, "\n%-20s %6s %6s %6s %9s %9s %6s %6s %7s %5s %5s %5s %5s %6s %6s\n", "model", "trans", "rev", "force",
+            "median_ms", "p99_ms", "stalls", "named", "hcalls", "I0", "I1", "I2", "I3", "poison", "counts");
     for (size_t i = 0; i < G.nstats; i++) {
         struct model_stats *m = &G.stats[i];
-        fprintf(out, "%-20s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.3f %9.3f %6" PRIu64 " %6" PRIu64 " %5" PRIu64
-                     " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
+        fprintf(out, "%-20s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.3f %9.3f %6" PRIu64 " %6" PRIu64 " %7" PRIu64
+                     " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
                 m->name, m->transitions, m->reversed, m->forced, percentile(m->lat, m->nlat, 0.5) / 1e6,
-                percentile(m->lat, m->nlat, 0.99) / 1e6, m->stalls, m->expected_stalls, m->i0, m->i1, m->i2, m->i3,
-                m->poison, m->counts);
+                percentile(m->lat, m->nlat, 0.99) / 1e6, m->stalls, m->expected_stalls, m->handler_calls, m->i0,
+                m->i1, m->i2, m->i3, m->poison, m->counts);
     }
     for (size_t i = 0; i < G.nstats; i++)
         if (G.stats[i].model_reversed)
@@ -1040,12 +1250,13 @@ static void write_json(FILE *out, double elapsed)
         struct model_stats *m = &G.stats[i];
         fprintf(out, "    {\"name\": \"%s\", \"model\": %u, \"transitions\": %" PRIu64 ", \"reversed\": %" PRIu64
                      ", \"forced\": %" PRIu64 ", \"median_ns\": %" PRIu64 ", \"p99_ns\": %" PRIu64
-                     ", \"stalls\": %" PRIu64 ", \"named_stalls\": %" PRIu64 ", \"violations\": {\"I0\": %" PRIu64
+                     ", \"stalls\": %" PRIu64 ", \"named_stalls\": %" PRIu64 ", \"handler_calls\": %" PRIu64
+                     ", \"violations\": {\"I0\": %" PRIu64
                      ", \"I1\": %" PRIu64 ", \"I2\": %" PRIu64 ", \"I3\": %" PRIu64 ", \"poison\": %" PRIu64
                      ", \"counts\": %" PRIu64 "}}%s\n",
                 m->name, m->model, m->transitions, m->reversed, m->forced, percentile(m->lat, m->nlat, 0.5),
-                percentile(m->lat, m->nlat, 0.99), m->stalls, m->expected_stalls, m->i0, m->i1, m->i2, m->i3,
-                m->poison, m->counts, i + 1 < G.nstats ? "," : "");
+                percentile(m->lat, m->nlat, 0.99), m->stalls, m->expected_stalls, m->handler_calls, m->i0, m->i1,
+                m->i2, m->i3, m->poison, m->counts, i + 1 < G.nstats ? "," : "");
     }
     fprintf(out, "  ]\n}\n");
     if (out != stdout)
@@ -1138,6 +1349,7 @@ static void sim_patcher(struct tctx *t)
 static void sim_worker(struct tctx *t)
 {
     lp_thread_register(t->name);
+    t->signalable = 1;
     if (t->kind == K_KTHREAD) {
         kernel_enter(t); /* and leaves only once the transition is over */
         while (!SIM.done) {
@@ -1153,6 +1365,7 @@ static void sim_worker(struct tctx *t)
         if (t->kind == K_LIVER)
             live_exit(t);
     }
+    t->signalable = 0;
     lp_thread_unregister(); /* inside the run: its counts flush at a fixed point */
 }
 
@@ -1253,6 +1466,7 @@ static void sim_run(uint64_t seed, const lp_model_t *models, const char **names,
         t->kind = k == 0 ? K_WORKER : sim_kinds[(k - 1) % (sizeof sim_kinds / sizeof *sim_kinds)];
         snprintf(t->name, sizeof t->name, "%s-%u", k == 0 ? "patcher" : kind_names[t->kind], k);
         t->rng = splitmix(&rng);
+        t->hrng = splitmix(&rng);
         t->cur_parent = NONE;
     }
     uint64_t base_e[NF], base_x[NF];
@@ -1279,8 +1493,8 @@ static void sim_run(uint64_t seed, const lp_model_t *models, const char **names,
     for (int fn = 0; fn < NF; fn++) { /* the run's own counts: what lp_func_counts() gained */
         uint64_t e = 0, x = 0, le, lx;
         for (unsigned k = 1; k < n; k++) {
-            e += SIM.ctx[k].enters[fn];
-            x += SIM.ctx[k].exits[fn];
+            e += SIM.ctx[k].enters[fn] + SIM.ctx[k].hcalls[fn];
+            x += SIM.ctx[k].exits[fn] + SIM.ctx[k].hcalls[fn];
         }
         if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le - base_e[fn] != e || lx - base_x[fn] != x || le != lx)
             m->counts++;
@@ -1376,7 +1590,9 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
         uint64_t first_seed = 0, steps = 0, v[6] = { 0 };
         lp_transition_status_t st0, st1;
         lp_transition_status(&st0);
-        uint64_t model_reversals_before = SIM.model_reversals;
+        uint64_t model_reversals_before = SIM.model_reversals, handler_calls = 0;
+        for (size_t i = 0; i < G.nstats; i++)
+            handler_calls -= G.stats[i].handler_calls;
         for (unsigned r = 0; r < runs; r++) {
             struct sim_outcome o;
             sim_run(seed + r, models, names, nmodels, &o);
@@ -1404,6 +1620,8 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             }
         }
         lp_transition_status(&st1);
+        for (size_t i = 0; i < G.nstats; i++)
+            handler_calls += G.stats[i].handler_calls;
         if (G.progress)
             clear_progress();
         qsort(hashes, runs, sizeof *hashes, cmp_u64);
@@ -1412,11 +1630,11 @@ static int sim_main(const char *prog, const char *model_spec, const char *bug, u
             distinct += hashes[r] != hashes[r - 1];
         printf("sim %s: %u runs (seeds %" PRIu64 "..%" PRIu64 "), %u distinct interleavings, %.0f steps per run; "
                "%u failed runs (I0 %" PRIu64 " I1 %" PRIu64 " I2 %" PRIu64 " I3 %" PRIu64 " poison %" PRIu64
-               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges, %" PRIu64
-               " reversals by the model's own policy",
+               " counts %" PRIu64 ", hangs %u); %" PRIu64 " holds, %" PRIu64 " nudges (%" PRIu64
+               " handler calls checked), %" PRIu64 " reversals by the model's own policy",
                sim_strategy_name(s), runs, seed, seed + runs - 1, distinct, runs ? (double)steps / runs : 0.0, failed,
                v[0], v[1], v[2], v[3], v[4], v[5], hangs, st1.hold_attempts - st0.hold_attempts,
-               st1.nudges_sent - st0.nudges_sent, SIM.model_reversals - model_reversals_before);
+               st1.nudges_sent - st0.nudges_sent, handler_calls, SIM.model_reversals - model_reversals_before);
         if (failed)
             printf(", first at run %u (seed %" PRIu64 ")", first, first_seed);
         printf("\n");
@@ -1477,9 +1695,14 @@ int lp_torture_run(lp_torture_options_t *o)
             return 1;
         }
     }
+    /* Each handler blocks the other's signal: a thread's handler calls never nest. */
     struct sigaction sa = { .sa_handler = on_nudge };
     sigemptyset(&sa.sa_mask);
+    sigaddset(&sa.sa_mask, SIGUSR1);
+    sigaddset(&sa.sa_mask, SIGUSR2);
     sigaction(SIGUSR1, &sa, NULL);
+    sa.sa_handler = on_signal;
+    sigaction(SIGUSR2, &sa, NULL);
     lp_set_nudge_signal(G.nudges ? SIGUSR1 : 0);
     /* Blockers sleep up to 4 ms inside functions: hold new entries long enough to drain them. */
     lp_set_switch_policy(10000000, 2000000);
@@ -1508,15 +1731,17 @@ int lp_torture_run(lp_torture_options_t *o)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     uint64_t seed = G.seed;
-    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20;
+    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20, nsig = 2;
     for (unsigned k = 0; k < G.nctx + CHURN_SLOTS; k++) {
         struct tctx *t = k < G.nctx ? &G.ctx[k] : &G.churn[k - G.nctx];
         unsigned kind_idx = k < nk ? K_KTHREAD : k < nk + nbf ? K_BLOCK_FN : k < nk + nbf + nbk ? K_BLOCK_KERNEL
-                          : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER : K_WORKER;
+                          : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER
+                          : k < nk + nbf + nbk + noff + nliv + nsig ? K_SIGNALLED : K_WORKER;
         t->kind = k < G.nctx ? (enum kind)kind_idx : K_CHURN;
         t->idx = t->kind == K_KTHREAD ? (int)k : (int)k;
         snprintf(t->name, sizeof t->name, "%s-%u", kind_names[t->kind], t->kind == K_KTHREAD ? k : k);
         t->rng = splitmix(&seed);
+        t->hrng = splitmix(&seed);
         t->cap = cap;
         t->recs = calloc(cap, sizeof *t->recs);
         t->scap = cap / 2;
@@ -1527,13 +1752,14 @@ int lp_torture_run(lp_torture_options_t *o)
             return 1;
         }
     }
-    G.parties = (int)G.nctx + 1;
+    G.parties = (int)G.nctx + 2;
     for (unsigned k = 0; k < G.nctx; k++)
         if (pthread_create(&G.ctx[k].th, &attr, worker, &G.ctx[k]) != 0) {
             fprintf(stderr, "torture: pthread_create: thread %u of %u\n", k, G.nctx);
             return 1;
         }
     pthread_create(&G.churn_driver, &attr, churn_driver, NULL);
+    pthread_create(&G.sender, &attr, sender, NULL);
     pthread_mutex_lock(&G.lock);
     while (G.parked < G.parties)
         pthread_cond_wait(&G.parked_cv, &G.lock);
@@ -1566,6 +1792,7 @@ int lp_torture_run(lp_torture_options_t *o)
     }
     atomic_store(&G.stop, 1);
     resume_all();
+    pthread_join(G.sender, NULL); /* before the workers end: it signals only live threads */
     for (unsigned k = 0; k < G.nctx; k++)
         pthread_join(G.ctx[k].th, NULL);
     pthread_join(G.churn_driver, NULL);

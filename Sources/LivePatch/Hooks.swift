@@ -130,7 +130,10 @@ func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
 /// activation in the transition.
 @inline(never)
 func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    if lp_load_u64(&t.pointee.fepoch) == epochUnknown { snapshotEpoch(&t.pointee.fepoch) }
+    if lp_load_u64(&t.pointee.fepoch) == epochUnknown {
+        if injectedBug == LP_BUG_HANDLER_STEADY { return lp_load_ptr(&f.pointee.impl) }
+        snapshotEpoch(&t.pointee.fepoch)
+    }
     var fepoch = lp_load_u64(&t.pointee.fepoch)
     if fepoch != epoch && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
         lp_store_u64(&t.pointee.fepoch, epoch)

@@ -347,16 +347,18 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
 
 // MARK: - entry/exit counts
 
-/// Counts an entry or exit of `f` in the thread's cache of LP_COUNT_SLOTS
-/// (function, entries, exits) slots. A function that maps to a slot held by
-/// another evicts it: the evicted counts are added to that function's
-/// totals. lp_func_counts() sums totals and caches, so counts are exact
-/// whenever no hook is running.
+/// Counts an entry or exit of `f` in the thread's LP_COUNT_SLOTS
+/// (function, entries, exits) slots. The first function that maps to a free
+/// slot claims it for the life of the record; a function whose slot another
+/// holds counts straight into its totals. A slot never changes hands while
+/// the thread lives: a signal handler landing between the fast path's
+/// compare and its store (whose hooks may count another function of the
+/// same slot) can then never make this count land on that function.
+/// lp_func_counts() sums totals and slots, so counts are exact whenever no
+/// hook is running.
 @inline(__always)
 func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
     let slot = lp_rec_slot(t, f.pointee.index)!
-    // An eviction clears slot.func first, so a signal handler that lands in
-    // one takes the slow path here (see countCallSlow).
     if UInt(bitPattern: lp_slot_func(slot)) == UInt(bitPattern: f) { // one compare, no Optional dance
         if entry {
             lp_store_u64(&slot.pointee.entries, lp_load_u64(&slot.pointee.entries) &+ 1)
@@ -364,34 +366,28 @@ func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
             lp_store_u64(&slot.pointee.exits, lp_load_u64(&slot.pointee.exits) &+ 1)
         }
     } else {
-        countCallSlow(t, slot, f, entry: entry)
+        countCallSlow(slot, f, entry: entry)
     }
 }
 
+/// The slot's owner while its claimer writes the first counts: not a
+/// function, so every hook (and a handler's) takes the totals meanwhile.
+let slotClaiming = UInt64(1)
+
 @inline(never)
-func countCallSlow(_ t: ThreadRecord, _ slot: UnsafeMutablePointer<lp_count_slot_t>, _ f: FunctionRecord, entry: Bool) {
-    if lp_load_u32(&t.pointee.evicting) != 0 {
-        // A signal handler landed inside an eviction: count straight into the totals.
-        if entry { _ = lp_fetch_add_u64(&f.pointee.entries, 1) } else { _ = lp_fetch_add_u64(&f.pointee.exits, 1) }
+func countCallSlow(_ slot: UnsafeMutablePointer<lp_count_slot_t>, _ f: FunctionRecord, entry: Bool) {
+    // The claim is a CAS atomic against this thread's signal handlers (the
+    // only other writers of its slots): a handler that claims first wins,
+    // and one landing after it sees the sentinel and counts in the totals.
+    let owner = UnsafeMutableRawPointer(slot).assumingMemoryBound(to: UInt64.self) // func is the first field
+    if lp_local_cas_u64(owner, 0, slotClaiming) {
+        lp_store_u64(&slot.pointee.entries, entry ? 1 : 0)
+        lp_store_u64(&slot.pointee.exits, entry ? 0 : 1)
+        lp_signal_fence() // the counts are stored before f owns them
+        lp_slot_set_func(slot, f)
         return
     }
-    lp_store_u32(&t.pointee.evicting, 1)
-    lp_signal_fence() // a nested handler must see `evicting` before the slot changes
-    let victim = lp_slot_func(slot)
-    lp_slot_set_func(slot, nil)
-    lp_signal_fence() // ... and a cleared slot.func, which keeps it off the fast path
-    let entries = lp_load_u64(&slot.pointee.entries)
-    let exits = lp_load_u64(&slot.pointee.exits)
-    lp_store_u64(&slot.pointee.entries, entry ? 1 : 0)
-    lp_store_u64(&slot.pointee.exits, entry ? 0 : 1)
-    lp_slot_set_func(slot, f)
-    lp_signal_fence()
-    lp_store_u32(&t.pointee.evicting, 0)
-    if let victim {
-        let v = UnsafeMutablePointer(mutating: victim)
-        _ = lp_fetch_add_u64(&v.pointee.entries, entries)
-        _ = lp_fetch_add_u64(&v.pointee.exits, exits)
-    }
+    if entry { _ = lp_fetch_add_u64(&f.pointee.entries, 1) } else { _ = lp_fetch_add_u64(&f.pointee.exits, 1) }
 }
 
 /// An exit on a thread that never entered anything (it has no record).

@@ -108,7 +108,6 @@ func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
     lp_store_u64(&t.pointee.kepoch, 0)
     lp_store_u64(&t.pointee.act, Act.none)
     lp_store_u32(&t.pointee.offline, 0)
-    lp_store_u32(&t.pointee.evicting, 0)
     lp_store_u64(&t.pointee.unbalanced, 0)
     lp_store_u32(&t.pointee.slot, slot)
     lp_store_u64(&t.pointee.generation, lp_load_u64(&t.pointee.generation) &+ 1)
@@ -161,7 +160,9 @@ func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
 func flushCounts(_ t: ThreadRecord) {
     for i in 0..<UInt32(LP_COUNT_SLOTS) {
         let s = lp_rec_slot(t, i)!
-        guard let f = lp_slot_func(s) else { continue }
+        // A slot still being claimed (its thread died in a signal handler
+        // that interrupted the claim) holds no counts of a function.
+        guard let f = lp_slot_func(s), UInt64(UInt(bitPattern: f)) != slotClaiming else { continue }
         let fm = UnsafeMutablePointer(mutating: f)
         _ = lp_fetch_add_u64(&fm.pointee.entries, lp_load_u64(&s.pointee.entries))
         _ = lp_fetch_add_u64(&fm.pointee.exits, lp_load_u64(&s.pointee.exits))

@@ -91,7 +91,8 @@ static inline bool lp_local_cas_u64(uint64_t *p, uint64_t expected, uint64_t des
 
 /* ---- records shared with Swift (layouts checked below) -------------------- */
 
-/* One slot of a thread's entry/exit count cache (see ThreadRecords.swift). */
+/* One of a thread's entry/exit count slots, owned by the first function
+ * that claims it (countCall in Hooks.swift). */
 typedef struct lp_count_slot {
     const struct lp_func *func;
     uint64_t entries;
@@ -109,12 +110,12 @@ typedef struct lp_thread_rec {
     uint64_t kepoch;      /* transition epoch read at the outermost kernel entry */
     uint64_t act;         /* the area activation word (Activation.swift) */
     uint32_t offline;     /* 1 while lp_thread_offline() holds */
-    uint32_t evicting;    /* 1 while the count cache is being evicted (signal nesting) */
+    uint32_t reserved;
     uint64_t unbalanced;  /* exits with nothing to exit */
     uint32_t slot;        /* index in lp_thread_table */
     uint32_t state;       /* LP_REC_* */
     uint64_t generation;  /* bumped each time the slot is reused */
-    /* lines 1-2: the entry/exit count cache */
+    /* lines 1-2: the entry/exit count slots */
     lp_count_slot_t cache[LP_COUNT_SLOTS];
     /* cold: registry */
     struct cds_list_head node; /* in lp_thread_list, RCU-protected */

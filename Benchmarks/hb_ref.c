@@ -30,7 +30,7 @@ typedef struct ref_slot {
 typedef struct ref_thread {
     uint32_t fdepth, kdepth;
     uint64_t fepoch, kepoch, act;
-    uint32_t offline, evicting;
+    uint32_t offline, reserved;
     uint64_t unbalanced;
     uint32_t slot, state;
     uint64_t generation;

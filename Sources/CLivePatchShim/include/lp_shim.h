@@ -179,6 +179,8 @@ typedef struct lp_global {
     uint64_t pad2[4];
 } lp_global_t;
 
+_Static_assert(offsetof(lp_count_slot_t, func) == 0 && sizeof(((lp_count_slot_t *)0)->func) == sizeof(uint64_t),
+               "a slot is claimed by a CAS on its first word (countCallSlow)");
 _Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
 _Static_assert(offsetof(lp_thread_rec_t, cache) == 64, "hook state fills line 0");
 _Static_assert(sizeof(struct lp_func) == 128, "function record is two lines");

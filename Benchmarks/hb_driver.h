@@ -33,7 +33,7 @@ extern const char *load_names[];
 typedef struct {
     int quick;
     const char *json, *tsv, *variant;
-    int do_memory, do_hooks, do_scaling, do_latency;
+    int do_memory, do_hooks, do_funcs, do_scaling, do_latency;
     int reps;             /* single-thread and scaling repetitions */
     double rep_ms;        /* target length of one repetition */
     int lat_reps;         /* transition-latency repetitions */
@@ -85,7 +85,7 @@ void sb_array(sbuf_t *s, const double *v, int n);
 void sb_spread(sbuf_t *sb, const char *name, spread_t s);
 const char *fmt_spread(char *buf, size_t size, spread_t s);
 
-extern sbuf_t js_hooks, js_cyg, js_scaling, js_latency, js_memory, js_targets, tsv;
+extern sbuf_t js_hooks, js_cyg, js_funcs, js_scaling, js_latency, js_memory, js_targets, tsv;
 extern int n_targets, n_met, n_unsure;
 void target(const char *id, int met, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -129,6 +129,8 @@ void section_hooks(void);                           /* hb_hooks.c */
 void report_cyg(void);
 void targets_hooks(void);
 void count_one(void);
+void section_funcs(void);                           /* hb_funcs.c */
+void targets_funcs(void);
 void section_scaling(void);                         /* hb_scaling.c */
 void targets_scaling(void);
 void section_latency(void);                         /* hb_latency.c */

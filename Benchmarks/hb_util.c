@@ -166,7 +166,7 @@ void sb_array(sbuf_t *s, const double *v, int n)
 
 /* ---- figures kept for the targets, the JSON and the TSV ---------------------- */
 
-sbuf_t js_hooks, js_cyg, js_scaling, js_latency, js_memory, js_targets, tsv;
+sbuf_t js_hooks, js_cyg, js_funcs, js_scaling, js_latency, js_memory, js_targets, tsv;
 int n_targets, n_met, n_unsure;
 
 /* met: a V_* verdict. */

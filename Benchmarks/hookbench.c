@@ -14,11 +14,12 @@
  *            counter rows, and of 10000 registered functions
  *   hooks    single-thread pairs: baselines, the hook pair outside and during
  *            a transition (each preset), the kernel-section pair
+ *   funcs    the hook pair cycling over 1..4096 hot functions, 1 and 2 threads
  *   scaling  per-thread throughput at 1, 2, nproc and 2*nproc threads
  *   latency  lp_patch_enable + lp_transition_wait per preset, next to one
  *            urcu_memb_synchronize_rcu(), under 16..1024 busy threads
  *
- * Each section lives in a file of its own (hb_hooks.c, hb_scaling.c,
+ * Each section lives in a file of its own (hb_hooks.c, hb_funcs.c, hb_scaling.c,
  * hb_latency.c, hb_memory.c); this file parses the options, runs the
  * sections in order and writes the JSON and TSV.
  *
@@ -50,7 +51,7 @@ static void usage(int rc)
 {
     fprintf(rc ? stderr : stdout,
             "usage: hookbench [--quick] [--json FILE] [--tsv FILE] [--variant NAME]\n"
-            "                 [--sections memory,hooks,scaling,latency] [--reps N] [--rep-ms MS]\n"
+            "                 [--sections memory,hooks,funcs,scaling,latency] [--reps N] [--rep-ms MS]\n"
             "                 [--lat-threads 16,64,...] [--lat-reps N] [--lat-budget-s S]\n"
             "                 [--lat-load inside|outside|busy] [--lat-burst-us US] [--lat-work SPINS]\n"
             "       hookbench --count ROW [--count-iters N]   (one row's loop, for callgrind)\n"
@@ -61,7 +62,7 @@ static void usage(int rc)
 static void parse_args(int argc, char **argv)
 {
     opt.variant = "static";
-    opt.do_memory = opt.do_hooks = opt.do_scaling = opt.do_latency = 1;
+    opt.do_memory = opt.do_hooks = opt.do_funcs = opt.do_scaling = opt.do_latency = 1;
     int reps = 0, lat_reps = 0, lat_threads_given = 0;
     double rep_ms = 0, budget = 0;
     for (int i = 1; i < argc; i++) {
@@ -87,6 +88,7 @@ static void parse_args(int argc, char **argv)
         else if (!strcmp(a, "--sections") && v) {
             opt.do_memory = strstr(v, "memory") != NULL;
             opt.do_hooks = strstr(v, "hooks") != NULL;
+            opt.do_funcs = strstr(v, "funcs") != NULL;
             opt.do_scaling = strstr(v, "scaling") != NULL;
             opt.do_latency = strstr(v, "latency") != NULL;
             i++;
@@ -151,11 +153,13 @@ int main(int argc, char **argv)
     if (opt.do_memory) section_memory();
     if (opt.do_hooks) section_hooks();
     if (opt.do_hooks) report_cyg();
+    if (opt.do_funcs) section_funcs();
     if (opt.do_scaling) section_scaling();
     if (opt.do_latency) section_latency();
 
     printf("\n== targets (docs/DESIGN.md section 6), %s library ==\n", opt.variant);
     if (opt.do_hooks) targets_hooks();
+    if (opt.do_funcs) targets_funcs();
     if (opt.do_scaling) targets_scaling();
     if (opt.do_latency) targets_latency();
     printf("%d of %d targets met, %d unsure (%s library)\n", n_met, n_targets, n_unsure, opt.variant);
@@ -175,6 +179,7 @@ int main(int argc, char **argv)
                 opt.reps, opt.rep_ms, opt.lat_reps, total_s);
         fprintf(f, "  \"hooks\": [\n    %s\n  ],\n", js_hooks.p ? js_hooks.p : "");
         fprintf(f, "  \"cyg\": [\n    %s\n  ],\n", js_cyg.p ? js_cyg.p : "");
+        fprintf(f, "  \"funcs\": [\n    %s\n  ],\n", js_funcs.p ? js_funcs.p : "");
         fprintf(f, "  \"scaling\": [\n    %s\n  ],\n", js_scaling.p ? js_scaling.p : "");
         fprintf(f, "  \"latency\": [\n    %s\n  ],\n", js_latency.p ? js_latency.p : "");
         fprintf(f, "  \"memory\": %s,\n", js_memory.p ? js_memory.p : "null");

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,6 +261,19 @@ int lp_sys_signal_catchable(int signo)
 void lp_sys_yield(void) { sched_yield(); }
 void lp_sys_cpu_relax(void) { __builtin_ia32_pause(); }
 void *lp_sys_calloc(size_t n, size_t size) { return calloc(n, size); }
+
+/* mmap and madvise, not malloc: a thread may register from a hook in a
+ * signal handler. MAP_NORESERVE: pages are backed only once written. */
+lp_count_row_t *lp_sys_rows_map(void)
+{
+    void *p = mmap(NULL, LP_COUNT_ROWS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+void lp_sys_rows_discard(lp_count_row_t *rows)
+{
+    if (rows != NULL) (void)madvise(rows, LP_COUNT_ROWS_BYTES, MADV_DONTNEED);
+}
 void lp_sys_free(void *p) { free(p); }
 char *lp_sys_strdup(const char *s) { return strdup(s); }
 void lp_sys_set_errno(int err) { errno = err; }

@@ -174,11 +174,9 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
     var e = lp_load_u64(&rec.pointee.entries)
     var x = lp_load_u64(&rec.pointee.exits)
     forEachLiveThread { t in
-        let s = lp_rec_slot(t, index)!
-        if lp_slot_func(s) == UnsafePointer(rec) {
-            e &+= lp_load_u64(&s.pointee.entries)
-            x &+= lp_load_u64(&s.pointee.exits)
-        }
+        let row = lp_rec_row(t, index)!
+        e &+= lp_load_u64(&row.pointee.entries)
+        x &+= lp_load_u64(&row.pointee.exits)
     }
     entries.pointee = e
     exits.pointee = x

@@ -347,47 +347,15 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
 
 // MARK: - entry/exit counts
 
-/// Counts an entry or exit of `f` in the thread's LP_COUNT_SLOTS
-/// (function, entries, exits) slots. The first function that maps to a free
-/// slot claims it for the life of the record; a function whose slot another
-/// holds counts straight into its totals. A slot never changes hands while
-/// the thread lives: a signal handler landing between the fast path's
-/// compare and its store (whose hooks may count another function of the
-/// same slot) can then never make this count land on that function.
-/// lp_func_counts() sums totals and slots, so counts are exact whenever no
-/// hook is running.
+/// Counts an entry or exit of `f` in the thread's row for it (lp_shim.h,
+/// lp_count_row_t): one increment of a word only this thread writes, in one
+/// instruction, so a signal handler's counts never interleave with it.
+/// lp_func_counts() sums the rows and the totals, so counts are exact
+/// whenever no hook is running.
 @inline(__always)
 func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
-    let slot = lp_rec_slot(t, f.pointee.index)!
-    if UInt(bitPattern: lp_slot_func(slot)) == UInt(bitPattern: f) { // one compare, no Optional dance
-        if entry {
-            lp_store_u64(&slot.pointee.entries, lp_load_u64(&slot.pointee.entries) &+ 1)
-        } else {
-            lp_store_u64(&slot.pointee.exits, lp_load_u64(&slot.pointee.exits) &+ 1)
-        }
-    } else {
-        countCallSlow(slot, f, entry: entry)
-    }
-}
-
-/// The slot's owner while its claimer writes the first counts: not a
-/// function, so every hook (and a handler's) takes the totals meanwhile.
-let slotClaiming = UInt64(1)
-
-@inline(never)
-func countCallSlow(_ slot: UnsafeMutablePointer<lp_count_slot_t>, _ f: FunctionRecord, entry: Bool) {
-    // The claim is a CAS atomic against this thread's signal handlers (the
-    // only other writers of its slots): a handler that claims first wins,
-    // and one landing after it sees the sentinel and counts in the totals.
-    let owner = UnsafeMutableRawPointer(slot).assumingMemoryBound(to: UInt64.self) // func is the first field
-    if lp_local_cas_u64(owner, 0, slotClaiming) {
-        lp_store_u64(&slot.pointee.entries, entry ? 1 : 0)
-        lp_store_u64(&slot.pointee.exits, entry ? 0 : 1)
-        lp_signal_fence() // the counts are stored before f owns them
-        lp_slot_set_func(slot, f)
-        return
-    }
-    if entry { _ = lp_fetch_add_u64(&f.pointee.entries, 1) } else { _ = lp_fetch_add_u64(&f.pointee.exits, 1) }
+    let row = lp_rec_row(t, f.pointee.index)!
+    if entry { lp_local_inc_u64(&row.pointee.entries) } else { lp_local_inc_u64(&row.pointee.exits) }
 }
 
 /// An exit on a thread that never entered anything (it has no record).

@@ -82,6 +82,14 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
         return nil
     }
     let t = lp_thread_table_base() + Int(slot)
+    if t.pointee.rows == nil {
+        guard let rows = lp_sys_rows_map() else {
+            threadRegistry.freeSlots.append(slot)
+            lp_unlock_registry()
+            return nil
+        }
+        t.pointee.rows = rows
+    }
     resetRecord(t, slot: slot, name: name)
     clearFunctionCounters(slot: slot)
     // Pairs with the acquire load of state in the scans: a scan that sees
@@ -111,12 +119,6 @@ func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
     lp_store_u64(&t.pointee.unbalanced, 0)
     lp_store_u32(&t.pointee.slot, slot)
     lp_store_u64(&t.pointee.generation, lp_load_u64(&t.pointee.generation) &+ 1)
-    for i in 0..<UInt32(LP_COUNT_SLOTS) {
-        let s = lp_rec_slot(t, i)!
-        lp_slot_set_func(s, nil)
-        lp_store_u64(&s.pointee.entries, 0)
-        lp_store_u64(&s.pointee.exits, 0)
-    }
     t.pointee.tid = lp_sys_gettid()
     t.pointee.exited_inside = 0
     t.pointee.pthread = lp_sys_pthread_self()
@@ -156,19 +158,19 @@ func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
     if end < buf.count { buf[end] = 0 }
 }
 
-/// Flushes a record's count cache into the functions' totals.
+/// Adds a record's count rows to the functions' totals and zeroes them, so
+/// that the slot's next thread starts from zero. Registry lock held (the
+/// function count).
 func flushCounts(_ t: ThreadRecord) {
-    for i in 0..<UInt32(LP_COUNT_SLOTS) {
-        let s = lp_rec_slot(t, i)!
-        // A slot still being claimed (its thread died in a signal handler
-        // that interrupted the claim) holds no counts of a function.
-        guard let f = lp_slot_func(s), UInt64(UInt(bitPattern: f)) != slotClaiming else { continue }
-        let fm = UnsafeMutablePointer(mutating: f)
-        _ = lp_fetch_add_u64(&fm.pointee.entries, lp_load_u64(&s.pointee.entries))
-        _ = lp_fetch_add_u64(&fm.pointee.exits, lp_load_u64(&s.pointee.exits))
-        lp_slot_set_func(s, nil)
-        lp_store_u64(&s.pointee.entries, 0)
-        lp_store_u64(&s.pointee.exits, 0)
+    for index in 0..<functionRegistry.count {
+        let row = lp_rec_row(t, index)!
+        let e = lp_load_u64(&row.pointee.entries), x = lp_load_u64(&row.pointee.exits)
+        guard e | x != 0 else { continue }
+        let f = functionRecord(index)
+        _ = lp_fetch_add_u64(&f.pointee.entries, e)
+        _ = lp_fetch_add_u64(&f.pointee.exits, x)
+        lp_store_u64(&row.pointee.entries, 0)
+        lp_store_u64(&row.pointee.exits, 0)
     }
 }
 
@@ -178,13 +180,13 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     let inside = lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
     lp_store_u64(&t.pointee.act, Act.none)
     clearFunctionCounters(slot: lp_load_u32(&t.pointee.slot))
-    flushCounts(t)
     // From DEAD to the queued free, under the fork gate: a fork child finds
     // every DEAD record's free queued (liburcu runs it in the child), never
     // one a vanished thread was about to queue.
     lp_fork_gate_enter()
     defer { lp_fork_gate_exit() }
     lp_lock_registry()
+    flushCounts(t)
     if inside && exiting {
         threadRegistry.exitedInside += 1
         t.pointee.exited_inside = 1
@@ -288,6 +290,8 @@ func forkChild() {
             lp_thread_list_add(t)
             threadRegistry.live = 1
         } else if lp_load_u32(&t.pointee.state) != UInt32(LP_REC_DEAD) {
+            // Its thread is not in the child, and never flushed its rows.
+            lp_sys_rows_discard(t.pointee.rows)
             lp_store_u32(&t.pointee.state, UInt32(LP_REC_FREE))
             threadRegistry.freeSlots.append(slot)
         }

@@ -89,17 +89,41 @@ static inline bool lp_local_cas_u64(uint64_t *p, uint64_t expected, uint64_t des
 #endif
 }
 
+/*
+ * Increment of a word only its owning thread writes, atomic with respect to
+ * that thread's signal handlers as lp_local_cas_u64 is: one instruction
+ * without the lock prefix. Other readers see a plain store.
+ */
+static inline void lp_local_inc_u64(uint64_t *p)
+{
+#if defined(__x86_64__) && !defined(LP_TSAN)
+    __asm__ __volatile__("incq %0" : "+m"(*p) : : "cc");
+#else
+    __atomic_fetch_add(p, 1, __ATOMIC_RELAXED);
+#endif
+}
+
 /* ---- records shared with Swift (layouts checked below) -------------------- */
 
-/* One of a thread's entry/exit count slots, owned by the first function
- * that claims it (countCall in Hooks.swift). */
-typedef struct lp_count_slot {
-    const struct lp_func *func;
+/* A thread's entry and exit counts of one function: row f->index of the
+ * thread's rows (countCall in Hooks.swift). Only the owner writes its rows,
+ * with one read-modify-write instruction each (lp_local_inc_u64), so a
+ * signal handler's counts land before or after the interrupted one's, never
+ * in between; lp_func_counts() sums every live thread's row with the
+ * function's totals, into which a thread's rows are flushed when it leaves. */
+typedef struct lp_count_row {
     uint64_t entries;
     uint64_t exits;
-} lp_count_slot_t;
+} lp_count_row_t;
 
-#define LP_COUNT_SLOTS 4
+/* Every thread's rows span all LP_MAX_FUNCS functions (1 MiB of address
+ * space, mapped without reserving memory): indexed, never tagged or evicted,
+ * and never grown, so the hooks need no check and no lock. Memory is used
+ * only for the 4 KiB pages of rows the thread touches: 16 bytes per function
+ * it calls, 256 functions to a page. The mapping belongs to the record's
+ * slot and is kept when the slot is reused; its rows are all zero whenever
+ * the slot is free. */
+#define LP_COUNT_ROWS_BYTES ((size_t)LP_MAX_FUNCS * sizeof(lp_count_row_t))
 
 /* A registered thread: 256 bytes, written on the hot path only by its owner. */
 typedef struct lp_thread_rec {
@@ -111,20 +135,19 @@ typedef struct lp_thread_rec {
     uint64_t act;         /* the area activation word (Activation.swift) */
     uint32_t offline;     /* 1 while lp_thread_offline() holds */
     uint32_t reserved;
+    lp_count_row_t *rows; /* the thread's count rows (LP_COUNT_ROWS_BYTES, mapped once per slot) */
     uint64_t unbalanced;  /* exits with nothing to exit */
     uint32_t slot;        /* index in lp_thread_table */
     uint32_t state;       /* LP_REC_* */
-    uint64_t generation;  /* bumped each time the slot is reused */
-    /* lines 1-2: the entry/exit count slots */
-    lp_count_slot_t cache[LP_COUNT_SLOTS];
     /* cold: registry */
+    uint64_t generation;  /* bumped each time the slot is reused */
     struct cds_list_head node; /* in lp_thread_list, RCU-protected */
     struct rcu_head rcu;       /* the slot returns to the free list after a grace period */
     int32_t tid;
     uint32_t exited_inside;
     uint64_t pthread;          /* pthread_t of the owner, for nudges */
     char name[LP_THREAD_NAME_MAX];
-    uint8_t pad[24];           /* to a whole number of cache lines */
+    uint8_t pad[112];          /* to a whole number of cache lines */
 } lp_thread_rec_t;
 
 enum { LP_REC_FREE = 0, LP_REC_LIVE = 1, LP_REC_DEAD = 2 };
@@ -179,10 +202,8 @@ typedef struct lp_global {
     uint64_t pad2[4];
 } lp_global_t;
 
-_Static_assert(offsetof(lp_count_slot_t, func) == 0 && sizeof(((lp_count_slot_t *)0)->func) == sizeof(uint64_t),
-               "a slot is claimed by a CAS on its first word (countCallSlow)");
 _Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
-_Static_assert(offsetof(lp_thread_rec_t, cache) == 64, "hook state fills line 0");
+_Static_assert(offsetof(lp_thread_rec_t, generation) == 64, "hook state fills line 0");
 _Static_assert(sizeof(struct lp_func) == 128, "function record is two lines");
 _Static_assert(offsetof(struct lp_func, entries) == 64, "flushed totals on their own line");
 _Static_assert(sizeof(lp_global_t) == 128, "global: read-mostly line + written line");
@@ -250,13 +271,13 @@ static inline __attribute__((always_inline)) uint64_t lp_frame_key(void)
     return (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
 
-/* The count-cache slot a function maps to. */
-static inline lp_count_slot_t *lp_rec_slot(lp_thread_rec_t *rec, uint32_t func_index)
+/* The thread's row of counts of the function at func_index. */
+static inline lp_count_row_t *lp_rec_row(const lp_thread_rec_t *rec, uint32_t func_index)
 {
-    return &rec->cache[func_index & (LP_COUNT_SLOTS - 1)];
+    return rec->rows + func_index;
 }
-static inline const struct lp_func *lp_slot_func(const lp_count_slot_t *s) { return __atomic_load_n(&s->func, __ATOMIC_RELAXED); }
-static inline void lp_slot_set_func(lp_count_slot_t *s, const struct lp_func *f) { __atomic_store_n(&s->func, f, __ATOMIC_RELAXED); }
+lp_count_row_t *lp_sys_rows_map(void);           /* a thread's rows, zeroed; NULL: no memory (async-signal-safe) */
+void lp_sys_rows_discard(lp_count_row_t *rows);  /* all rows back to zero, and their memory returned */
 
 /* ---- the address table: what __cyg_profile_func_enter looks up --------------
  * (ProfileHooks.swift.) Open addressing with linear probing, keyed by the

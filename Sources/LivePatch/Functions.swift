@@ -174,7 +174,7 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
     var e = lp_load_u64(&rec.pointee.entries)
     var x = lp_load_u64(&rec.pointee.exits)
     forEachLiveThread { t in
-        let row = lp_rec_row(t, index)!
+        let row = lp_rec_row(t, index)
         e &+= lp_load_u64(&row.pointee.entries)
         x &+= lp_load_u64(&row.pointee.exits)
     }

@@ -6,16 +6,39 @@ import CLivePatchShim
 // (scripts/check-hot-path disassembles them to keep it so).
 
 /// The implementation the calling thread must run now, counting an entry.
-/// C: `lp_func_enter`.
+/// C: `lp_func_enter`. Every way off the fast path is a tail call that
+/// takes what it needs as arguments, so the fast path keeps nothing in
+/// callee-saved registers.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
-    guard let f else { return failNull(LPError.invalid) }
     let key = lp_frame_key()
-    guard let t = lp_tls_rec() ?? registerFromHook() else {
+    guard let f, let t = lp_tls_rec() else { return enterWithoutRecord(f, key: key) }
+    let depth = lp_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
+    return enterFrame(t, f, key: key, depth: depth)
+}
+
+/// lp_func_enter on a thread with no record yet (it registers now), or
+/// with no function.
+@inline(never)
+func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
+    guard let f else { return failNull(LPError.invalid) }
+    guard let t = registerFromHook() else {
         countUnregisteredCall()
         return lp_load_ptr(&f.pointee.impl)
     }
-    var depth = lp_load_u32(&t.pointee.fdepth)
-    if depth != 0 && key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
+    return enterFrame(t, f, key: key, depth: lp_load_u32(&t.pointee.fdepth))
+}
+
+/// lp_func_enter above frames left by a jump: they are exited first.
+@inline(never)
+func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    enterFrame(t, f, key: key, depth: dropAbandoned(t, key: key, depth: depth, exiting: nil))
+}
+
+/// Pushes the frame of `f` above `depth`, counts the entry, and picks the
+/// implementation.
+@inline(__always)
+func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if depth == 0 {
         // Announce the activation before reading the epoch (the thread half
         // of the store-then-load pair with startTransition's membarrier):
@@ -42,7 +65,6 @@ import CLivePatchShim
         pushFrame(t, f, key: key, at: depth)
         lp_signal_fence() // the frame is stored before tx_epoch is read
     }
-    let fepoch = lp_load_u64(&t.pointee.fepoch)
     countCall(t, f, entry: true)
     // Pairs with the release stores of tx_epoch in startTransition() and
     // Transition.complete(): a hook that reads 0 sees the final impl.
@@ -51,7 +73,7 @@ import CLivePatchShim
         // No transition: the steady implementation.
         return lp_load_ptr(&f.pointee.impl)
     }
-    if fe != fepoch { return enterOldActivation(t, f, epoch: fe, depth: depth) }
+    if fe != lp_load_u64(&t.pointee.fepoch) { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
 }
 
@@ -165,14 +187,21 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
     return false
 }
 
-/// Counts an exit of `f`. C: `lp_func_exit`.
+/// Counts an exit of `f`. C: `lp_func_exit`. As in lp_func_enter, every
+/// way off the fast path is a tail call.
 @c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
     let key = lp_frame_key()
     guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
-    var depth = lp_load_u32(&t.pointee.fdepth)
+    let depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
-    if key > topFrameKey(t, depth: depth) { depth = dropAbandoned(t, key: key, depth: depth, exiting: f) }
+    if key > topFrameKey(t, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
     exitFrame(t, f, depth: depth)
+}
+
+/// lp_func_exit above frames left by a jump: they are exited first.
+@inline(never)
+func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
+    exitFrame(t, f, depth: dropAbandoned(t, key: key, depth: depth, exiting: f))
 }
 
 /// The calling thread's frames whose keys lie below `key`, the frame key of
@@ -354,7 +383,7 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
 /// whenever no hook is running.
 @inline(__always)
 func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
-    let row = lp_rec_row(t, f.pointee.index)!
+    let row = lp_rec_row(t, f.pointee.index)
     if entry { lp_local_inc_u64(&row.pointee.entries) } else { lp_local_inc_u64(&row.pointee.exits) }
 }
 

@@ -163,7 +163,7 @@ func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
 /// function count).
 func flushCounts(_ t: ThreadRecord) {
     for index in 0..<functionRegistry.count {
-        let row = lp_rec_row(t, index)!
+        let row = lp_rec_row(t, index)
         let e = lp_load_u64(&row.pointee.entries), x = lp_load_u64(&row.pointee.exits)
         guard e | x != 0 else { continue }
         let f = functionRecord(index)

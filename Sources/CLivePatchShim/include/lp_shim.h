@@ -272,7 +272,7 @@ static inline __attribute__((always_inline)) uint64_t lp_frame_key(void)
 }
 
 /* The thread's row of counts of the function at func_index. */
-static inline lp_count_row_t *lp_rec_row(const lp_thread_rec_t *rec, uint32_t func_index)
+__attribute__((returns_nonnull)) static inline lp_count_row_t *lp_rec_row(const lp_thread_rec_t *rec, uint32_t func_index)
 {
     return rec->rows + func_index;
 }

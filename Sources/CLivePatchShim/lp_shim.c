@@ -23,7 +23,6 @@
 LP_LINE_ALIGNED lp_global_t lp_global;
 LP_LINE_ALIGNED lp_thread_rec_t lp_thread_table[LP_MAX_THREADS];
 LP_LINE_ALIGNED struct lp_func lp_func_table[LP_MAX_FUNCS];
-LP_LINE_ALIGNED lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
 struct lp_patch lp_patch_table[LP_MAX_PATCHES];
 /* 2 MiB of zeroes until functions are registered by address (lp_func_register_auto). */
 LP_LINE_ALIGNED lp_addr_slot_t lp_addr_table[LP_ADDR_SLOTS];

@@ -13,8 +13,16 @@ import CLivePatchShim
     let key = lp_frame_key()
     guard let f, let t = lp_tls_rec() else { return enterWithoutRecord(f, key: key) }
     let depth = lp_load_u32(&t.pointee.fdepth)
-    if depth != 0 && key > topFrameKey(t, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
+    if mayHaveLeftFrames(t, key: key, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
     return enterFrame(t, f, key: key, depth: depth)
+}
+
+/// The fast path's test for frames left by a jump: the deepest frame's key
+/// is below `key`, or the thread is deeper than its shadow stack (where
+/// topFrameKey decides, out of line).
+@inline(__always)
+func mayHaveLeftFrames(_ t: ThreadRecord, key: UInt64, depth: UInt32) -> Bool {
+    depth &- 1 < UInt32(LP_FRAMES_KNOWN) ? key > (lp_rec_frames(t) + Int(depth &- 1)).pointee.key : depth != 0
 }
 
 /// lp_func_enter on a thread with no record yet (it registers now), or
@@ -29,10 +37,12 @@ func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? 
     return enterFrame(t, f, key: key, depth: lp_load_u32(&t.pointee.fdepth))
 }
 
-/// lp_func_enter above frames left by a jump: they are exited first.
+/// lp_func_enter above frames that a jump may have left: they are exited
+/// first.
 @inline(never)
 func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    enterFrame(t, f, key: key, depth: dropAbandoned(t, key: key, depth: depth, exiting: nil))
+    let live = key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: nil) : depth
+    return enterFrame(t, f, key: key, depth: live)
 }
 
 /// Pushes the frame of `f` above `depth`, counts the entry, and picks the
@@ -104,7 +114,7 @@ func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
 @inline(never)
 func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: FunctionRecord?) -> UInt32 {
     if lp_sys_on_altstack() != 0 { return depth }
-    let frames = lp_rec_frames(t)!
+    let frames = lp_rec_frames(t)
     let known = min(depth, UInt32(LP_FRAMES_KNOWN))
     var live = known
     while live > 0 && frames[Int(live) - 1].key < key { live -= 1 }
@@ -179,7 +189,7 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
     // which follows every tx_epoch store of the transition: a function of
     // the set read below reads as such.
     guard depth <= UInt32(LP_FRAMES_KNOWN), lp_load_acquire_u64(&lp_global_ref().pointee.epoch) == epoch else { return true }
-    let frames = lp_rec_frames(t)!
+    let frames = lp_rec_frames(t)
     for i in 0..<Int(depth) {
         guard let g = lp_frame_func(frames + i) else { continue }
         if lp_load_u64(&UnsafeMutablePointer(mutating: g).pointee.tx_epoch) == epoch { return true }
@@ -194,14 +204,15 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
     guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
-    if key > topFrameKey(t, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
+    if mayHaveLeftFrames(t, key: key, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
     exitFrame(t, f, depth: depth)
 }
 
-/// lp_func_exit above frames left by a jump: they are exited first.
+/// lp_func_exit above frames that a jump may have left: they are exited
+/// first.
 @inline(never)
 func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
-    exitFrame(t, f, depth: dropAbandoned(t, key: key, depth: depth, exiting: f))
+    exitFrame(t, f, depth: key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
 }
 
 /// The calling thread's frames whose keys lie below `key`, the frame key of

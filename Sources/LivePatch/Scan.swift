@@ -65,7 +65,7 @@ func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
 /// first (frames deeper than the shadow stack are not seen).
 func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
     let depth = lp_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
-    let frames = lp_rec_frames(t)!
+    let frames = lp_rec_frames(t)
     var functions: [FunctionRecord] = []
     for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
         guard let g = lp_frame_func(frames + i) else { continue }

@@ -125,7 +125,20 @@ typedef struct lp_count_row {
  * the slot is free. */
 #define LP_COUNT_ROWS_BYTES ((size_t)LP_MAX_FUNCS * sizeof(lp_count_row_t))
 
-/* A registered thread: 256 bytes, written on the hot path only by its owner. */
+/* The shadow stack: the functions a thread is inside, outermost first, one
+ * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
+ * not kept). It is what the patcher reads instead of the thread's stack
+ * (the kernel's stack check): a thread whose activation predates the
+ * transition blocks only while one of these is in the transition's set. It
+ * lies in the thread's record, right after the hook state, so that a hook
+ * addresses its frames from the record pointer it already holds. Only the
+ * owner writes it; entries at or above fdepth are stale. */
+typedef struct lp_frame {
+    const struct lp_func *func;
+    uint64_t key; /* lp_frame_key() at its entry */
+} lp_frame_t;
+
+/* A registered thread: 512 bytes, written on the hot path only by its owner. */
 typedef struct lp_thread_rec {
     /* line 0: the hook state */
     uint32_t fdepth;      /* nesting of hooked functions */
@@ -139,6 +152,8 @@ typedef struct lp_thread_rec {
     uint64_t unbalanced;  /* exits with nothing to exit */
     uint32_t slot;        /* index in lp_thread_table */
     uint32_t state;       /* LP_REC_* */
+    /* lines 1-4: the shadow stack */
+    lp_frame_t frames[LP_FRAMES_KNOWN];
     /* cold: registry */
     uint64_t generation;  /* bumped each time the slot is reused */
     struct cds_list_head node; /* in lp_thread_list, RCU-protected */
@@ -202,8 +217,9 @@ typedef struct lp_global {
     uint64_t pad2[4];
 } lp_global_t;
 
-_Static_assert(sizeof(lp_thread_rec_t) == 256, "per-thread state is at most 256 bytes, whole lines");
-_Static_assert(offsetof(lp_thread_rec_t, generation) == 64, "hook state fills line 0");
+_Static_assert(sizeof(lp_thread_rec_t) == 512, "per-thread state is at most 512 bytes, whole lines");
+_Static_assert(offsetof(lp_thread_rec_t, frames) == 64, "hook state fills line 0, the frames follow");
+_Static_assert(sizeof(lp_frame_t[LP_FRAMES_KNOWN]) == 256, "the frames fill lines 1-4");
 _Static_assert(sizeof(struct lp_func) == 128, "function record is two lines");
 _Static_assert(offsetof(struct lp_func, entries) == 64, "flushed totals on their own line");
 _Static_assert(sizeof(lp_global_t) == 128, "global: read-mostly line + written line");
@@ -239,25 +255,7 @@ static inline void lp_global_set_fn_counts(uint64_t *rows, uint64_t stride)
     __atomic_store_n(&lp_global.fn_stride, stride, __ATOMIC_RELAXED);
 }
 
-/* The shadow stack: the functions a thread is inside, outermost first, one
- * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
- * not kept). It is what the patcher reads instead of the thread's stack
- * (the kernel's stack check): a thread whose activation predates the
- * transition blocks only while one of these is in the transition's set. Kept
- * apart from the 256-byte record (whose line 0 is the hook state) and
- * indexed by the record's position, so the hook reaches it without a load.
- * Only the owner writes it; entries at or above fdepth are stale. */
-typedef struct lp_frame {
-    const struct lp_func *func;
-    uint64_t key; /* lp_frame_key() at its entry */
-} lp_frame_t;
-extern LP_INTERNAL lp_frame_t lp_frame_table[LP_MAX_THREADS][LP_FRAMES_KNOWN];
-_Static_assert(sizeof(lp_frame_t[LP_FRAMES_KNOWN]) == sizeof(lp_thread_rec_t),
-               "a thread's frames sit at its record's byte offset: no index arithmetic");
-static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec)
-{
-    return (lp_frame_t *)((char *)lp_frame_table + ((const char *)rec - (const char *)lp_thread_table));
-}
+__attribute__((returns_nonnull)) static inline lp_frame_t *lp_rec_frames(const lp_thread_rec_t *rec) { return (lp_frame_t *)rec->frames; }
 static inline const struct lp_func *lp_frame_func(const lp_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
 static inline void lp_frame_set_func(lp_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
 /* The frame key: the hook's frame address, which is the caller's stack

@@ -44,42 +44,57 @@ typealias FunctionRecord = UnsafeMutablePointer<lp_func_t>
 
 /// Begins an area activation for `epoch` and returns its universe.
 ///
-/// Under SWITCH_KERNEL the activation may be held back here while the
-/// patcher checks for its switch instant (Transition.swift, `holdAndSwitch`).
+/// Under SWITCH_KERNEL the activation may be held back while the patcher
+/// checks for its switch instant (Transition.swift, `holdAndSwitch`): that
+/// wait, and a retry, are tail calls, so the path through keeps nothing in
+/// callee-saved registers.
 @inline(never)
 func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
+    beginActivationInline(t, epoch: epoch, kernel: kernel, marker: marker)
+}
+
+/// beginActivation, inlined where a call in transition begins its
+/// activation (activationUniverse): the common case of a transition's hooks.
+@inline(__always)
+func beginActivationInline(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
     let undecided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: Act.undecided)
-    while true {
-        lp_store_u64(&t.pointee.act, undecided)
-        // Thread half of the store-then-load pair: act is stored before hold,
-        // kuniv and target are read. Pairs with lp_sys_membarrier() in
-        // startTransition(), which the patcher runs after storing them and
-        // before it reads act.
-        lp_signal_fence()
-        if lp_load_acquire_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
-        let u: UInt32
-        if lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
-            // Acquire: a hold seen here belongs to the epoch read below
-            // (the patcher stores the epoch before it sets any hold).
-            if lp_load_acquire_u32(&lp_global_ref().pointee.hold) != 0 {
-                lp_store_u64(&t.pointee.act, Act.none)
-                // A hold of a later transition must not hold this one's
-                // activation: that thread would block the very hold it waits on.
-                if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
-                notifyPatcher()
-                waitWhileHeld(&lp_global_ref().pointee.hold, epoch: epoch)
-                continue
-            }
-            u = lp_load_u32(&lp_global_ref().pointee.kuniv)
-        } else {
-            u = lp_load_u32(&lp_global_ref().pointee.target)
+    lp_store_u64(&t.pointee.act, undecided)
+    // Thread half of the store-then-load pair: act is stored before hold,
+    // kuniv and target are read. Pairs with lp_sys_membarrier() in
+    // startTransition(), which the patcher runs after storing them and
+    // before it reads act.
+    lp_signal_fence()
+    if lp_load_acquire_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
+    let u: UInt32
+    if lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
+        // Acquire: a hold seen here belongs to the epoch read below
+        // (the patcher stores the epoch before it sets any hold).
+        if lp_load_acquire_u32(&lp_global_ref().pointee.hold) != 0 {
+            return beginHeldActivation(t, epoch: epoch, kernel: kernel, marker: marker)
         }
-        let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
-        if lp_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
-        // A signal handler interrupted us and decided this activation: keep its universe.
-        let now = lp_load_u64(&t.pointee.act)
-        if Act.isDecided(now) { return Act.universe(now) }
+        u = lp_load_u32(&lp_global_ref().pointee.kuniv)
+    } else {
+        u = lp_load_u32(&lp_global_ref().pointee.target)
     }
+    let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
+    if lp_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
+    // A signal handler interrupted us and decided this activation: keep its universe.
+    let now = lp_load_u64(&t.pointee.act)
+    if Act.isDecided(now) { return Act.universe(now) }
+    return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
+}
+
+/// beginActivation found the patcher's hold set: waits it out, then begins
+/// again.
+@inline(never)
+func beginHeldActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
+    lp_store_u64(&t.pointee.act, Act.none)
+    // A hold of a later transition must not hold this one's activation:
+    // that thread would block the very hold it waits on.
+    if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
+    notifyPatcher()
+    waitWhileHeld(&lp_global_ref().pointee.hold, epoch: epoch)
+    return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
 }
 
 /// The transition an activation was begun for has ended meanwhile: no
@@ -152,7 +167,7 @@ func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: 
         if lp_load_u64(&t.pointee.kepoch) != epoch { return universeOld }
         return beginActivation(t, epoch: epoch, kernel: true, marker: 0)
     }
-    return beginActivation(t, epoch: epoch, kernel: false, marker: depth)
+    return beginActivationInline(t, epoch: epoch, kernel: false, marker: depth)
 }
 
 /// PATCHED_SET x FUNCTION: counts an execution of `f` in the thread's row of

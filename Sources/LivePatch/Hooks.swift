@@ -253,23 +253,48 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     // transition live, its counters are not in use.
     if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lp_load_u32(&lp_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
         && lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
-        exitCountedFunction(t, f, epoch: fe)
+        return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
     }
+    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+}
+
+@inline(never)
+func exitCountedFunctionActivation(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64,
+                                   fepoch: UInt64) {
+    exitCountedFunction(t, f, epoch: fe)
+    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+}
+
+/// The exit's part in area activations: ends the one this frame began, or
+/// tells a waiting patcher that the thread passed a switch point. Every call
+/// is in tail position.
+@inline(__always)
+func exitActivation(_ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64, fepoch: UInt64) {
     if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
-        endActivation(t, a)
+        lp_store_u64(&t.pointee.act, Act.none)
+        // Pairs with the lp_sys_membarrier() the patcher runs after it sets
+        // lp_global.waiting: either it sees act cleared, or we see waiting.
+        lp_signal_fence()
         if lp_load_u32(&t.pointee.kdepth) != 0 && lp_load_u32(&lp_global_ref().pointee.kernel_area) != 0
             && lp_load_u64(&t.pointee.kepoch) == fepoch {
-            // A kernel section begun inside this activation outlives it: it
-            // becomes an activation of its own, so that no kernel section of
-            // a LEAVE_KERNEL transition is ever without one.
-            _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
+            return kernelSectionOutlives(t, ended: a, epoch: fepoch)
         }
+        if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { wakeIfBlocking(a) }
     } else if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 && fepoch != lp_load_u64(&lp_global_ref().pointee.epoch)
                 && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
         // Leaving an activation that predates the transition, a set function
         // inside one, or the frames beyond the shadow stack: a switch point.
         notifyPatcher()
     }
+}
+
+/// A kernel section begun inside the function activation `ended` (already
+/// cleared) outlives it: it becomes an activation of its own, so that no
+/// kernel section of a LEAVE_KERNEL transition is ever without one.
+@inline(never)
+func kernelSectionOutlives(_ t: ThreadRecord, ended a: UInt64, epoch: UInt64) {
+    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { wakeIfBlocking(a) }
+    _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
 }
 
 /// Enters a kernel section. C: `lp_kernel_enter`.

@@ -6,11 +6,12 @@
  * branches to out-of-line slow paths. gcc -O2 compiles it; hookbench times
  * it beside the hooks and scripts/count-instructions counts it.
  *
- * Only the fast path is transcribed: a thread that is registered, a function
- * in no transition, its count slot already its own, no activation and no
- * patcher waiting. Each slow path is a non-inlined call that counts itself
- * instead (hb_ref_slow_calls), and hookbench reports a figure of this pair
- * only when that count stayed 0, i.e. the figure is the fast path's.
+ * Only the fast path is transcribed: a thread that is registered, not deeper
+ * than its shadow stack and above no frame a jump left, a function in no
+ * transition, no activation and no patcher waiting. Each slow path is a
+ * non-inlined call that counts itself instead (hb_ref_slow_calls), and
+ * hookbench reports a figure of this pair only when that count stayed 0,
+ * i.e. the figure is the fast path's.
  *
  * Keep in step with Hooks.swift when the hooks' fast path changes.
  */
@@ -18,24 +19,28 @@
 
 #include "hb.h"
 
-/* lp_thread_rec_t's hook line and count cache; the cold registry half is
- * padding (no hook touches it). */
-typedef struct ref_slot {
+/* lp_thread_rec_t's hook line, its shadow stack and its count rows; the
+ * cold registry part is padding (no hook touches it). */
+typedef struct ref_frame {
     const struct ref_func *func;
-    uint64_t entries, exits;
-} ref_slot_t;
+    uint64_t key;
+} ref_frame_t;
 
-#define REF_COUNT_SLOTS 4
+typedef struct ref_row {
+    uint64_t entries, exits;
+} ref_row_t;
+
+#define REF_FRAMES_KNOWN 16
 
 typedef struct ref_thread {
     uint32_t fdepth, kdepth;
     uint64_t fepoch, kepoch, act;
     uint32_t offline, reserved;
+    ref_row_t *rows;
     uint64_t unbalanced;
     uint32_t slot, state;
-    uint64_t generation;
-    ref_slot_t cache[REF_COUNT_SLOTS];
-    uint8_t cold[96];
+    ref_frame_t frames[REF_FRAMES_KNOWN];
+    uint8_t cold[192];
 } ref_thread_t;
 
 struct ref_func {
@@ -56,7 +61,8 @@ typedef struct ref_global {
     uint8_t written_line[64];
 } ref_global_t;
 
-_Static_assert(sizeof(ref_thread_t) == 256 && offsetof(ref_thread_t, cache) == 64, "lp_thread_rec_t's layout");
+_Static_assert(sizeof(ref_thread_t) == 512 && offsetof(ref_thread_t, frames) == 64 && offsetof(ref_thread_t, rows) == 40,
+               "lp_thread_rec_t's layout");
 _Static_assert(sizeof(struct ref_func) == 128 && offsetof(struct ref_func, entries) == 64, "lp_func's layout");
 _Static_assert(sizeof(ref_global_t) == 128 && offsetof(ref_global_t, waiting) == 32, "lp_global_t's layout");
 
@@ -87,60 +93,73 @@ __attribute__((noinline)) static const void *slow_enter(void)
 
 __attribute__((noinline)) static void slow_exit(void) { hb_ref_slow_calls++; }
 
-static void count_call(ref_thread_t *t, struct ref_func *f, int entry)
+/* lp_local_cas_u64 and lp_local_inc_u64: one instruction, no lock prefix. */
+static inline void local_cas(uint64_t *p, uint64_t expected, uint64_t desired)
 {
-    ref_slot_t *slot = &t->cache[f->index & (REF_COUNT_SLOTS - 1)];
-    if (LOAD(&slot->func) == f) {
-        if (entry) STORE(&slot->entries, LOAD(&slot->entries) + 1);
-        else STORE(&slot->exits, LOAD(&slot->exits) + 1);
-    } else {
-        slow_exit();
-    }
+    __asm__ __volatile__("cmpxchgq %2, %1" : "+a"(expected), "+m"(*p) : "r"(desired) : "memory", "cc");
+}
+static inline void local_inc(uint64_t *p) { __asm__ __volatile__("incq %0" : "+m"(*p) : : "cc"); }
+
+/* mayHaveLeftFrames */
+static inline int may_have_left_frames(const ref_thread_t *t, uint64_t key, uint32_t depth)
+{
+    return depth - 1 < REF_FRAMES_KNOWN ? key > t->frames[depth - 1].key : depth != 0;
 }
 
 __attribute__((noinline, aligned(64))) const void *hb_ref_enter(void *arg)
 {
     struct ref_func *f = arg;
-    if (!f) return slow_enter();
+    uint64_t key = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     ref_thread_t *t = ref_tls.rec;
-    if (!t) return slow_enter();
+    if (!f || !t) return slow_enter();
     uint32_t depth = LOAD(&t->fdepth);
+    if (may_have_left_frames(t, key, depth)) return slow_enter();
     if (depth == 0) {
         STORE(&t->fepoch, EPOCH_UNKNOWN);
         __atomic_store_n(&t->fdepth, 1, __ATOMIC_RELEASE);
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        STORE(&t->fepoch, __atomic_load_n(&ref_global.epoch, __ATOMIC_ACQUIRE));
+        local_cas(&t->fepoch, EPOCH_UNKNOWN, __atomic_load_n(&ref_global.epoch, __ATOMIC_ACQUIRE));
+        STORE(&t->frames[0].func, f);
+        t->frames[0].key = key;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
     } else {
-        STORE(&t->fdepth, depth + 1);
+        __atomic_store_n(&t->fdepth, depth + 1, __ATOMIC_RELEASE);
+        if (depth < REF_FRAMES_KNOWN) {
+            STORE(&t->frames[depth].func, f);
+            t->frames[depth].key = key;
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
     }
-    uint64_t fepoch = LOAD(&t->fepoch);
-    count_call(t, f, 1);
-    uint64_t fe = __atomic_load_n(&f->tx_epoch, __ATOMIC_ACQUIRE);
-    if (fe == 0 || fe != fepoch) return LOAD(&f->impl);
+    local_inc(&t->rows[f->index].entries);
+    if (__atomic_load_n(&f->tx_epoch, __ATOMIC_ACQUIRE) == 0) return LOAD(&f->impl);
     return slow_enter();
 }
 
 __attribute__((noinline, aligned(64))) void hb_ref_exit(void *arg)
 {
     struct ref_func *f = arg;
+    uint64_t key = (uint64_t)(uintptr_t)__builtin_frame_address(0);
     ref_thread_t *t = ref_tls.rec;
     if (!t) return slow_exit();
     uint32_t depth = LOAD(&t->fdepth);
-    if (!f || depth == 0) return slow_exit();
+    if (!f || depth == 0 || may_have_left_frames(t, key, depth)) return slow_exit();
     uint32_t outer = depth - 1;
     STORE(&t->fdepth, outer);
-    count_call(t, f, 0);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    local_inc(&t->rows[f->index].exits);
     uint64_t a = LOAD(&t->act);
     uint64_t fe = LOAD(&f->tx_epoch);
-    if ((a | fe) != 0 || (outer == 0 && LOAD(&ref_global.waiting) != 0)) slow_exit();
+    if ((a | fe) != 0 || ((outer == 0 || outer == REF_FRAMES_KNOWN) && LOAD(&ref_global.waiting) != 0)) slow_exit();
 }
 
-/* This thread's record, and a function registered at index 0 whose count
- * slot is already its own: the state the hooks' fast path runs in. */
+/* This thread's record with its rows, and a function registered at index 0:
+ * the state the hooks' fast path runs in. */
+static ref_row_t ref_rows[1];
+
 void *hb_ref_setup(const void *impl)
 {
     ref_func_record.impl = impl;
-    ref_thread.cache[0].func = &ref_func_record;
+    ref_thread.rows = ref_rows;
     ref_tls.rec = &ref_thread;
     return &ref_func_record;
 }

@@ -204,8 +204,20 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
     guard let t = lp_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lp_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }
-    if mayHaveLeftFrames(t, key: key, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
+    if exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
     exitFrame(t, f, depth: depth)
+}
+
+/// mayHaveLeftFrames for an exit of `f`: a deepest frame that is f's own
+/// is the one this exit ends, whatever the keys. GCC's
+/// -finstrument-functions calls __cyg_profile_func_exit after the
+/// function's epilogue (a tail call), so the exit's key lies above the one
+/// its entry hook had, inside the prologue.
+@inline(__always)
+func exitMayHaveLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
+    guard depth &- 1 < UInt32(LP_FRAMES_KNOWN) else { return true }
+    let top = lp_rec_frames(t) + Int(depth &- 1)
+    return key > top.pointee.key && lp_frame_func(top) != UnsafePointer(f)
 }
 
 /// lp_func_exit above frames that a jump may have left: they are exited

@@ -517,6 +517,9 @@ inline func_enter() {
     :: else -> ST_FDEPTH(dep + 1)
     fi;
     SIG
+    /* The hook reads its own fepoch after tx_epoch (enterFrame): between the
+     * two, only this thread's signal handler writes fepoch, and
+     * enterOldActivation reads it again, so one step models both orders. */
     atomic {
         fe = tx_epoch;                      /* lp_load_acquire_u64(&f.tx_epoch) */
         if

@@ -1,6 +1,6 @@
 import CLivePatchShim
 
-// Thread records: one 256-byte slot of lp_thread_table per live registered
+// Thread records: one 512-byte slot of lp_thread_table per live registered
 // thread, linked into liburcu's RCU list that the patcher scans under the
 // memb read lock. A record is unlinked when its thread exits and its slot
 // returns to the free list from a call_rcu callback, once no scan can still

@@ -45,7 +45,7 @@ struct Report: ParsableCommand {
         let started = Date()
 
         progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
-        try runLogged(bench, ["--quick", "--reps", "\(Report.hookRounds)", "--sections", "hooks,latency",
+        try runLogged(bench, ["--quick", "--reps", "\(Report.hookRounds)", "--sections", "hooks,funcs,latency",
                               "--lat-threads", latencyThreads, "--json", benchJSON], log: "\(out)/hookbench.log")
 
         progress.phase(2, "instructions per pair (callgrind)")
@@ -320,6 +320,15 @@ struct ReportData {
             : "Instructions per pair: callgrind, \(Int(instructions["pairs"].double)) pairs of each row's loop "
                 + "(loop included; the same in every run of the same build)."
         let unsure = hookbench["targets"].array.filter { $0["status"].string == "UNSURE" }.count
+        let funcs = hookbench["funcs"].array
+        let funcRows = Set(funcs.map { Int($0["functions"].double) }).sorted().map { n in
+            let cells = [1, 2].map { threads -> String in
+                guard let row = funcs.first(where: { Int($0["functions"].double) == n && Int($0["threads"].double) == threads })
+                else { return " | " }
+                return String(format: "%.2f", row["ns_per_pair_per_thread"].double) + " | " + Ratio(row, "ratio_one_function").text
+            }
+            return "| \(n) | " + cells.joined(separator: " | ") + " |"
+        }.joined(separator: "\n")
         return """
         # Consistency-model report
 
@@ -359,6 +368,16 @@ struct ReportData {
         | call | ratio to floor [95% CI] | ratio to the hook pair [95% CI] |
         | --- | ---: | ---: |
         \(cygRows)
+
+        ## Many hot functions (hookbench, same run)
+
+        The hook pair cycling over N registered functions, on 1 thread and on 2 threads at once \
+        (per-thread ns per pair), and as a ratio to cycling over one function on as many threads: the \
+        median of per-round ratios [95% CI].
+
+        | functions | 1 thread: ns/pair | x one function | 2 threads: ns/pair | x one function |
+        | ---: | ---: | ---: | ---: | ---: |
+        \(funcRows)
 
         ## docs/DESIGN.md section 6 targets
 

@@ -74,7 +74,7 @@ static size_t clone_parent_length(const char *name, int *lto_only)
     return 0;
 }
 
-static Elf_Scn *symbol_table(Elf *elf, GElf_Shdr *shdr)
+Elf_Scn *lp_elf_symbol_table(Elf *elf, GElf_Shdr *shdr)
 {
     Elf_Scn *dynsym = NULL;
     GElf_Shdr dynsym_hdr;
@@ -99,7 +99,7 @@ static Elf_Scn *symbol_table(Elf *elf, GElf_Shdr *shdr)
 static int walk_symbols(Elf *elf, uintptr_t bias, const char *name_glob, lp_elf_function_cb cb, void *ctx)
 {
     GElf_Shdr shdr;
-    Elf_Scn *scn = symbol_table(elf, &shdr);
+    Elf_Scn *scn = lp_elf_symbol_table(elf, &shdr);
     Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
     if (!data || shdr.sh_entsize == 0)
         return -ENOEXEC;

@@ -19,4 +19,11 @@ typedef int (*lp_elf_function_cb)(const char *name, const char *fallback, const 
  * readable as ELF or has no symbol table, -ENOMEM. */
 int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx);
 
+/* The symbol table of an ELF file: .symtab, else .dynsym (a stripped file);
+ * NULL when it has neither. *shdr: its header. */
+#include <elf.h>
+struct Elf;
+struct Elf_Scn;
+struct Elf_Scn *lp_elf_symbol_table(struct Elf *elf, Elf64_Shdr *shdr);
+
 #endif

@@ -1,0 +1,118 @@
+/*
+ * The return hook's shadow stack: what lp_ftrace_trampoline.S calls. Each
+ * hooked call keeps {real return address, function, stack pointer at its
+ * return} on the calling thread's shadow stack, as the kernel's
+ * function_graph tracer does; the return trampoline pops by stack pointer,
+ * so entries left by longjmp or an exception are dropped at the next return
+ * below them.
+ */
+#include "lp_ftrace_shim.h"
+#include "lp_shim.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct shadow_entry {
+    uintptr_t ret; /* where the call returns to */
+    uintptr_t sp;  /* the stack pointer after that return */
+    struct lp_func *f;
+};
+
+typedef struct shadow_stack {
+    uint32_t depth;
+    struct shadow_entry e[LP_FTRACE_SHADOW_DEPTH];
+} shadow_stack_t;
+
+/* initial-exec, as lp_tls: the trampoline may run in a signal handler, and
+ * a dynamic TLS access may allocate. */
+static __thread shadow_stack_t shadow __attribute__((tls_model("initial-exec")));
+
+static uint64_t overflows;
+
+uint64_t lp_ftrace_overflows(void) { return __atomic_load_n(&overflows, __ATOMIC_RELAXED); }
+
+/* The code a call of f runs when impl is what its hooks chose: the body
+ * after the pad for f's own code (its entry would run the pad again). */
+static const void *target_of(const struct lp_func *f, const void *impl)
+{
+    return impl == f->orig ? (const char *)lp_ftrace_pad_of(f) + 5 : impl;
+}
+
+/* From the trampoline: the function whose pad returns to pad_ret, if its
+ * call can be hooked (room on the shadow stack). */
+LP_INTERNAL struct lp_func *lp_ftrace_entry_func(uintptr_t pad_ret)
+{
+    struct lp_func *f = lp_ftrace_pad_func((const void *)(pad_ret - 5));
+    if (f == NULL) {
+        /* Only armed pads call the trampoline, and a pad is published
+         * before it is armed: a call from anywhere else is a bug. */
+        fprintf(stderr, "livepatch: ftrace trampoline called from %p, which is no pad\n", (void *)(pad_ret - 5));
+        abort();
+    }
+    if (shadow.depth >= LP_FTRACE_SHADOW_DEPTH) {
+        __atomic_fetch_add(&overflows, 1, __ATOMIC_RELAXED);
+        return NULL;
+    }
+    return f;
+}
+
+/* From the trampoline, when the shadow stack is full: the call runs
+ * uncounted and unhooked, in f's steady implementation. */
+LP_INTERNAL const void *lp_ftrace_unhooked_target(uintptr_t pad_ret)
+{
+    const struct lp_func *f = lp_ftrace_pad_func((const void *)(pad_ret - 5));
+    return target_of(f, __atomic_load_n(&f->impl, __ATOMIC_RELAXED));
+}
+
+/* From the trampoline, after lp_func_enter(f) chose impl: hooks the return
+ * (the slot the caller's call filled) and gives the code to jump to. */
+LP_INTERNAL const void *lp_ftrace_hook_return(struct lp_func *f, const void *impl, uintptr_t *ret_slot)
+{
+    uint32_t d = shadow.depth;
+    shadow.e[d] = (struct shadow_entry){.ret = *ret_slot, .sp = (uintptr_t)(ret_slot + 1), .f = f};
+    /* The entry before the depth, the depth before the slot: a signal
+     * handler landing in between pushes above this entry (and pops its own
+     * by stack pointer), and never returns through a slot not yet saved.
+     * Compiler fences only: every access is the thread's own. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    shadow.depth = d + 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    *ret_slot = (uintptr_t)lp_ftrace_return_trampoline;
+    return target_of(f, impl);
+}
+
+typedef struct {
+    struct lp_func *f;
+    uintptr_t ret;
+} lp_ftrace_return_t;
+
+/* From the return trampoline, `sp` its stack pointer: the hooked call that
+ * returns there. Entries above it were left without returning (longjmp, an
+ * exception unwound by hand) and are dropped: lp_func_exit's frame keys
+ * drop their activations too. */
+LP_INTERNAL lp_ftrace_return_t lp_ftrace_pop(uintptr_t sp)
+{
+    uint32_t d = shadow.depth;
+    while (d > 0 && shadow.e[d - 1].sp != sp)
+        d--;
+    if (d == 0) {
+        fprintf(stderr, "livepatch: ftrace return at sp %p matches no hooked call\n", (void *)sp);
+        abort();
+    }
+    lp_ftrace_return_t r = {shadow.e[d - 1].f, shadow.e[d - 1].ret};
+    /* Read before the depth drops: a signal handler landing after may reuse
+     * the entry. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    shadow.depth = d - 1;
+    return r;
+}
+
+const void *lp_ftrace_real_return(const void *ret, const void *slot)
+{
+    if (ret != (const void *)lp_ftrace_return_trampoline)
+        return ret;
+    for (uint32_t d = shadow.depth; d > 0; d--)
+        if (shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))
+            return (const void *)shadow.e[d - 1].ret;
+    return ret;
+}

@@ -1,0 +1,121 @@
+/*
+ * Arming and disarming pads while threads run them (docs/FTRACE.md, "The
+ * protocol"; Verification/ftrace_text.pml). A pad is five one-byte NOPs; the
+ * armed pad is `call rel32` whose rel32 is those same four NOPs (0x90909090),
+ * so the call lands at pad + 5 + LP_FTRACE_REL32, where the object's stub
+ * jumps to the trampoline (lp_ftrace_stubs.c). Only the first byte ever
+ * changes, so a thread anywhere inside the pad runs NOPs whatever the writer
+ * does; the first byte goes through int3 as in the kernel's text_poke_bp,
+ * with every core serialised between the steps.
+ */
+#define _GNU_SOURCE
+#include "lp_ftrace_shim.h"
+#include "lp_shim.h"
+
+#include <errno.h>
+#include <linux/membarrier.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+enum { OP_NOP = 0x90, OP_INT3 = 0xcc, OP_CALL = 0xe8 };
+
+static int sync_core_cmd = -1; /* -1: not probed; 0: lp_sys_membarrier */
+static struct sigaction previous_trap;
+
+/* A thread that fetched the int3 while the first byte was in flight: the
+ * int3 stands for that byte, NOP or call, and either is right at that
+ * moment (docs/FTRACE.md), so the thread goes on with the pad's NOPs after
+ * it, as if the pad were still (or already) disarmed. An int3 at no pad is
+ * not ours. The handler stays installed: a thread may take the trap after
+ * the writer has put the final byte back. */
+static void trap_handler(int signo, siginfo_t *info, void *uctx)
+{
+    ucontext_t *uc = uctx;
+    const char *rip = (const char *)uc->uc_mcontext.gregs[REG_RIP];
+    if (info->si_code == SI_KERNEL && lp_ftrace_pad_func(rip - 1) != NULL)
+        return;
+    if (previous_trap.sa_flags & SA_SIGINFO) {
+        previous_trap.sa_sigaction(signo, info, uctx);
+    } else if (previous_trap.sa_handler != SIG_DFL && previous_trap.sa_handler != SIG_IGN) {
+        previous_trap.sa_handler(signo);
+    } else {
+        /* What the kernel would have done without us: the default action
+         * (an int3 is never ignored), taken when this handler returns. */
+        signal(SIGTRAP, SIG_DFL);
+        raise(SIGTRAP);
+    }
+}
+
+/* Once, under the patcher lock: the trap handler, and the core-serialising
+ * membarrier registered (its intent must be declared before use). Where the
+ * kernel lacks it, lp_sys_membarrier stands in: an IPI or a signal, whose
+ * return to user mode is an IRET, serialising on x86. */
+static void prepare(void)
+{
+    if (sync_core_cmd >= 0)
+        return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = trap_handler;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTRAP, &sa, &previous_trap);
+    long cmds = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0);
+    if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) &&
+        syscall(__NR_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_SYNC_CORE, 0) == 0)
+        sync_core_cmd = MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE;
+    else
+        sync_core_cmd = 0;
+}
+
+/* Every thread executes a serialising instruction before its next
+ * instruction fetch (Intel SDM 8.1.3, cross-modifying code). */
+static void sync_cores(void)
+{
+    if (sync_core_cmd == 0 || syscall(__NR_membarrier, sync_core_cmd, 0) != 0)
+        lp_sys_membarrier();
+}
+
+static int write_first_byte(volatile unsigned char *pad, unsigned char op)
+{
+    /* One byte, one store: a fetch sees the old byte or the new one. */
+    *pad = op;
+    sync_cores();
+    return 0;
+}
+
+int lp_ftrace_set_armed(const struct lp_func *f, int armed)
+{
+    unsigned char *pad = (unsigned char *)lp_ftrace_pad_of(f);
+    if (pad == NULL)
+        return -ENOENT;
+    static const unsigned char tail[4] = {OP_NOP, OP_NOP, OP_NOP, OP_NOP};
+    unsigned char want = armed ? OP_CALL : OP_NOP;
+    if (memcmp(pad + 1, tail, sizeof tail) != 0 || (pad[0] != OP_NOP && pad[0] != OP_CALL))
+        return -EIO;
+    if (pad[0] == want)
+        return 0;
+    prepare();
+    long page = sysconf(_SC_PAGESIZE);
+    uintptr_t first = (uintptr_t)pad & ~(uintptr_t)(page - 1);
+    size_t len = ((uintptr_t)pad + 5 - first + (size_t)page - 1) & ~(size_t)(page - 1);
+    /* Writable only while written (W^X), and executable throughout: other
+     * threads run this page meanwhile. Text is mapped read+exec. */
+    if (mprotect((void *)first, len, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
+        return -EPERM;
+    write_first_byte(pad, OP_INT3);
+    /* The tail would be written here; it is the same in both states. */
+    write_first_byte(pad, want);
+    mprotect((void *)first, len, PROT_READ | PROT_EXEC);
+    return 0;
+}
+
+int lp_ftrace_armed(const struct lp_func *f)
+{
+    const unsigned char *pad = lp_ftrace_pad_of(f);
+    return pad != NULL && __atomic_load_n(pad, __ATOMIC_RELAXED) == OP_CALL;
+}

@@ -1,0 +1,189 @@
+/*
+ * ftrace_basic.c — user-space ftrace on one thread: discovery by name, the
+ * pad armed exactly while a patch names the function, redirection and exact
+ * counts through the trampoline, recursion past the shadow stack, longjmp
+ * out of a hooked call, and what unwinding sees through a hooked return.
+ *
+ * The whole file is built with the pad; noipa keeps GCC from inlining or
+ * cloning the functions under test (a clone would be called instead of the
+ * symbol whose pad is armed).
+ */
+// harness-cflags: -fpatchable-function-entry=5
+#define _GNU_SOURCE
+#include <livepatch.h>
+#include "check.h"
+
+#include <execinfo.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MS 1000000ull
+#define HANG_BOUND (10000 * MS)
+#define NOINLINE __attribute__((noipa))
+
+NOINLINE int square(int x) { return x * x; }
+NOINLINE int square_new(int x) { return x * x + 1000; }
+NOINLINE double scale(double a, double b, int c, int d, int e, int f, int g, int h, int i)
+{
+    return a * b + c + d + e + f + g + h + i; /* g, h, i on the stack */
+}
+NOINLINE double scale_new(double a, double b, int c, int d, int e, int f, int g, int h, int i)
+{
+    return -(a * b + c + d + e + f + g + h + i);
+}
+
+/* 1 + depth(n - 1), not a tail call: one hooked call per level. */
+NOINLINE int depth(int n)
+{
+    if (n == 0)
+        return 0;
+    int r = depth(n - 1);
+    __asm__ volatile("" ::: "memory");
+    return r + 1;
+}
+
+static const void *seen_ret, *seen_real;
+static void *trace[64];
+static int trace_n;
+
+/* Called by a hooked call of `probe`: what unwinding sees. */
+NOINLINE int probe(int x)
+{
+    seen_ret = __builtin_return_address(0);
+    seen_real = lp_ftrace_return_address(seen_ret, (char *)__builtin_frame_address(0) + sizeof(void *));
+    trace_n = backtrace(trace, 64);
+    return x + 1;
+}
+NOINLINE int call_probe(int x) { return probe(x) * 2; }
+
+static jmp_buf jump;
+NOINLINE int jumper(int x)
+{
+    if (x)
+        longjmp(jump, 1);
+    return 0;
+}
+
+static uint64_t entries_of(lp_func_t *f)
+{
+    uint64_t e = 0, x = 0;
+    lp_func_counts(f, &e, &x);
+    return e;
+}
+
+static int balanced(lp_func_t *f)
+{
+    uint64_t e = 0, x = 0;
+    lp_func_counts(f, &e, &x);
+    return e == x;
+}
+
+static int pad_is(const void *fn, unsigned char first)
+{
+    static const unsigned char tail[4] = {0x90, 0x90, 0x90, 0x90};
+    const unsigned char *p = fn;
+    return p[0] == first && memcmp(p + 1, tail, 4) == 0;
+}
+
+static void run(lp_patch_t *p)
+{
+    int rc = lp_patch_enable(p);
+    check_rc("enable", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
+}
+
+static void stop(lp_patch_t *p)
+{
+    int rc = lp_patch_disable(p);
+    check_rc("disable", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
+    check_rc("destroy", lp_patch_destroy(p), 0);
+}
+
+int main(void)
+{
+    lp_thread_register("main");
+    volatile int seven = 7;
+    lp_func_t *plain = lp_func_register("plain", (const void *)&seen_ret);
+
+    int found = lp_ftrace_discover(0);
+    check(found >= 8, "discover finds this file's functions");
+    check_rc("discover: flags must be 0", lp_ftrace_discover(1), -EINVAL);
+    check_rc("a second discover finds nothing new", lp_ftrace_discover(0), 0);
+    lp_func_t *sq = lp_func_lookup("square");
+    check(sq != NULL, "lp_func_lookup finds square by name");
+    check_rc("square is patchable", lp_ftrace_patchable(sq), 1);
+    check_rc("a function registered by hand is not", lp_ftrace_patchable(plain), 0);
+    check_rc("patchable: NULL", lp_ftrace_patchable(NULL), -EINVAL);
+    check_rc("patchable: a foreign pointer", lp_ftrace_patchable((lp_func_t *)&found), -ENOENT);
+    check(lp_func_lookup("main") != NULL, "main is found too");
+    check(pad_is((const void *)square, 0x90), "an unpatched pad is five NOPs");
+
+    /* Named by a patch: armed and counted, the old body runs until enabled. */
+    lp_patch_t *p = lp_patch_create("sq", LP_MODEL_IMMEDIATE, 0);
+    check_rc("add_func on a pad function", lp_patch_add_func(p, sq, (const void *)square_new), 0);
+    check(pad_is((const void *)square, 0xe8), "named by a patch: the pad is a call (E8 + its NOPs as rel32)");
+    uint64_t before = entries_of(sq);
+    check(square(seven) == 49, "armed, not enabled: the old body runs");
+    check(entries_of(sq) == before + 1 && balanced(sq), "the call is counted once, entry and exit");
+    run(p);
+    check(square(seven) == 1049, "enabled: the replacement runs, called directly");
+    int (*volatile indirect)(int) = square;
+    check(indirect(3) == 1009, "and through a function pointer");
+    stop(p);
+    check(square(seven) == 49, "disabled: the old body again");
+    check(pad_is((const void *)square, 0x90), "destroyed: the pad is NOPs again");
+    before = entries_of(sq);
+    square(seven);
+    check(entries_of(sq) == before, "and the call is not counted");
+
+    /* Stack arguments and floating point pass through the trampoline. */
+    lp_func_t *sc = lp_func_lookup("scale");
+    p = lp_patch_create("scale", LP_MODEL_IMMEDIATE, 0);
+    lp_patch_add_func(p, sc, (const void *)scale_new);
+    check(scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7) == 31.0, "nine arguments (three on the stack), old body");
+    run(p);
+    check(scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7) == -31.0, "and the replacement");
+    stop(p);
+
+    /* Recursion deeper than the shadow stack: the deeper calls run unhooked
+     * and uncounted; the hooked ones balance. */
+    lp_func_t *dp = lp_func_lookup("depth");
+    p = lp_patch_create("depth", LP_MODEL_IMMEDIATE, 0);
+    lp_patch_extend_set(p, dp);
+    before = entries_of(dp);
+    check(depth(100) == 100, "recursion 100 deep through the trampoline");
+    check(entries_of(dp) - before == 32 && balanced(dp), "the 32 outer calls counted (shadow stack), balanced");
+    check(depth(10) == 10 && balanced(dp), "and a shallow recursion after it");
+    lp_patch_destroy(p);
+
+    /* longjmp out of a hooked call: its return hook is dropped at the next
+     * hooked return below it; the engine counts the activation abandoned. */
+    lp_func_t *jf = lp_func_lookup("jumper");
+    p = lp_patch_create("jumper", LP_MODEL_IMMEDIATE, 0);
+    lp_patch_extend_set(p, jf);
+    lp_patch_extend_set(p, sq);
+    if (!setjmp(jump))
+        jumper(1);
+    check(square(seven) == 49, "after a longjmp out of a hooked call, hooked calls work");
+    check(balanced(sq), "and count");
+    lp_patch_destroy(p);
+
+    /* Unwinding through a hooked return. */
+    lp_func_t *pr = lp_func_lookup("probe");
+    p = lp_patch_create("probe", LP_MODEL_IMMEDIATE, 0);
+    lp_patch_extend_set(p, pr);
+    check(call_probe(1) == 4, "a hooked call of probe");
+    check(seen_ret != seen_real, "its return address on the stack is the return trampoline");
+    check((const char *)seen_real > (const char *)call_probe && (const char *)seen_real < (const char *)call_probe + 64,
+          "lp_ftrace_return_address gives the real one, inside the caller");
+    int has_probe = 0, has_caller = 0;
+    for (int i = 0; i < trace_n; i++) {
+        has_probe |= (char *)trace[i] > (char *)probe && (char *)trace[i] < (char *)probe + 128;
+        has_caller |= (char *)trace[i] > (char *)call_probe && (char *)trace[i] < (char *)call_probe + 64;
+    }
+    check(trace_n >= 1 && has_probe, "backtrace() from inside it returns, probe's frame included");
+    printf("      backtrace: %d frames, caller %s\n", trace_n, has_caller ? "shown" : "not shown (the trace ends at the hooked return)");
+    lp_patch_destroy(p);
+    check(pad_is((const void *)probe, 0x90) && pad_is((const void *)jumper, 0x90), "every pad is NOPs again");
+    return check_summary();
+}

@@ -4,10 +4,11 @@
  *
  * The pad is five bytes b[0..4]. Threads execute it instruction by
  * instruction: at pc k they fetch b[k]; NOP goes to k+1; CALL (only
- * meaningful at k = 0) fetches its four displacement bytes one by one and
- * calls the trampoline, which returns past the pad; INT3 traps to the
- * library's handler, which resumes at k+1 when k is a pad's start (any other
- * int3 is not ours and is an error here).
+ * meaningful at k = 0) fetches its four displacement bytes and calls the
+ * trampoline, which returns past the pad; INT3 traps to the library's
+ * handler, which resumes past the pad when k is a pad's start (any other
+ * int3 is not ours and is an error here). -DNOP5: the pad is one five-byte
+ * NOP (clang's), decoded whole.
  *
  * Cross-modifying code without serialisation: a fetch of b[k] may return
  * any value b[k] held since the fetching thread's last serialisation
@@ -150,11 +151,7 @@ active [THREADS] proctype thread() {
 #else
             :: v == NOP -> pc++
 #endif
-#ifdef NOP5
-            :: v == INT3 -> pc = 5            /* the kernel's handler emulates the NOP */
-#else
-            :: v == INT3 -> pc = 1            /* the library's handler resumes after it */
-#endif
+            :: v == INT3 -> pc = 5            /* the handler resumes after the pad */
             :: v == CALL -> fetch_tail(me, v, TAIL_CALL); pc = 5   /* the trampoline returns past the pad */
             :: v == REL -> assert(false)      /* P1 */
             fi

@@ -7,6 +7,7 @@
 #include "lp_shim.h"
 
 #include <errno.h>
+#include <string.h>
 
 typedef struct {
     const void *pad; /* the key; written last, with release */
@@ -20,6 +21,7 @@ typedef struct {
     const void *pad; /* NULL: f has no pad */
     const void *func;
     size_t size;
+    unsigned char nops[5]; /* the pad as compiled */
 } pad_info_t;
 
 /* By function index. */
@@ -42,6 +44,7 @@ int lp_ftrace_pad_publish(const void *pad, const void *func, size_t size, struct
     if (by_func[f->index].pad != NULL)
         return -EEXIST;
     by_func[f->index] = (pad_info_t){.pad = pad, .func = func, .size = size};
+    memcpy(by_func[f->index].nops, pad, 5);
     order[count++] = f->index;
     s->f = f;
     /* Pairs with the acquire load in lp_ftrace_pad_func(): a reader that
@@ -64,6 +67,8 @@ struct lp_func *lp_ftrace_pad_func(const void *pad)
 }
 
 const void *lp_ftrace_pad_of(const struct lp_func *f) { return by_func[f->index].pad; }
+
+const unsigned char *lp_ftrace_pad_nops(const struct lp_func *f) { return by_func[f->index].nops; }
 
 struct lp_func *lp_ftrace_func_containing(const void *addr)
 {

@@ -137,7 +137,7 @@ static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
         const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
         uintptr_t func = o->bias + sym.st_value;
         uintptr_t pad = pad_within(pads, count, func, func + sym.st_size);
-        if (!name || !*name || pad == 0)
+        if (!name || !*name || pad == 0 || !lp_ftrace_pad_usable((const void *)pad))
             continue;
         const char *fallback = NULL;
         if (GELF_ST_BIND(sym.st_info) == STB_LOCAL && file && *file) {

@@ -1,12 +1,14 @@
 /*
  * Arming and disarming pads while threads run them (docs/FTRACE.md, "The
- * protocol"; Verification/ftrace_text.pml). A pad is five one-byte NOPs; the
- * armed pad is `call rel32` whose rel32 is those same four NOPs (0x90909090),
- * so the call lands at pad + 5 + LP_FTRACE_REL32, where the object's stub
- * jumps to the trampoline (lp_ftrace_stubs.c). Only the first byte ever
- * changes, so a thread anywhere inside the pad runs NOPs whatever the writer
- * does; the first byte goes through int3 as in the kernel's text_poke_bp,
- * with every core serialised between the steps.
+ * protocol"; Verification/ftrace_text.pml). The armed pad is `call rel32`
+ * with rel32 = 0x90909090, which lands at pad + 5 + LP_FTRACE_REL32, where
+ * the object's stub jumps to the trampoline (lp_ftrace_stubs.c). The bytes
+ * change by the kernel's text_poke_bp: int3 on the first byte, the other
+ * four, the first, with every core serialised after each step. For a GCC
+ * pad (five one-byte NOPs) the other four are 0x90 in both states and are
+ * never written: a thread anywhere inside the pad runs NOPs whatever the
+ * writer does. A clang pad is one five-byte NOP, which no thread can be
+ * inside.
  */
 #define _GNU_SOURCE
 #include "lp_ftrace_shim.h"
@@ -26,18 +28,20 @@ enum { OP_NOP = 0x90, OP_INT3 = 0xcc, OP_CALL = 0xe8 };
 static int sync_core_cmd = -1; /* -1: not probed; 0: lp_sys_membarrier */
 static struct sigaction previous_trap;
 
-/* A thread that fetched the int3 while the first byte was in flight: the
- * int3 stands for that byte, NOP or call, and either is right at that
- * moment (docs/FTRACE.md), so the thread goes on with the pad's NOPs after
- * it, as if the pad were still (or already) disarmed. An int3 at no pad is
- * not ours. The handler stays installed: a thread may take the trap after
- * the writer has put the final byte back. */
+/* A thread that fetched the int3 while the pad was in flight: the int3
+ * stands for the whole pad, NOPs or call, and either is right at that
+ * moment (docs/FTRACE.md), so the thread resumes after the pad, as if it
+ * were still (or already) disarmed. An int3 at no pad is not ours. The
+ * handler stays installed: a thread may take the trap after the writer has
+ * put the final byte back. */
 static void trap_handler(int signo, siginfo_t *info, void *uctx)
 {
     ucontext_t *uc = uctx;
-    const char *rip = (const char *)uc->uc_mcontext.gregs[REG_RIP];
-    if (info->si_code == SI_KERNEL && lp_ftrace_pad_func(rip - 1) != NULL)
+    greg_t rip = uc->uc_mcontext.gregs[REG_RIP];
+    if (info->si_code == SI_KERNEL && lp_ftrace_pad_func((const void *)(rip - 1)) != NULL) {
+        uc->uc_mcontext.gregs[REG_RIP] = rip - 1 + 5;
         return;
+    }
     if (previous_trap.sa_flags & SA_SIGINFO) {
         previous_trap.sa_sigaction(signo, info, uctx);
     } else if (previous_trap.sa_handler != SIG_DFL && previous_trap.sa_handler != SIG_IGN) {
@@ -80,12 +84,20 @@ static void sync_cores(void)
         lp_sys_membarrier();
 }
 
-static int write_first_byte(volatile unsigned char *pad, unsigned char op)
+int lp_ftrace_pad_usable(const void *pad)
 {
-    /* One byte, one store: a fetch sees the old byte or the new one. */
-    *pad = op;
+    static const unsigned char gcc[5] = {OP_NOP, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
+    static const unsigned char clang[4] = {0x0f, 0x1f, 0x44, 0x00};
+    return memcmp(pad, gcc, 5) == 0 || memcmp(pad, clang, 4) == 0;
+}
+
+/* Writes bytes [from, to) of the pad, then serialises every core. One store
+ * per byte: a fetch sees each byte old or new. */
+static void write_step(volatile unsigned char *pad, const unsigned char *bytes, int from, int to)
+{
+    for (int i = from; i < to; i++)
+        pad[i] = bytes[i];
     sync_cores();
-    return 0;
 }
 
 int lp_ftrace_set_armed(const struct lp_func *f, int armed)
@@ -93,11 +105,12 @@ int lp_ftrace_set_armed(const struct lp_func *f, int armed)
     unsigned char *pad = (unsigned char *)lp_ftrace_pad_of(f);
     if (pad == NULL)
         return -ENOENT;
-    static const unsigned char tail[4] = {OP_NOP, OP_NOP, OP_NOP, OP_NOP};
-    unsigned char want = armed ? OP_CALL : OP_NOP;
-    if (memcmp(pad + 1, tail, sizeof tail) != 0 || (pad[0] != OP_NOP && pad[0] != OP_CALL))
+    static const unsigned char call[5] = {OP_CALL, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
+    const unsigned char *nops = lp_ftrace_pad_nops(f);
+    const unsigned char *want = armed ? call : nops;
+    if (memcmp(pad, call, 5) != 0 && memcmp(pad, nops, 5) != 0)
         return -EIO;
-    if (pad[0] == want)
+    if (memcmp(pad, want, 5) == 0)
         return 0;
     prepare();
     long page = sysconf(_SC_PAGESIZE);
@@ -107,15 +120,11 @@ int lp_ftrace_set_armed(const struct lp_func *f, int armed)
      * threads run this page meanwhile. Text is mapped read+exec. */
     if (mprotect((void *)first, len, PROT_READ | PROT_WRITE | PROT_EXEC) != 0)
         return -EPERM;
-    write_first_byte(pad, OP_INT3);
-    /* The tail would be written here; it is the same in both states. */
-    write_first_byte(pad, want);
+    static const unsigned char int3 = OP_INT3;
+    write_step(pad, &int3, 0, 1);
+    if (memcmp(pad + 1, want + 1, 4) != 0)
+        write_step(pad, want, 1, 5);
+    write_step(pad, want, 0, 1);
     mprotect((void *)first, len, PROT_READ | PROT_EXEC);
     return 0;
-}
-
-int lp_ftrace_armed(const struct lp_func *f)
-{
-    const unsigned char *pad = lp_ftrace_pad_of(f);
-    return pad != NULL && __atomic_load_n(pad, __ATOMIC_RELAXED) == OP_CALL;
 }

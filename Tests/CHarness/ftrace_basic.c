@@ -4,14 +4,14 @@
  * counts through the trampoline, recursion past the shadow stack, longjmp
  * out of a hooked call, and what unwinding sees through a hooked return.
  *
- * The whole file is built with the pad; noipa keeps GCC from inlining or
- * cloning the functions under test (a clone would be called instead of the
- * symbol whose pad is armed).
+ * The whole file is built with the pad (scripts/test builds it with gcc,
+ * whose pad is five one-byte NOPs, and with clang, one five-byte NOP).
  */
 // harness-cflags: -fpatchable-function-entry=5
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "noipa.h"
 
 #include <execinfo.h>
 #include <setjmp.h>
@@ -20,21 +20,21 @@
 
 #define MS 1000000ull
 #define HANG_BOUND (10000 * MS)
-#define NOINLINE __attribute__((noipa))
 
-NOINLINE int square(int x) { return x * x; }
-NOINLINE int square_new(int x) { return x * x + 1000; }
-NOINLINE double scale(double a, double b, int c, int d, int e, int f, int g, int h, int i)
+
+NOIPA int square(int x) { return x * x; }
+NOIPA int square_new(int x) { return x * x + 1000; }
+NOIPA double scale(double a, double b, int c, int d, int e, int f, int g, int h, int i)
 {
     return a * b + c + d + e + f + g + h + i; /* g, h, i on the stack */
 }
-NOINLINE double scale_new(double a, double b, int c, int d, int e, int f, int g, int h, int i)
+NOIPA double scale_new(double a, double b, int c, int d, int e, int f, int g, int h, int i)
 {
     return -(a * b + c + d + e + f + g + h + i);
 }
 
 /* 1 + depth(n - 1), not a tail call: one hooked call per level. */
-NOINLINE int depth(int n)
+NOIPA int depth(int n)
 {
     if (n == 0)
         return 0;
@@ -48,17 +48,17 @@ static void *trace[64];
 static int trace_n;
 
 /* Called by a hooked call of `probe`: what unwinding sees. */
-NOINLINE int probe(int x)
+NOIPA int probe(int x)
 {
     seen_ret = __builtin_return_address(0);
     seen_real = lp_ftrace_return_address(seen_ret, (char *)__builtin_frame_address(0) + sizeof(void *));
     trace_n = backtrace(trace, 64);
     return x + 1;
 }
-NOINLINE int call_probe(int x) { return probe(x) * 2; }
+NOIPA int call_probe(int x) { return probe(x) * 2; }
 
 static jmp_buf jump;
-NOINLINE int jumper(int x)
+NOIPA int jumper(int x)
 {
     if (x)
         longjmp(jump, 1);
@@ -79,11 +79,16 @@ static int balanced(lp_func_t *f)
     return e == x;
 }
 
-static int pad_is(const void *fn, unsigned char first)
+/* square's pad as compiled: five one-byte NOPs (gcc) or one five-byte NOP (clang). */
+static unsigned char compiled[5];
+
+static int pad_is_compiled(const void *fn) { return memcmp(fn, compiled, 5) == 0; }
+
+/* The armed pad: a call whose displacement is 0x90909090. */
+static int pad_is_call(const void *fn)
 {
-    static const unsigned char tail[4] = {0x90, 0x90, 0x90, 0x90};
-    const unsigned char *p = fn;
-    return p[0] == first && memcmp(p + 1, tail, 4) == 0;
+    static const unsigned char call[5] = {0xe8, 0x90, 0x90, 0x90, 0x90};
+    return memcmp(fn, call, 5) == 0;
 }
 
 static void run(lp_patch_t *p)
@@ -116,12 +121,14 @@ int main(void)
     check_rc("patchable: NULL", lp_ftrace_patchable(NULL), -EINVAL);
     check_rc("patchable: a foreign pointer", lp_ftrace_patchable((lp_func_t *)&found), -ENOENT);
     check(lp_func_lookup("main") != NULL, "main is found too");
-    check(pad_is((const void *)square, 0x90), "an unpatched pad is five NOPs");
+    memcpy(compiled, (const void *)square, 5);
+    check((compiled[0] == 0x90 && compiled[4] == 0x90) || (compiled[0] == 0x0f && compiled[1] == 0x1f),
+          "an unpatched pad is NOPs");
 
     /* Named by a patch: armed and counted, the old body runs until enabled. */
     lp_patch_t *p = lp_patch_create("sq", LP_MODEL_IMMEDIATE, 0);
     check_rc("add_func on a pad function", lp_patch_add_func(p, sq, (const void *)square_new), 0);
-    check(pad_is((const void *)square, 0xe8), "named by a patch: the pad is a call (E8 + its NOPs as rel32)");
+    check(pad_is_call((const void *)square), "named by a patch: the pad is a call, 0x90909090 its displacement");
     uint64_t before = entries_of(sq);
     check(square(seven) == 49, "armed, not enabled: the old body runs");
     check(entries_of(sq) == before + 1 && balanced(sq), "the call is counted once, entry and exit");
@@ -131,7 +138,7 @@ int main(void)
     check(indirect(3) == 1009, "and through a function pointer");
     stop(p);
     check(square(seven) == 49, "disabled: the old body again");
-    check(pad_is((const void *)square, 0x90), "destroyed: the pad is NOPs again");
+    check(pad_is_compiled((const void *)square), "destroyed: the pad is as compiled again");
     before = entries_of(sq);
     square(seven);
     check(entries_of(sq) == before, "and the call is not counted");
@@ -184,6 +191,6 @@ int main(void)
     check(trace_n >= 1 && has_probe, "backtrace() from inside it returns, probe's frame included");
     printf("      backtrace: %d frames, caller %s\n", trace_n, has_caller ? "shown" : "not shown (the trace ends at the hooked return)");
     lp_patch_destroy(p);
-    check(pad_is((const void *)probe, 0x90) && pad_is((const void *)jumper, 0x90), "every pad is NOPs again");
+    check(pad_is_compiled((const void *)probe) && pad_is_compiled((const void *)jumper), "every pad is as compiled again");
     return check_summary();
 }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "noipa.h"
 
 #include <dlfcn.h>
 #include <stdio.h>
@@ -21,10 +22,10 @@
 #define HANG_BOUND (10000 * MS)
 
 static const char plugin_source[] =
-    "__attribute__((noipa)) int plugin_value(int x) { return x + 100; }\n"
-    "__attribute__((noipa)) int plugin_twice(int x) { return 2 * plugin_value(x); }\n";
+    "__attribute__((noinline, weak)) int plugin_value(int x) { return x + 100; }\n"
+    "__attribute__((noinline, weak)) int plugin_twice(int x) { return 2 * plugin_value(x); }\n";
 
-__attribute__((noipa)) int plugin_value_new(int x) { return x + 200; }
+NOIPA int plugin_value_new(int x) { return x + 200; }
 
 int main(void)
 {

@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "noipa.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -29,26 +30,26 @@
 
 #define MS 1000000ull
 #define HANG_BOUND (20000 * MS)
-#define NOINLINE __attribute__((noipa))
+
 #define THREADS 8
 
-NOINLINE int work(int x) { return 3 * x + 1; }
+NOIPA int work(int x) { return 3 * x + 1; }
 
-NOINLINE int inner(void) { return 1; }
-NOINLINE int inner_new(void) { return 2; }
+NOIPA int inner(void) { return 1; }
+NOIPA int inner_new(void) { return 2; }
 /* Old outer expects old inner; new outer expects new inner. 0: mixed. */
-NOINLINE int outer(void) { return inner() == 1 ? 10 : 0; }
-NOINLINE int outer_new(void) { return inner() == 2 ? 20 : 0; }
+NOIPA int outer(void) { return inner() == 1 ? 10 : 0; }
+NOIPA int outer_new(void) { return inner() == 2 ? 20 : 0; }
 
 static atomic_int stay, inside;
-NOINLINE int sleeper(void)
+NOIPA int sleeper(void)
 {
     atomic_store(&inside, 1);
     while (atomic_load(&stay))
         usleep(200);
     return 5;
 }
-NOINLINE int sleeper_new(void) { return 6; }
+NOIPA int sleeper_new(void) { return 6; }
 
 static atomic_int stop_flag, wrong, mixed, calls_done;
 static atomic_int seen_new;

@@ -44,6 +44,8 @@ int lp_ftrace_pad_publish(const void *pad, const void *func, size_t size, struct
 struct lp_func *lp_ftrace_pad_func(const void *pad);
 /* The pad of f, or NULL when f has none. */
 const void *lp_ftrace_pad_of(const struct lp_func *f);
+/* The five bytes of f's pad as compiled (f has a pad). */
+const unsigned char *lp_ftrace_pad_nops(const struct lp_func *f);
 /* The pad-patched function whose code [func, func+size) holds addr, or NULL
  * (for stack checking: "is this return address inside f"). */
 struct lp_func *lp_ftrace_func_containing(const void *addr);
@@ -52,15 +54,19 @@ void lp_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size
 
 /* ---- text patching (lp_ftrace_text.c) -------------------------------------- */
 
-/* Turns the pad of f into a call of the trampoline (armed) or back into
- * NOPs, by the protocol of docs/FTRACE.md: only the pad's first byte ever
- * changes (0x90 <-> 0xE8, through int3), the page is writable only while
- * that byte is written, and every core is serialised between steps.
+/* Whether the five bytes at pad are a pad this library can rewrite: five
+ * one-byte NOPs (GCC) or one five-byte NOP, 0F 1F 44 00 xx (clang). */
+int lp_ftrace_pad_usable(const void *pad);
+/* Turns the pad of f into a call of the trampoline (armed) or back into its
+ * NOPs, by the kernel's text_poke_bp protocol (docs/FTRACE.md): int3 on the
+ * first byte, then the other four, then the first, every core serialised
+ * after each step, the page writable only meanwhile. The call's
+ * displacement is 0x90909090, so a GCC pad's last four bytes never change
+ * (a thread inside its one-byte NOPs runs NOPs whatever happens); a clang
+ * pad is one instruction, which no thread can be inside.
  * Callers serialise (the patcher lock). 0, -ENOENT f has no pad, -EPERM
  * mprotect refused, -EIO the pad does not hold what it should. */
 int lp_ftrace_set_armed(const struct lp_func *f, int armed);
-/* Whether f's pad is armed now. */
-int lp_ftrace_armed(const struct lp_func *f);
 
 /* The displacement every pad's call keeps: its four NOPs read as rel32. The
  * call lands at pad + 5 + LP_FTRACE_REL32, in the object's stub range. */

@@ -220,12 +220,13 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  * their callers, and every model, lp_transition_*, status, JSON, callbacks
  * and shadow variables work unchanged:
  *  - while some patch names a function (from lp_patch_add_func or
- *    lp_patch_extend_set until lp_patch_destroy), its pad calls a
- *    trampoline that runs lp_func_enter, jumps to the implementation the
+ *    lp_patch_extend_set until lp_patch_destroy), its pad jumps to a
+ *    trampoline that runs lp_func_enter, calls the implementation the
  *    calling thread must run (its own body after the pad, or the
- *    replacement), and hooks the return to run lp_func_exit: the function is
- *    counted exactly like a hook-called one. When no patch names it, its pad
- *    is NOPs again and a call costs only those.
+ *    replacement) in place of the caller's call (same stack, same
+ *    arguments), and runs lp_func_exit when it returns: the function is
+ *    counted exactly like a hook-called one. When no patch names it, its
+ *    pad is NOPs again and a call costs only those.
  *  - a thread already inside a function when its pad is armed is not
  *    counted in that activation (as with a function registered while it
  *    runs): for a LEAVE_PATCHED_SET model, name the function in a patch
@@ -247,19 +248,22 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  *    stack); a deeper call runs its function's current implementation,
  *    neither counted nor hooked.
  *  - unwinding: while a hooked call runs, its return address on the stack
- *    is the library's return trampoline, which has no unwind information.
- *    backtrace() from inside it ends at that frame (the frames above, the
- *    patched function's included, are right; its callers are not shown),
- *    gdb's backtrace stops there too, and a C++ exception thrown through a
- *    hooked call finds no handler and calls std::terminate: do not patch a
- *    function that exceptions unwind through. lp_ftrace_return_address
- *    gives the real return address for a frame, as the kernel's
+ *    is the trampoline's, and the real one is on the library's per-thread
+ *    shadow stack, which no unwinder reads: the trampoline's unwind
+ *    information marks the return address undefined there, so backtrace()
+ *    from inside it ends at the hooked function (the frames above it, its
+ *    own included, are right; its callers are not shown), gdb's backtrace
+ *    ends there too, and a C++ exception thrown through a hooked call finds
+ *    no handler beyond it and calls std::terminate: do not name in a patch
+ *    a function that exceptions unwind through. lp_ftrace_return_address
+ *    gives the real return address of such a frame, as the kernel's
  *    ftrace_graph_ret_addr does. longjmp out of a hooked call is handled
- *    (its return hooks are dropped at the next hooked return below).
+ *    (its shadow entries are dropped at the next hooked return below it).
  *  - the pad's landing stubs are mapped 1.8 GiB below the object's text
- *    (the pad's call keeps its NOPs as displacement, so that only its first
- *    byte ever changes): an object whose range there is taken, or a
- *    non-PIE executable mapped below it, is skipped by discovery. */
+ *    (the armed pad's jmp keeps GCC's NOPs as displacement, so that only
+ *    its first byte ever changes): an object whose range there is taken,
+ *    or a non-PIE executable mapped too low for it, is skipped by
+ *    discovery. */
 
 /* Register, under its symbol name, every function with a patchable entry in
  * the executable and the loaded objects (dl_iterate_phdr, libelf), as
@@ -276,7 +280,7 @@ int lp_ftrace_discover(unsigned flags);
 int lp_ftrace_patchable(const lp_func_t *f);
 /* The address a frame returns to, given the return address read from its
  * stack slot `slot` on the calling thread's own stack: the real one when
- * ret is the return trampoline of a hooked call, else ret. */
+ * ret is the trampoline's return site of a hooked call, else ret. */
 const void *lp_ftrace_return_address(const void *ret, const void *slot);
 /* Called by instrumented code: counts an entry (exit) of fn when fn was
  * registered with lp_func_register_auto(); call_site is not used. */

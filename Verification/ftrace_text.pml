@@ -3,8 +3,8 @@
  * (lp_ftrace_text.c, docs/FTRACE.md "The protocol").
  *
  * The pad is five bytes b[0..4]. Threads execute it instruction by
- * instruction: at pc k they fetch b[k]; NOP goes to k+1; CALL (only
- * meaningful at k = 0) fetches its four displacement bytes and calls the
+ * instruction: at pc k they fetch b[k]; NOP goes to k+1; JMP (only
+ * meaningful at k = 0) fetches its four displacement bytes and jumps to the
  * trampoline, which returns past the pad; INT3 traps to the library's
  * handler, which resumes past the pad when k is a pad's start (any other
  * int3 is not ours and is an error here). -DNOP5: the pad is one five-byte
@@ -19,7 +19,7 @@
  *
  * Properties (assertions):
  *   P1 no torn instruction: every executed instruction is a whole old or a
- *      whole new one (a CALL's displacement is the stub's, 0x90909090; no
+ *      whole new one (a JMP's displacement is the stub's, 0x90909090; no
  *      displacement byte is executed as an opcode);
  *   P2 the first byte is the only one whose int3 the handler sees;
  *   P3 once arming has completed (its last serialisation), every call that
@@ -31,13 +31,13 @@
  * disarms and arms again.
  *
  * Variants (each a negative control, expected to fail):
- *   -DGENERIC_TAIL   the call's displacement is not the pad's own NOPs
+ *   -DGENERIC_TAIL   the jmp's displacement is not the pad's own NOPs
  *                    (a trampoline at an arbitrary address), written by the
  *                    text_poke_bp order (int3, tail, first byte) without
  *                    moving threads out of the pad: a thread inside the
  *                    one-byte NOPs executes a displacement byte (P1);
  *   -DFIRST_BYTE_FIRST  as GENERIC_TAIL with the first byte written before
- *                    the tail: a torn call (P1);
+ *                    the tail: a torn jmp (P1);
  *   -DNO_SYNC        no serialisation after the last byte: a call started
  *                    after arming returned still runs the NOPs (P3).
  * And one control expected to pass: -DGENERIC_TAIL -DNOP5, the text_poke_bp
@@ -48,7 +48,7 @@
 
 #define NOP  1
 #define INT3 2
-#define CALL 4
+#define JMP 4
 #define REL  8   /* a displacement byte that is not 0x90 (GENERIC_TAIL only) */
 #define THREADS 2
 #define CALLS 2  /* calls from the pad's start, after the first one */
@@ -81,15 +81,15 @@ inline fetch(t, k, v) {
     if
     :: (seen[(t) * 5 + (k)] & NOP) -> v = NOP
     :: (seen[(t) * 5 + (k)] & INT3) -> v = INT3
-    :: (seen[(t) * 5 + (k)] & CALL) -> v = CALL
+    :: (seen[(t) * 5 + (k)] & JMP) -> v = JMP
     :: (seen[(t) * 5 + (k)] & REL) -> v = REL
     fi
 }
 
 #ifdef GENERIC_TAIL
-#define TAIL_CALL REL
+#define TAIL_JMP REL
 #else
-#define TAIL_CALL NOP
+#define TAIL_JMP NOP
 #endif
 
 inline set_armed(first) {
@@ -99,11 +99,11 @@ inline set_armed(first) {
     write(0, first);
     sync_cores();
 #endif
-    /* The tail: the call's displacement, or NOPs. Unchanged unless GENERIC_TAIL. */
-    write(1, (first == CALL -> TAIL_CALL : NOP));
-    write(2, (first == CALL -> TAIL_CALL : NOP));
-    write(3, (first == CALL -> TAIL_CALL : NOP));
-    write(4, (first == CALL -> TAIL_CALL : NOP));
+    /* The tail: the jmp's displacement, or NOPs. Unchanged unless GENERIC_TAIL. */
+    write(1, (first == JMP -> TAIL_JMP : NOP));
+    write(2, (first == JMP -> TAIL_JMP : NOP));
+    write(3, (first == JMP -> TAIL_JMP : NOP));
+    write(4, (first == JMP -> TAIL_JMP : NOP));
     sync_cores();
 #ifndef FIRST_BYTE_FIRST
     write(0, first);
@@ -114,9 +114,9 @@ inline set_armed(first) {
 }
 
 active proctype writer() {
-    done = 0; set_armed(CALL); done = 1;
+    done = 0; set_armed(JMP); done = 1;
     done = 0; set_armed(NOP); done = 2;
-    done = 0; set_armed(CALL); done = 1
+    done = 0; set_armed(JMP); done = 1
 }
 
 /* An instruction is fetched in one step (an interrupt, and so a
@@ -143,7 +143,7 @@ active [THREADS] proctype thread() {
     :: pc == 0 ->
         atomic {
             fetch(me, 0, v);
-            assert(done != 1 || v == CALL);   /* P3: armed, every call runs the trampoline */
+            assert(done != 1 || v == JMP);   /* P3: armed, every call runs the trampoline */
             assert(done != 2 || v == NOP);    /* P3: disarmed, none does */
             if
 #ifdef NOP5
@@ -152,14 +152,14 @@ active [THREADS] proctype thread() {
             :: v == NOP -> pc++
 #endif
             :: v == INT3 -> pc = 5            /* the handler resumes after the pad */
-            :: v == CALL -> fetch_tail(me, v, TAIL_CALL); pc = 5   /* the trampoline returns past the pad */
+            :: v == JMP -> fetch_tail(me, v, TAIL_JMP); pc = 5   /* the trampoline returns past the pad */
             :: v == REL -> assert(false)      /* P1 */
             fi
         }
     :: pc > 0 && pc < 5 ->
         fetch(me, pc, v);
         assert(v != INT3);            /* P2: only the first byte is ever an int3 */
-        assert(v == NOP);             /* P1: no call decoded mid-pad, no displacement byte as an opcode */
+        assert(v == NOP);             /* P1: no jmp decoded mid-pad, no displacement byte as an opcode */
         pc++
     :: pc == 5 ->
         if

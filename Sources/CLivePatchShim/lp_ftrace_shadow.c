@@ -2,7 +2,7 @@
  * The return hook's shadow stack: what lp_ftrace_trampoline.S calls. Each
  * hooked call keeps {real return address, function, stack pointer at its
  * return} on the calling thread's shadow stack, as the kernel's
- * function_graph tracer does; the return trampoline pops by stack pointer,
+ * function_graph tracer does; the trampoline's return site pops by stack pointer,
  * so entries left by longjmp or an exception are dropped at the next return
  * below them.
  */
@@ -38,15 +38,15 @@ static const void *target_of(const struct lp_func *f, const void *impl)
     return impl == f->orig ? (const char *)lp_ftrace_pad_of(f) + 5 : impl;
 }
 
-/* From the trampoline: the function whose pad returns to pad_ret, if its
+/* From the trampoline: the function of the pad that jumped there, if its
  * call can be hooked (room on the shadow stack). */
-LP_INTERNAL struct lp_func *lp_ftrace_entry_func(uintptr_t pad_ret)
+LP_INTERNAL struct lp_func *lp_ftrace_entry_func(const void *pad)
 {
-    struct lp_func *f = lp_ftrace_pad_func((const void *)(pad_ret - 5));
+    struct lp_func *f = lp_ftrace_pad_func(pad);
     if (f == NULL) {
-        /* Only armed pads call the trampoline, and a pad is published
-         * before it is armed: a call from anywhere else is a bug. */
-        fprintf(stderr, "livepatch: ftrace trampoline called from %p, which is no pad\n", (void *)(pad_ret - 5));
+        /* Only armed pads reach the trampoline, and a pad is published
+         * before it is armed: anything else is a bug. */
+        fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no pad\n", pad);
         abort();
     }
     if (shadow.depth >= LP_FTRACE_SHADOW_DEPTH) {
@@ -58,26 +58,24 @@ LP_INTERNAL struct lp_func *lp_ftrace_entry_func(uintptr_t pad_ret)
 
 /* From the trampoline, when the shadow stack is full: the call runs
  * uncounted and unhooked, in f's steady implementation. */
-LP_INTERNAL const void *lp_ftrace_unhooked_target(uintptr_t pad_ret)
+LP_INTERNAL const void *lp_ftrace_unhooked_target(const void *pad)
 {
-    const struct lp_func *f = lp_ftrace_pad_func((const void *)(pad_ret - 5));
+    const struct lp_func *f = lp_ftrace_pad_func(pad);
     return target_of(f, __atomic_load_n(&f->impl, __ATOMIC_RELAXED));
 }
 
-/* From the trampoline, after lp_func_enter(f) chose impl: hooks the return
- * (the slot the caller's call filled) and gives the code to jump to. */
-LP_INTERNAL const void *lp_ftrace_hook_return(struct lp_func *f, const void *impl, uintptr_t *ret_slot)
+/* From the trampoline, after lp_func_enter(f) chose impl: keeps the return
+ * address (in the slot the caller's call filled, which the trampoline's
+ * call of impl overwrites) and gives the code to call. */
+LP_INTERNAL const void *lp_ftrace_hook_return(struct lp_func *f, const void *impl, const uintptr_t *ret_slot)
 {
     uint32_t d = shadow.depth;
     shadow.e[d] = (struct shadow_entry){.ret = *ret_slot, .sp = (uintptr_t)(ret_slot + 1), .f = f};
-    /* The entry before the depth, the depth before the slot: a signal
-     * handler landing in between pushes above this entry (and pops its own
-     * by stack pointer), and never returns through a slot not yet saved.
-     * Compiler fences only: every access is the thread's own. */
+    /* The entry before the depth: a signal handler landing in between
+     * pushes above this entry (and pops its own by stack pointer). A
+     * compiler fence only: every access is the thread's own. */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     shadow.depth = d + 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    *ret_slot = (uintptr_t)lp_ftrace_return_trampoline;
     return target_of(f, impl);
 }
 
@@ -86,8 +84,8 @@ typedef struct {
     uintptr_t ret;
 } lp_ftrace_return_t;
 
-/* From the return trampoline, `sp` its stack pointer: the hooked call that
- * returns there. Entries above it were left without returning (longjmp, an
+/* From the trampoline's return site, `sp` its stack pointer: the hooked
+ * call that returned there. Entries above it were left without returning (longjmp, an
  * exception unwound by hand) and are dropped: lp_func_exit's frame keys
  * drop their activations too. */
 LP_INTERNAL lp_ftrace_return_t lp_ftrace_pop(uintptr_t sp)
@@ -109,7 +107,7 @@ LP_INTERNAL lp_ftrace_return_t lp_ftrace_pop(uintptr_t sp)
 
 const void *lp_ftrace_real_return(const void *ret, const void *slot)
 {
-    if (ret != (const void *)lp_ftrace_return_trampoline)
+    if (ret != (const void *)lp_ftrace_return_site)
         return ret;
     for (uint32_t d = shadow.depth; d > 0; d--)
         if (shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))

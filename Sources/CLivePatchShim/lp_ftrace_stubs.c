@@ -1,11 +1,15 @@
 /*
- * The landing pads of armed pads: an armed pad is `call rel32` with rel32 =
- * 0x90909090 (its compiled NOPs), which lands LP_FTRACE_REL32 + 5 bytes
+ * The landing stubs of armed pads: an armed pad is `jmp rel32` with rel32 =
+ * 0x90909090 (a GCC pad's own NOPs), which lands LP_FTRACE_REL32 + 5 bytes
  * from the pad, about 1.8 GiB below the text. Each object with pads gets a
- * mapping there, mirroring its text: at each pad's landing address a `jmp`
- * to the mapping's last page, which jumps to lp_ftrace_trampoline (any
- * distance). Written once, before any pad of the object is armed, then made
- * read+exec for good.
+ * mapping there: first a mirror of its text, with at each pad's landing
+ * address a `jmp` to that pad's slot (pads may be as close as 6 bytes);
+ * then the slots, 16 bytes each, `movabs $pad, %r11; jmp` to
+ * lp_ftrace_trampoline when it is within reach (the library linked into
+ * the executable), else to the last page, whose `jmp *` reaches it at any
+ * distance. The
+ * trampoline finds the function from r11. Written once, before any pad of
+ * the object is armed, then read+exec for good.
  */
 #define _GNU_SOURCE
 #include "lp_ftrace_stubs.h"
@@ -15,6 +19,22 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+enum { SLOT_SIZE = 16 };
+
+/* Whether a rel32 jump from `from` (the end of the instruction) reaches `to`. */
+static int reachable(const unsigned char *from, const unsigned char *to)
+{
+    intptr_t d = (intptr_t)(to - from);
+    return d == (intptr_t)(int32_t)d;
+}
+
+static void put_jmp(unsigned char *at, const unsigned char *to)
+{
+    int32_t rel = (int32_t)(to - (at + 5));
+    at[0] = 0xe9;
+    memcpy(at + 1, &rel, sizeof rel);
+}
 
 int lp_ftrace_map_stubs(const uintptr_t *pads, size_t count)
 {
@@ -26,7 +46,8 @@ int lp_ftrace_map_stubs(const uintptr_t *pads, size_t count)
         return -ERANGE; /* text too low (a non-PIE executable): no room below it */
     uintptr_t lo = (pads[0] + 5 + (uintptr_t)LP_FTRACE_REL32) & ~(page - 1);
     uintptr_t hi = (pads[count - 1] + 5 + (uintptr_t)LP_FTRACE_REL32 + 5 + page - 1) & ~(page - 1);
-    size_t len = hi - lo + page;
+    size_t slots = (count * SLOT_SIZE + page - 1) & ~(page - 1);
+    size_t len = hi - lo + slots + page;
     unsigned char *m = mmap((void *)lo, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (m == MAP_FAILED)
         return -errno;
@@ -42,10 +63,12 @@ int lp_ftrace_map_stubs(const uintptr_t *pads, size_t count)
     memset(far + 2, 0, 4);
     memcpy(far + 6, &trampoline, sizeof trampoline);
     for (size_t i = 0; i < count; i++) {
-        unsigned char *stub = (unsigned char *)(pads[i] + 5 + (uintptr_t)LP_FTRACE_REL32);
-        int32_t rel = (int32_t)(far - (stub + 5));
-        stub[0] = 0xe9; /* jmp rel32 */
-        memcpy(stub + 1, &rel, sizeof rel);
+        unsigned char *slot = m + (hi - lo) + i * SLOT_SIZE;
+        put_jmp((unsigned char *)(pads[i] + 5 + (uintptr_t)LP_FTRACE_REL32), slot);
+        slot[0] = 0x49; /* movabs $pad, %r11 */
+        slot[1] = 0xbb;
+        memcpy(slot + 2, &pads[i], sizeof pads[i]);
+        put_jmp(slot + 10, reachable(slot + 15, (const unsigned char *)trampoline) ? (const unsigned char *)trampoline : far);
     }
     if (mprotect(m, len, PROT_READ | PROT_EXEC) != 0) {
         munmap(m, len);

@@ -1,6 +1,6 @@
 /*
  * Arming and disarming pads while threads run them (docs/FTRACE.md, "The
- * protocol"; Verification/ftrace_text.pml). The armed pad is `call rel32`
+ * protocol"; Verification/ftrace_text.pml). The armed pad is `jmp rel32`
  * with rel32 = 0x90909090, which lands at pad + 5 + LP_FTRACE_REL32, where
  * the object's stub jumps to the trampoline (lp_ftrace_stubs.c). The bytes
  * change by the kernel's text_poke_bp: int3 on the first byte, the other
@@ -23,13 +23,13 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-enum { OP_NOP = 0x90, OP_INT3 = 0xcc, OP_CALL = 0xe8 };
+enum { OP_NOP = 0x90, OP_INT3 = 0xcc, OP_JMP = 0xe9 };
 
 static int sync_core_cmd = -1; /* -1: not probed; 0: lp_sys_membarrier */
 static struct sigaction previous_trap;
 
 /* A thread that fetched the int3 while the pad was in flight: the int3
- * stands for the whole pad, NOPs or call, and either is right at that
+ * stands for the whole pad, NOPs or jmp, and either is right at that
  * moment (docs/FTRACE.md), so the thread resumes after the pad, as if it
  * were still (or already) disarmed. An int3 at no pad is not ours. The
  * handler stays installed: a thread may take the trap after the writer has
@@ -105,10 +105,10 @@ int lp_ftrace_set_armed(const struct lp_func *f, int armed)
     unsigned char *pad = (unsigned char *)lp_ftrace_pad_of(f);
     if (pad == NULL)
         return -ENOENT;
-    static const unsigned char call[5] = {OP_CALL, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
+    static const unsigned char jmp[5] = {OP_JMP, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
     const unsigned char *nops = lp_ftrace_pad_nops(f);
-    const unsigned char *want = armed ? call : nops;
-    if (memcmp(pad, call, 5) != 0 && memcmp(pad, nops, 5) != 0)
+    const unsigned char *want = armed ? jmp : nops;
+    if (memcmp(pad, jmp, 5) != 0 && memcmp(pad, nops, 5) != 0)
         return -EIO;
     if (memcmp(pad, want, 5) == 0)
         return 0;

@@ -1,30 +1,35 @@
 /*
- * The trampolines of armed pads, x86-64 System V (docs/FTRACE.md).
+ * The trampoline of armed pads, x86-64 System V (docs/FTRACE.md).
  *
- * lp_ftrace_trampoline: an armed pad of f called it. [rsp] is the pad's end,
- * [rsp+8] the address f returns to, S = rsp+16 the caller's stack pointer
- * before its call. It saves f's argument registers (rdi rsi rdx rcx r8 r9,
- * rax: the vector count of a variadic call, r10: a static chain,
- * xmm0-7), calls lp_func_enter(f) for the implementation, hooks the return
- * (lp_ftrace_hook_return: the shadow stack, and the return slot now points
- * at lp_ftrace_return_trampoline), restores the registers, drops the pad's
- * return address and jumps: the implementation runs as if called by f's
- * caller, its stack arguments where they were.
+ * An armed pad of f is `jmp` to its stub, which loads the pad's address
+ * into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
+ * the caller's stack pointer before its call, and the return stack buffer
+ * holds R alone, as for any call. The trampoline saves f's argument
+ * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
+ * call, r10: a static chain, xmm0-7), calls lp_func_enter(f) for the
+ * implementation, keeps R on the thread's shadow stack
+ * (lp_ftrace_hook_return), restores the registers and *calls* the
+ * implementation with rsp = S: its return address lands in R's slot and
+ * its stack arguments are where they were. When it returns here
+ * (lp_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
+ * are saved, the shadow stack popped, lp_func_exit(f) called, and the
+ * trampoline returns to R. Every call and ret pairs up: no return is
+ * mispredicted.
  *
- * lp_ftrace_return_trampoline: the hooked call returned, with rsp = S. It
- * saves the return registers (rax rdx xmm0 xmm1), pops the shadow stack,
- * calls lp_func_exit(f) and jumps to the real return address.
+ * Both hooks are called with rsp = S - 224, so lp_func_enter and
+ * lp_func_exit see the same frame key (lp_frame_key: their frame address,
+ * S - 240) and keys nest as the calls do. Not saved: the upper halves of
+ * ymm/zmm arguments and an x87 return value (long double).
  *
- * Both call the hooks with rsp = S - 224, so lp_func_enter and lp_func_exit
- * see the same frame key (lp_frame_key: their frame address, S - 240) and
- * keys nest as the calls do. Not saved: the upper halves of ymm/zmm
- * arguments and an x87 return value (long double): the hooks use neither,
- * but a first call that registers the thread may reach libc code that does.
+ * When the shadow stack is full the implementation is jumped to, R left in
+ * place: that call is neither counted nor hooked.
  */
     .text
 
     .globl lp_ftrace_trampoline
     .hidden lp_ftrace_trampoline
+    .globl lp_ftrace_return_site
+    .hidden lp_ftrace_return_site
     .type lp_ftrace_trampoline, @function
     .p2align 4
 lp_ftrace_trampoline:
@@ -34,7 +39,8 @@ lp_ftrace_trampoline:
     .cfi_offset %rbp, -16
     movq %rsp, %rbp
     .cfi_def_cfa_register %rbp
-    subq $200, %rsp
+    .cfi_remember_state
+    subq $208, %rsp
     movdqu %xmm0, 0(%rsp)
     movdqu %xmm1, 16(%rsp)
     movdqu %xmm2, 32(%rsp)
@@ -51,76 +57,85 @@ lp_ftrace_trampoline:
     movq %r9, 168(%rsp)
     movq %rax, 176(%rsp)
     movq %r10, 184(%rsp)
-    movq 8(%rbp), %rdi
+    movq %r11, 200(%rsp)            /* the pad */
+    movq %r11, %rdi
     call lp_ftrace_entry_func
     testq %rax, %rax
     jz 1f
-    movq %rax, 192(%rsp)
+    movq %rax, 192(%rsp)            /* f */
     movq %rax, %rdi
     call lp_func_enter@PLT
     movq 192(%rsp), %rdi
     movq %rax, %rsi
-    leaq 16(%rbp), %rdx
+    leaq 8(%rbp), %rdx              /* R's slot */
     call lp_ftrace_hook_return
-    jmp 2f
-1:  /* the shadow stack is full: unhooked */
-    movq 8(%rbp), %rdi
-    call lp_ftrace_unhooked_target
-2:  movq %rax, %r11
-    movdqu 0(%rsp), %xmm0
-    movdqu 16(%rsp), %xmm1
-    movdqu 32(%rsp), %xmm2
-    movdqu 48(%rsp), %xmm3
-    movdqu 64(%rsp), %xmm4
-    movdqu 80(%rsp), %xmm5
-    movdqu 96(%rsp), %xmm6
-    movdqu 112(%rsp), %xmm7
-    movq 128(%rsp), %rdi
-    movq 136(%rsp), %rsi
-    movq 144(%rsp), %rdx
-    movq 152(%rsp), %rcx
-    movq 160(%rsp), %r8
-    movq 168(%rsp), %r9
-    movq 176(%rsp), %rax
-    movq 184(%rsp), %r10
+    movq %rax, %r11
+    call restore_arguments
     leave
     .cfi_def_cfa %rsp, 8
-    addq $8, %rsp
-    .cfi_def_cfa_offset 0
-    jmp *%r11
-    .cfi_endproc
-    .size lp_ftrace_trampoline, .-lp_ftrace_trampoline
-
-    .globl lp_ftrace_return_trampoline
-    .hidden lp_ftrace_return_trampoline
-    .type lp_ftrace_return_trampoline, @function
-    .p2align 4
-    /* A return address points after a call, and unwinders look up the
-     * address before it: this NOP keeps that address out of the entry
-     * trampoline's unwind table. */
-    nop
-lp_ftrace_return_trampoline:
-    subq $16, %rsp
+    addq $8, %rsp                   /* R is on the shadow stack */
+    /* From here until the implementation returns, R is on no stack an
+     * unwinder reads: the walk ends here (as the kernel's, without
+     * ftrace_graph_ret_addr). */
+    .cfi_undefined %rip
+    call *%r11
+lp_ftrace_return_site:
+    subq $8, %rsp
     pushq %rbp
     movq %rsp, %rbp
-    subq $200, %rsp
+    subq $208, %rsp
     movdqu %xmm0, 0(%rsp)
     movdqu %xmm1, 16(%rsp)
     movq %rax, 128(%rsp)
     movq %rdx, 136(%rsp)
-    leaq 24(%rbp), %rdi
+    leaq 16(%rbp), %rdi             /* S */
     call lp_ftrace_pop
-    movq %rdx, 192(%rsp)
+    movq %rdx, 192(%rsp)            /* R */
     movq %rax, %rdi
     call lp_func_exit@PLT
-    movq 192(%rsp), %r11
     movdqu 0(%rsp), %xmm0
     movdqu 16(%rsp), %xmm1
     movq 128(%rsp), %rax
     movq 136(%rsp), %rdx
+    movq 192(%rsp), %r11
     leave
-    addq $16, %rsp
+    movq %r11, (%rsp)
+    ret
+1:  /* the shadow stack is full: unhooked */
+    .cfi_restore_state
+    movq 200(%rsp), %rdi
+    call lp_ftrace_unhooked_target
+    movq %rax, %r11
+    call restore_arguments
+    leave
+    .cfi_def_cfa %rsp, 8
     jmp *%r11
-    .size lp_ftrace_return_trampoline, .-lp_ftrace_return_trampoline
+    .cfi_endproc
+    .size lp_ftrace_trampoline, .-lp_ftrace_trampoline
+
+/* The argument registers saved above, from the caller's frame. */
+    .type restore_arguments, @function
+    .p2align 4
+restore_arguments:
+    .cfi_startproc
+    movdqu 8(%rsp), %xmm0
+    movdqu 24(%rsp), %xmm1
+    movdqu 40(%rsp), %xmm2
+    movdqu 56(%rsp), %xmm3
+    movdqu 72(%rsp), %xmm4
+    movdqu 88(%rsp), %xmm5
+    movdqu 104(%rsp), %xmm6
+    movdqu 120(%rsp), %xmm7
+    movq 136(%rsp), %rdi
+    movq 144(%rsp), %rsi
+    movq 152(%rsp), %rdx
+    movq 160(%rsp), %rcx
+    movq 168(%rsp), %r8
+    movq 176(%rsp), %r9
+    movq 184(%rsp), %rax
+    movq 192(%rsp), %r10
+    ret
+    .cfi_endproc
+    .size restore_arguments, .-restore_arguments
 
     .section .note.GNU-stack,"",@progbits

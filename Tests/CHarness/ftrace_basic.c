@@ -84,11 +84,11 @@ static unsigned char compiled[5];
 
 static int pad_is_compiled(const void *fn) { return memcmp(fn, compiled, 5) == 0; }
 
-/* The armed pad: a call whose displacement is 0x90909090. */
-static int pad_is_call(const void *fn)
+/* The armed pad: a jmp whose displacement is 0x90909090. */
+static int pad_is_jmp(const void *fn)
 {
-    static const unsigned char call[5] = {0xe8, 0x90, 0x90, 0x90, 0x90};
-    return memcmp(fn, call, 5) == 0;
+    static const unsigned char jmp[5] = {0xe9, 0x90, 0x90, 0x90, 0x90};
+    return memcmp(fn, jmp, 5) == 0;
 }
 
 static void run(lp_patch_t *p)
@@ -128,7 +128,7 @@ int main(void)
     /* Named by a patch: armed and counted, the old body runs until enabled. */
     lp_patch_t *p = lp_patch_create("sq", LP_MODEL_IMMEDIATE, 0);
     check_rc("add_func on a pad function", lp_patch_add_func(p, sq, (const void *)square_new), 0);
-    check(pad_is_call((const void *)square), "named by a patch: the pad is a call, 0x90909090 its displacement");
+    check(pad_is_jmp((const void *)square), "named by a patch: the pad is a jmp, 0x90909090 its displacement");
     uint64_t before = entries_of(sq);
     check(square(seven) == 49, "armed, not enabled: the old body runs");
     check(entries_of(sq) == before + 1 && balanced(sq), "the call is counted once, entry and exit");
@@ -180,7 +180,7 @@ int main(void)
     p = lp_patch_create("probe", LP_MODEL_IMMEDIATE, 0);
     lp_patch_extend_set(p, pr);
     check(call_probe(1) == 4, "a hooked call of probe");
-    check(seen_ret != seen_real, "its return address on the stack is the return trampoline");
+    check(seen_ret != seen_real, "its return address on the stack is the trampoline's return site");
     check((const char *)seen_real > (const char *)call_probe && (const char *)seen_real < (const char *)call_probe + 64,
           "lp_ftrace_return_address gives the real one, inside the caller");
     int has_probe = 0, has_caller = 0;

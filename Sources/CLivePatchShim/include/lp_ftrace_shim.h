@@ -2,7 +2,7 @@
  * User-space ftrace, the C half (docs/FTRACE.md): the pads GCC/clang emit
  * with -fpatchable-function-entry=5 (x86-64: five one-byte NOPs at the
  * function's entry, listed in __patchable_function_entries), the text
- * patching that turns a pad into a call of the trampoline and back, and the
+ * patching that turns a pad into a jump to the trampoline and back, and the
  * per-thread shadow return stack of the return hook. Ftrace.swift registers
  * the functions and decides when a pad is armed.
  */
@@ -57,10 +57,10 @@ void lp_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size
 /* Whether the five bytes at pad are a pad this library can rewrite: five
  * one-byte NOPs (GCC) or one five-byte NOP, 0F 1F 44 00 xx (clang). */
 int lp_ftrace_pad_usable(const void *pad);
-/* Turns the pad of f into a call of the trampoline (armed) or back into its
+/* Turns the pad of f into a jmp to the trampoline (armed) or back into its
  * NOPs, by the kernel's text_poke_bp protocol (docs/FTRACE.md): int3 on the
  * first byte, then the other four, then the first, every core serialised
- * after each step, the page writable only meanwhile. The call's
+ * after each step, the page writable only meanwhile. The jmp's
  * displacement is 0x90909090, so a GCC pad's last four bytes never change
  * (a thread inside its one-byte NOPs runs NOPs whatever happens); a clang
  * pad is one instruction, which no thread can be inside.
@@ -68,14 +68,16 @@ int lp_ftrace_pad_usable(const void *pad);
  * mprotect refused, -EIO the pad does not hold what it should. */
 int lp_ftrace_set_armed(const struct lp_func *f, int armed);
 
-/* The displacement every pad's call keeps: its four NOPs read as rel32. The
- * call lands at pad + 5 + LP_FTRACE_REL32, in the object's stub range. */
+/* The displacement every armed pad's jmp has: a GCC pad's four NOPs read
+ * as rel32. The jmp lands at pad + 5 + LP_FTRACE_REL32, in the object's
+ * stub range. */
 #define LP_FTRACE_REL32 ((int64_t)(int32_t)0x90909090u)
 
-/* ---- the trampolines (lp_ftrace_trampoline.S, lp_ftrace_shadow.c) --------- */
+/* ---- the trampoline (lp_ftrace_trampoline.S, lp_ftrace_shadow.c) ---------- */
 
 void lp_ftrace_trampoline(void);
-void lp_ftrace_return_trampoline(void);
+/* Where a hooked call's implementation returns to, in the trampoline. */
+void lp_ftrace_return_site(void);
 
 /* Shadow return stack entries per thread. A call that finds it full is run
  * unhooked: neither counted nor its return hooked (lp_ftrace_overflows). */

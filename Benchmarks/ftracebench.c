@@ -9,7 +9,8 @@
  *                     through the pointer it returns, lp_func_exit
  *                     (issue 15's target: at most 2x)
  *
- * Each figure is the best of --reps runs of --calls calls, in ns per call.
+ * --reps times the four loops of --calls calls each, back to back: ns per
+ * call (the best rep) and each ratio within a rep (the median over reps).
  * A benchmark, not a test: it asserts nothing.
  *
  *   LP_EMBEDDED=1 swift build -c release --scratch-path .build-embedded
@@ -41,7 +42,7 @@ PAD NOIPA long patched(long x) { return x * 3 + 1; }
 NOIPA long replacement(long x) { return x * 3 + 1; }
 NOIPA long hooked_impl(long x) { return x * 3 + 1; }
 
-static long calls = 20000000, reps = 7;
+static long calls = 5000000, reps = 21;
 static lp_func_t *hook_f;
 
 static uint64_t now_ns(void)
@@ -51,26 +52,41 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* One timed loop: ns per call. */
 #define LOOP(name, call)                                   \
     static double name(void)                               \
     {                                                      \
-        double best = 1e30;                                \
-        for (long r = 0; r < reps; r++) {                  \
-            volatile long sink = 0;                        \
-            uint64_t t0 = now_ns();                        \
-            for (long i = 0; i < calls; i++)               \
-                sink = call;                               \
-            double ns = (double)(now_ns() - t0) / calls;   \
-            (void)sink;                                    \
-            if (ns < best)                                 \
-                best = ns;                                 \
-        }                                                  \
-        return best;                                       \
+        volatile long sink = 0;                            \
+        uint64_t t0 = now_ns();                            \
+        for (long i = 0; i < calls; i++)                   \
+            sink = call;                                   \
+        (void)sink;                                        \
+        return (double)(now_ns() - t0) / calls;            \
     }
 
 LOOP(time_plain, plain(i))
 LOOP(time_padded, padded(i))
 LOOP(time_patched, patched(i))
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v)
+{
+    qsort(v, (size_t)reps, sizeof *v, compare_doubles);
+    return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
+}
+
+static double best(const double *v)
+{
+    double b = v[0];
+    for (long r = 1; r < reps; r++)
+        b = v[r] < b ? v[r] : b;
+    return b;
+}
 
 static long hook_pair(long x)
 {
@@ -102,18 +118,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "ftracebench: patching failed\n");
         return 1;
     }
-    /* Interleaved, so that a slow stretch of a loaded machine hits all. */
-    double plain_ns = time_plain(), padded_ns = time_padded(), patched_ns = time_patched(), hooks_ns = time_hooks();
-    double plain2 = time_plain(), padded2 = time_padded(), patched2 = time_patched(), hooks2 = time_hooks();
-    plain_ns = plain2 < plain_ns ? plain2 : plain_ns;
-    padded_ns = padded2 < padded_ns ? padded2 : padded_ns;
-    patched_ns = patched2 < patched_ns ? patched2 : patched_ns;
-    hooks_ns = hooks2 < hooks_ns ? hooks2 : hooks_ns;
-    printf("ftracebench: best of %ld x %ld calls, ns per call\n", 2 * reps, calls);
-    printf("  direct call, no pad            %7.2f\n", plain_ns);
-    printf("  direct call, pad disarmed      %7.2f   %.3fx the call without a pad\n", padded_ns, padded_ns / plain_ns);
-    printf("  hook pair (lp_func_enter/exit) %7.2f   %.2fx the direct call\n", hooks_ns, hooks_ns / plain_ns);
+    /* The four loops back to back, reps times: each ratio is taken within
+     * one rep, so that a slow stretch of a loaded machine hits both of its
+     * sides, and the median over the reps is printed, next to the best ns. */
+    enum { PLAIN, PADDED, HOOKS, PATCHED, KINDS };
+    double ns[KINDS][64], pad_ratio[64], hook_ratio[64], direct_ratio[64];
+    if (reps > 64)
+        reps = 64;
+    for (long r = 0; r < reps; r++) {
+        ns[PLAIN][r] = time_plain();
+        ns[PADDED][r] = time_padded();
+        ns[HOOKS][r] = time_hooks();
+        ns[PATCHED][r] = time_patched();
+        pad_ratio[r] = ns[PADDED][r] / ns[PLAIN][r];
+        direct_ratio[r] = ns[PATCHED][r] / ns[PLAIN][r];
+        hook_ratio[r] = ns[PATCHED][r] / ns[HOOKS][r];
+    }
+    printf("ftracebench: %ld reps of %ld calls each; ns per call (best), ratios (median of the reps)\n", reps, calls);
+    printf("  direct call, no pad            %7.2f\n", best(ns[PLAIN]));
+    printf("  direct call, pad disarmed      %7.2f   %.3fx the call without a pad\n", best(ns[PADDED]), median(pad_ratio));
+    printf("  hook pair (lp_func_enter/exit) %7.2f\n", best(ns[HOOKS]));
     printf("  patched, through trampoline    %7.2f   %.2fx the direct call, %.2fx the hook pair (target <= 2x)\n",
-           patched_ns, patched_ns / plain_ns, patched_ns / hooks_ns);
+           best(ns[PATCHED]), median(direct_ratio), median(hook_ratio));
     return 0;
 }

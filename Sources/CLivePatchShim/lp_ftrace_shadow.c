@@ -9,6 +9,7 @@
 #include "lp_ftrace_shim.h"
 #include "lp_shim.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -31,16 +32,14 @@ static uint64_t overflows;
 
 uint64_t lp_ftrace_overflows(void) { return __atomic_load_n(&overflows, __ATOMIC_RELAXED); }
 
-/* The code a call of f runs when impl is what its hooks chose: the body
- * after the pad for f's own code (its entry would run the pad again). */
-static const void *target_of(const struct lp_func *f, const void *impl)
-{
-    return impl == f->orig ? (const char *)lp_ftrace_pad_of(f) + 5 : impl;
-}
+/* The trampoline compares lp_func_enter's answer with f->orig. */
+_Static_assert(offsetof(struct lp_func, orig) == 48, "LP_FUNC_ORIG in lp_ftrace_trampoline.S");
 
-/* From the trampoline: the function of the pad that jumped there, if its
- * call can be hooked (room on the shadow stack). */
-LP_INTERNAL struct lp_func *lp_ftrace_entry_func(const void *pad)
+/* From the trampoline, before lp_func_enter: the function of the pad that
+ * jumped there, with the return address (in the slot the caller's call
+ * filled, which the trampoline's call of the implementation overwrites)
+ * kept on the shadow stack; NULL when the shadow stack is full. */
+LP_INTERNAL struct lp_func *lp_ftrace_push(const void *pad, const uintptr_t *ret_slot)
 {
     struct lp_func *f = lp_ftrace_pad_func(pad);
     if (f == NULL) {
@@ -49,34 +48,28 @@ LP_INTERNAL struct lp_func *lp_ftrace_entry_func(const void *pad)
         fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no pad\n", pad);
         abort();
     }
-    if (shadow.depth >= LP_FTRACE_SHADOW_DEPTH) {
+    uint32_t d = shadow.depth;
+    if (d >= LP_FTRACE_SHADOW_DEPTH) {
         __atomic_fetch_add(&overflows, 1, __ATOMIC_RELAXED);
         return NULL;
     }
-    return f;
-}
-
-/* From the trampoline, when the shadow stack is full: the call runs
- * uncounted and unhooked, in f's steady implementation. */
-LP_INTERNAL const void *lp_ftrace_unhooked_target(const void *pad)
-{
-    const struct lp_func *f = lp_ftrace_pad_func(pad);
-    return target_of(f, __atomic_load_n(&f->impl, __ATOMIC_RELAXED));
-}
-
-/* From the trampoline, after lp_func_enter(f) chose impl: keeps the return
- * address (in the slot the caller's call filled, which the trampoline's
- * call of impl overwrites) and gives the code to call. */
-LP_INTERNAL const void *lp_ftrace_hook_return(struct lp_func *f, const void *impl, const uintptr_t *ret_slot)
-{
-    uint32_t d = shadow.depth;
     shadow.e[d] = (struct shadow_entry){.ret = *ret_slot, .sp = (uintptr_t)(ret_slot + 1), .f = f};
     /* The entry before the depth: a signal handler landing in between
      * pushes above this entry (and pops its own by stack pointer). A
      * compiler fence only: every access is the thread's own. */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     shadow.depth = d + 1;
-    return target_of(f, impl);
+    return f;
+}
+
+/* From the trampoline, when the shadow stack is full: the call runs
+ * uncounted and unhooked, in f's steady implementation (its body after
+ * the pad for its own). */
+LP_INTERNAL const void *lp_ftrace_unhooked_target(const void *pad)
+{
+    const struct lp_func *f = lp_ftrace_pad_func(pad);
+    const void *impl = __atomic_load_n(&f->impl, __ATOMIC_RELAXED);
+    return impl == f->orig ? (const char *)pad + 5 : impl;
 }
 
 typedef struct {

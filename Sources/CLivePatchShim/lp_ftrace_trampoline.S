@@ -6,9 +6,9 @@
  * the caller's stack pointer before its call, and the return stack buffer
  * holds R alone, as for any call. The trampoline saves f's argument
  * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
- * call, r10: a static chain, xmm0-7), calls lp_func_enter(f) for the
- * implementation, keeps R on the thread's shadow stack
- * (lp_ftrace_hook_return), restores the registers and *calls* the
+ * call, r10: a static chain, xmm0-7), keeps R on the thread's shadow stack
+ * (lp_ftrace_push), calls lp_func_enter(f) for the implementation,
+ * restores the registers and *calls* the
  * implementation with rsp = S: its return address lands in R's slot and
  * its stack arguments are where they were. When it returns here
  * (lp_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
@@ -24,6 +24,29 @@
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
  */
+/* offsetof(struct lp_func, orig): lp_ftrace_shadow.c asserts it. */
+#define LP_FUNC_ORIG 48
+
+/* The argument registers, as saved at the trampoline's entry. */
+.macro RESTORE_ARGUMENTS
+    movdqu 0(%rsp), %xmm0
+    movdqu 16(%rsp), %xmm1
+    movdqu 32(%rsp), %xmm2
+    movdqu 48(%rsp), %xmm3
+    movdqu 64(%rsp), %xmm4
+    movdqu 80(%rsp), %xmm5
+    movdqu 96(%rsp), %xmm6
+    movdqu 112(%rsp), %xmm7
+    movq 128(%rsp), %rdi
+    movq 136(%rsp), %rsi
+    movq 144(%rsp), %rdx
+    movq 152(%rsp), %rcx
+    movq 160(%rsp), %r8
+    movq 168(%rsp), %r9
+    movq 176(%rsp), %rax
+    movq 184(%rsp), %r10
+.endm
+
     .text
 
     .globl lp_ftrace_trampoline
@@ -59,18 +82,21 @@ lp_ftrace_trampoline:
     movq %r10, 184(%rsp)
     movq %r11, 200(%rsp)            /* the pad */
     movq %r11, %rdi
-    call lp_ftrace_entry_func
+    leaq 8(%rbp), %rsi              /* R's slot */
+    call lp_ftrace_push
     testq %rax, %rax
-    jz 1f
+    jz 2f
     movq %rax, 192(%rsp)            /* f */
     movq %rax, %rdi
     call lp_func_enter@PLT
+    /* f's own implementation is its body after the pad (its entry would
+     * run the pad again). */
     movq 192(%rsp), %rdi
-    movq %rax, %rsi
-    leaq 8(%rbp), %rdx              /* R's slot */
-    call lp_ftrace_hook_return
-    movq %rax, %r11
-    call restore_arguments
+    movq 200(%rsp), %r11
+    addq $5, %r11
+    cmpq LP_FUNC_ORIG(%rdi), %rax
+    cmovneq %rax, %r11
+    RESTORE_ARGUMENTS
     leave
     .cfi_def_cfa %rsp, 8
     addq $8, %rsp                   /* R is on the shadow stack */
@@ -101,41 +127,16 @@ lp_ftrace_return_site:
     leave
     movq %r11, (%rsp)
     ret
-1:  /* the shadow stack is full: unhooked */
+2:  /* the shadow stack is full: unhooked */
     .cfi_restore_state
     movq 200(%rsp), %rdi
     call lp_ftrace_unhooked_target
     movq %rax, %r11
-    call restore_arguments
+    RESTORE_ARGUMENTS
     leave
     .cfi_def_cfa %rsp, 8
     jmp *%r11
     .cfi_endproc
     .size lp_ftrace_trampoline, .-lp_ftrace_trampoline
-
-/* The argument registers saved above, from the caller's frame. */
-    .type restore_arguments, @function
-    .p2align 4
-restore_arguments:
-    .cfi_startproc
-    movdqu 8(%rsp), %xmm0
-    movdqu 24(%rsp), %xmm1
-    movdqu 40(%rsp), %xmm2
-    movdqu 56(%rsp), %xmm3
-    movdqu 72(%rsp), %xmm4
-    movdqu 88(%rsp), %xmm5
-    movdqu 104(%rsp), %xmm6
-    movdqu 120(%rsp), %xmm7
-    movq 136(%rsp), %rdi
-    movq 144(%rsp), %rsi
-    movq 152(%rsp), %rdx
-    movq 160(%rsp), %rcx
-    movq 168(%rsp), %r8
-    movq 176(%rsp), %r9
-    movq 184(%rsp), %rax
-    movq 192(%rsp), %r10
-    ret
-    .cfi_endproc
-    .size restore_arguments, .-restore_arguments
 
     .section .note.GNU-stack,"",@progbits

@@ -28,10 +28,6 @@ typedef struct shadow_stack {
  * a dynamic TLS access may allocate. */
 static __thread shadow_stack_t shadow __attribute__((tls_model("initial-exec")));
 
-static uint64_t overflows;
-
-uint64_t lp_ftrace_overflows(void) { return __atomic_load_n(&overflows, __ATOMIC_RELAXED); }
-
 /* The trampoline compares lp_func_enter's answer with f->orig. */
 _Static_assert(offsetof(struct lp_func, orig) == 48, "LP_FUNC_ORIG in lp_ftrace_trampoline.S");
 
@@ -49,10 +45,8 @@ LP_INTERNAL struct lp_func *lp_ftrace_push(const void *pad, const uintptr_t *ret
         abort();
     }
     uint32_t d = shadow.depth;
-    if (d >= LP_FTRACE_SHADOW_DEPTH) {
-        __atomic_fetch_add(&overflows, 1, __ATOMIC_RELAXED);
+    if (d >= LP_FTRACE_SHADOW_DEPTH)
         return NULL;
-    }
     shadow.e[d] = (struct shadow_entry){.ret = *ret_slot, .sp = (uintptr_t)(ret_slot + 1), .f = f};
     /* The entry before the depth: a signal handler landing in between
      * pushes above this entry (and pops its own by stack pointer). A

@@ -15,6 +15,7 @@
 
 #include <execinfo.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -56,6 +57,13 @@ NOIPA int probe(int x)
     return x + 1;
 }
 NOIPA int call_probe(int x) { return probe(x) * 2; }
+
+static volatile sig_atomic_t program_traps;
+static void program_trap(int signo)
+{
+    (void)signo;
+    program_traps++;
+}
 
 static jmp_buf jump;
 NOIPA int jumper(int x)
@@ -107,6 +115,8 @@ static void stop(lp_patch_t *p)
 int main(void)
 {
     lp_thread_register("main");
+    /* The program's own SIGTRAP handler, installed before the library's. */
+    signal(SIGTRAP, program_trap);
     volatile int seven = 7;
     lp_func_t *plain = lp_func_register("plain", (const void *)&seen_ret);
 
@@ -192,5 +202,7 @@ int main(void)
     printf("      backtrace: %d frames, caller %s\n", trace_n, has_caller ? "shown" : "not shown (the trace ends at the hooked return)");
     lp_patch_destroy(p);
     check(pad_is_compiled((const void *)probe) && pad_is_compiled((const void *)jumper), "every pad is as compiled again");
+    __asm__ volatile("int3");
+    check(program_traps == 1, "an int3 that is not at a pad goes to the program's own SIGTRAP handler");
     return check_summary();
 }

@@ -79,11 +79,9 @@ void lp_ftrace_trampoline(void);
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lp_ftrace_return_site(void);
 
-/* Shadow return stack entries per thread. A call that finds it full is run
- * unhooked: neither counted nor its return hooked (lp_ftrace_overflows). */
+/* Shadow return stack entries per thread. A call that finds it full runs
+ * its function's steady implementation, neither counted nor hooked. */
 #define LP_FTRACE_SHADOW_DEPTH 32
-/* Calls that found the shadow stack full, over all threads. */
-uint64_t lp_ftrace_overflows(void);
 /* The real return address for a return address read from a stack slot
  * (`slot`: where it was read), as the kernel's ftrace_graph_ret_addr: the
  * return trampoline is replaced by the address it will return to. Others

@@ -108,6 +108,24 @@ static uintptr_t pad_within(const uintptr_t *pads, size_t count, uintptr_t lo, u
     return a < count && pads[a] < hi ? pads[a] : 0;
 }
 
+struct object_pads {
+    uintptr_t bias;
+    const uintptr_t *pads;
+    size_t count;
+    lp_ftrace_pad_cb cb;
+    void *ctx;
+};
+
+static int pad_symbol(const char *name, const char *qualified, uint64_t value, uint64_t size, void *ctx)
+{
+    struct object_pads *op = ctx;
+    uintptr_t func = op->bias + value;
+    uintptr_t pad = pad_within(op->pads, op->count, func, func + size);
+    if (pad == 0 || !lp_ftrace_pad_usable((const void *)pad))
+        return 0;
+    return op->cb(name, qualified, (const void *)func, size, (const void *)pad, op->ctx);
+}
+
 static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
 {
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
@@ -116,41 +134,18 @@ static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     size_t count = 0;
     uintptr_t *pads = elf && elf_kind(elf) == ELF_K_ELF ? read_pads(elf, o->bias, &count) : NULL;
-    int r = 0;
     if (count != 0 && lp_ftrace_map_stubs(pads, count) != 0) {
         skipped++;
         count = 0;
     }
-    GElf_Shdr shdr;
-    Elf_Scn *scn = count ? lp_elf_symbol_table(elf, &shdr) : NULL;
-    Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
-    const char *file = NULL; /* the STT_FILE of the local symbols that follow */
-    char qualified[1024];
-    for (size_t i = 0; data && shdr.sh_entsize && i < shdr.sh_size / shdr.sh_entsize && r == 0; i++) {
-        GElf_Sym sym;
-        if (!gelf_getsym(data, (int)i, &sym))
-            continue;
-        if (GELF_ST_TYPE(sym.st_info) == STT_FILE)
-            file = elf_strptr(elf, shdr.sh_link, sym.st_name);
-        if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || sym.st_size == 0 || sym.st_shndx == SHN_UNDEF)
-            continue;
-        const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
-        uintptr_t func = o->bias + sym.st_value;
-        uintptr_t pad = pad_within(pads, count, func, func + sym.st_size);
-        if (!name || !*name || pad == 0 || !lp_ftrace_pad_usable((const void *)pad))
-            continue;
-        const char *fallback = NULL;
-        if (GELF_ST_BIND(sym.st_info) == STB_LOCAL && file && *file) {
-            snprintf(qualified, sizeof qualified, "%s:%s", file, name);
-            fallback = qualified;
-        }
-        r = cb(name, fallback, (const void *)func, sym.st_size, (const void *)pad, ctx);
-    }
+    struct object_pads op = {.bias = o->bias, .pads = pads, .count = count, .cb = cb, .ctx = ctx};
+    /* An object without a symbol table has pads no name can reach: none. */
+    int r = count ? lp_elf_for_each_function_symbol(elf, pad_symbol, &op) : 0;
     free(pads);
     if (elf)
         elf_end(elf);
     close(fd);
-    return r;
+    return r == -ENOEXEC ? 0 : r;
 }
 
 int lp_ftrace_scan(lp_ftrace_pad_cb cb, void *ctx)

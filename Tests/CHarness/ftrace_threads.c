@@ -193,15 +193,8 @@ static void long_lived(const char *name, lp_model_t model)
     check_rc(what, rc < 0 ? rc : 0, 0);
     snprintf(what, sizeof what, "%s: it stalls", name);
     check_rc(what, lp_transition_wait(20 * MS), -ETIMEDOUT);
-    lp_thread_state_t states[16];
-    lp_snapshot_t snap = {.threads = states, .threads_cap = 16};
-    lp_status_snapshot(&snap);
-    int named = 0;
-    for (uint32_t i = 0; i < snap.n_threads && i < 16; i++)
-        if (strcmp(states[i].name, "sitter") == 0)
-            named = states[i].blocking != 0 && states[i].n_inside == 1 && states[i].inside[0] == s;
     snprintf(what, sizeof what, "%s: the stall report names the sitter, inside sleeper", name);
-    check(named, what);
+    check(snapshot_blocked_inside("sitter", s), what);
     char json[8192];
     lp_status_json(json, sizeof json);
     snprintf(what, sizeof what, "%s: the JSON names sleeper", name);

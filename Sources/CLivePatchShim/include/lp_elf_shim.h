@@ -6,6 +6,8 @@
 #ifndef LP_ELF_SHIM_H
 #define LP_ELF_SHIM_H
 
+#include <stdint.h>
+
 /* Called once per function: its registration name, the name to register it
  * under when another function took that one (NULL: none), and its loaded
  * address. A nonzero return stops the walk and is returned by
@@ -19,11 +21,13 @@ typedef int (*lp_elf_function_cb)(const char *name, const char *fallback, const 
  * readable as ELF or has no symbol table, -ENOMEM. */
 int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx);
 
-/* The symbol table of an ELF file: .symtab, else .dynsym (a stripped file);
- * NULL when it has neither. *shdr: its header. */
-#include <elf.h>
+/* Calls cb for every defined function symbol of nonzero size in an ELF
+ * file's symbol table (.symtab, else .dynsym when the file is stripped):
+ * its name, "file.c:name" for a local one whose STT_FILE is known (else
+ * NULL), its value and size. 0, cb's nonzero return, or -ENOEXEC: no
+ * symbol table. */
 struct Elf;
-struct Elf_Scn;
-struct Elf_Scn *lp_elf_symbol_table(struct Elf *elf, Elf64_Shdr *shdr);
+typedef int (*lp_elf_symbol_cb)(const char *name, const char *qualified, uint64_t value, uint64_t size, void *ctx);
+int lp_elf_for_each_function_symbol(struct Elf *elf, lp_elf_symbol_cb cb, void *ctx);
 
 #endif

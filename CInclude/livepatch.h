@@ -226,7 +226,13 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  *    replacement) in place of the caller's call (same stack, same
  *    arguments), and runs lp_func_exit when it returns: the function is
  *    counted exactly like a hook-called one. When no patch names it, its
- *    pad is NOPs again and a call costs only those.
+ *    pad is NOPs again and a call costs only those. lp_patch_add_func and
+ *    lp_patch_extend_set answer -EINVAL when the pad cannot be rewritten
+ *    (mprotect refused, or its bytes are not what discovery found).
+ *  - a replacement must not call the function it replaces by its name or
+ *    address: that call enters the pad again and is redirected to the
+ *    replacement (an endless recursion). A hook-called function's
+ *    replacement may call the original implementation; this one may not.
  *  - a thread already inside a function when its pad is armed is not
  *    counted in that activation (as with a function registered while it
  *    runs): for a LEAVE_PATCHED_SET model, name the function in a patch

@@ -276,8 +276,8 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  * lp_func_register does at its address; a local function whose name
  * another took is registered as "file.c:f". An object already scanned is
  * skipped, so call it again after dlopen for the new object's functions. A
- * function already registered at that address under that name (by
- * lp_func_register) gets its pad. flags: 0. Returns how many functions it
+ * function already registered at that address (by lp_func_register, under
+ * any name) gets its pad and is not registered again. flags: 0. Returns how many functions it
  * registered; -EINVAL flags nonzero, -ENOMEM LP_MAX_FUNCS reached (those
  * before stay registered). Link with -lelf. */
 int lp_ftrace_discover(unsigned flags);

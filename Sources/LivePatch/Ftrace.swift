@@ -18,18 +18,31 @@ func syncPad(_ index: UInt32) -> Int32 {
     return lp_ftrace_set_armed(f, named ? 1 : 0) == 0 ? 0 : LPError.invalid
 }
 
-/// The function a pad's symbol names: registered now, or already
-/// registered at that very address (lp_func_register before discovery).
+/// The function registered at `address` (by lp_func_register, under any
+/// name), if any.
+func functionRegistered(at address: UnsafeRawPointer) -> FunctionRecord? {
+    lp_lock_registry()
+    defer { lp_unlock_registry() }
+    for index in 0..<functionRegistry.count where functionRecord(index).pointee.orig == address {
+        return functionRecord(index)
+    }
+    return nil
+}
+
+/// The function a pad belongs to: the one already registered at its
+/// address, else registered now under its symbol name (or the fallback).
 func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>?,
                  _ address: UnsafeRawPointer) -> (FunctionRecord?, Int32) {
+    if let f = functionRegistered(at: address) { return (f, 0) }
+    var err = LPError.exists
     for candidate in [name, fallback] {
         guard let candidate else { continue }
-        let (f, err) = tryRegisterFunction(candidate, address, byAddress: false)
+        let (f, e) = tryRegisterFunction(candidate, address, byAddress: false)
         if let f { return (f, 0) }
-        guard err == LPError.exists else { return (nil, err) }
-        if let same = lp_func_lookup(candidate), same.pointee.orig == address { return (same, 0) }
+        err = e
+        guard err == LPError.exists else { break }
     }
-    return (nil, LPError.exists)
+    return (nil, err)
 }
 
 // MARK: - C API

@@ -25,6 +25,7 @@
 
 NOIPA int square(int x) { return x * x; }
 NOIPA int square_new(int x) { return x * x + 1000; }
+NOIPA int cube(int x) { return x * x * x; }
 NOIPA double scale(double a, double b, int c, int d, int e, int f, int g, int h, int i)
 {
     return a * b + c + d + e + f + g + h + i; /* g, h, i on the stack */
@@ -119,6 +120,7 @@ int main(void)
     signal(SIGTRAP, program_trap);
     volatile int seven = 7;
     lp_func_t *plain = lp_func_register("plain", (const void *)&seen_ret);
+    lp_func_t *by_hand = lp_func_register("my_cube", (const void *)cube);
 
     int found = lp_ftrace_discover(0);
     check(found >= 8, "discover finds this file's functions");
@@ -131,6 +133,8 @@ int main(void)
     check_rc("patchable: NULL", lp_ftrace_patchable(NULL), -EINVAL);
     check_rc("patchable: a foreign pointer", lp_ftrace_patchable((lp_func_t *)&found), -ENOENT);
     check(lp_func_lookup("main") != NULL, "main is found too");
+    check(lp_ftrace_patchable(by_hand) == 1 && lp_func_lookup("cube") == NULL,
+          "a function registered by hand at a pad's address gets the pad, not a second record");
     memcpy(compiled, (const void *)square, 5);
     check((compiled[0] == 0x90 && compiled[4] == 0x90) || (compiled[0] == 0x0f && compiled[1] == 0x1f),
           "an unpatched pad is NOPs");

@@ -1707,6 +1707,9 @@ int lp_torture_run(lp_torture_options_t *o)
         }
     }
 
+    /* The bug first: pad-not-written breaks the arming below. */
+    if (G.inject)
+        lp_debug_inject_bug(G.inject);
     /* Functions, signals, policy. */
     char name[32];
     for (int fn = 0; fn < NF; fn++) {
@@ -1732,8 +1735,6 @@ int lp_torture_run(lp_torture_options_t *o)
     lp_set_nudge_signal(G.nudges ? SIGUSR1 : 0);
     /* Blockers sleep up to 4 ms inside functions: hold new entries long enough to drain them. */
     lp_set_switch_policy(10000000, 2000000);
-    if (G.inject)
-        lp_debug_inject_bug(G.inject);
     if (o->sim) {
         int replay = !!(o->given & LP_TORTURE_REPLAY);
         if (replay)

@@ -15,6 +15,7 @@ func syncPad(_ index: UInt32) -> Int32 {
     let f = functionRecord(index)
     guard lp_ftrace_pad_of(f) != nil else { return 0 }
     let named = patchRegistry.patches.contains { $0?.contains(index) ?? false }
+    if named && injectedBug == LP_BUG_PAD_NOT_WRITTEN { return 0 }
     return lp_ftrace_set_armed(f, named ? 1 : 0) == 0 ? 0 : LPError.invalid
 }
 

@@ -30,8 +30,9 @@ static pad_info_t by_func[LP_MAX_FUNCS];
 static uint32_t order[LP_MAX_FUNCS];
 static uint32_t count;
 
-int lp_ftrace_pad_publish(const void *pad, const void *func, size_t size, struct lp_func *f)
+int lp_ftrace_pad_publish(struct lp_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f)
 {
+    const void *pad = cell->pad;
     uint32_t i = lp_addr_hash(pad);
     pad_slot_t *s;
     for (;; i++) {
@@ -50,6 +51,9 @@ int lp_ftrace_pad_publish(const void *pad, const void *func, size_t size, struct
     /* Pairs with the acquire load in lp_ftrace_pad_func(): a reader that
      * finds the key finds f. */
     __atomic_store_n(&s->pad, pad, __ATOMIC_RELEASE);
+    /* Read by the trampoline only once the pad is armed, after this under
+     * the same lock, and the arming's serialisation orders it. */
+    __atomic_store_n(&cell->f, f, __ATOMIC_RELAXED);
     return 0;
 }
 

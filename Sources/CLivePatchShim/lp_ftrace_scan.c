@@ -94,23 +94,23 @@ static uintptr_t *read_pads(Elf *elf, uintptr_t bias, size_t *count)
     return pads;
 }
 
-/* The first pad in [lo, hi), or 0. */
-static uintptr_t pad_within(const uintptr_t *pads, size_t count, uintptr_t lo, uintptr_t hi)
+/* The cell of the first pad in [lo, hi), or NULL. */
+static struct lp_ftrace_cell *pad_within(struct lp_ftrace_cell *cells, size_t count, uintptr_t lo, uintptr_t hi)
 {
     size_t a = 0, b = count;
     while (a < b) {
         size_t m = (a + b) / 2;
-        if (pads[m] < lo)
+        if ((uintptr_t)cells[m].pad < lo)
             a = m + 1;
         else
             b = m;
     }
-    return a < count && pads[a] < hi ? pads[a] : 0;
+    return a < count && (uintptr_t)cells[a].pad < hi ? &cells[a] : NULL;
 }
 
 struct object_pads {
     uintptr_t bias;
-    const uintptr_t *pads;
+    struct lp_ftrace_cell *cells;
     size_t count;
     lp_ftrace_pad_cb cb;
     void *ctx;
@@ -120,10 +120,10 @@ static int pad_symbol(const char *name, const char *qualified, uint64_t value, u
 {
     struct object_pads *op = ctx;
     uintptr_t func = op->bias + value;
-    uintptr_t pad = pad_within(op->pads, op->count, func, func + size);
-    if (pad == 0 || !lp_ftrace_pad_usable((const void *)pad))
+    struct lp_ftrace_cell *cell = pad_within(op->cells, op->count, func, func + size);
+    if (cell == NULL || !lp_ftrace_pad_usable(cell->pad))
         return 0;
-    return op->cb(name, qualified, (const void *)func, size, (const void *)pad, op->ctx);
+    return op->cb(name, qualified, (const void *)func, size, cell, op->ctx);
 }
 
 static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
@@ -134,14 +134,20 @@ static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     size_t count = 0;
     uintptr_t *pads = elf && elf_kind(elf) == ELF_K_ELF ? read_pads(elf, o->bias, &count) : NULL;
-    if (count != 0 && lp_ftrace_map_stubs(pads, count) != 0) {
+    /* The stubs point at the cells: they live as long as the process. */
+    struct lp_ftrace_cell *cells = count ? calloc(count, sizeof *cells) : NULL;
+    for (size_t i = 0; cells && i < count; i++)
+        cells[i].pad = (const void *)pads[i];
+    free(pads);
+    if (count != 0 && (!cells || lp_ftrace_map_stubs(cells, count) != 0)) {
         skipped++;
+        free(cells);
+        cells = NULL;
         count = 0;
     }
-    struct object_pads op = {.bias = o->bias, .pads = pads, .count = count, .cb = cb, .ctx = ctx};
+    struct object_pads op = {.bias = o->bias, .cells = cells, .count = count, .cb = cb, .ctx = ctx};
     /* An object without a symbol table has pads no name can reach: none. */
     int r = count ? lp_elf_for_each_function_symbol(elf, pad_symbol, &op) : 0;
-    free(pads);
     if (elf)
         elf_end(elf);
     close(fd);

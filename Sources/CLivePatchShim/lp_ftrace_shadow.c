@@ -28,20 +28,22 @@ typedef struct shadow_stack {
  * a dynamic TLS access may allocate. */
 static __thread shadow_stack_t shadow __attribute__((tls_model("initial-exec")));
 
-/* The trampoline compares lp_func_enter's answer with f->orig. */
+/* The trampoline compares lp_func_enter's answer with f->orig, and reads
+ * the pad from its cell. */
 _Static_assert(offsetof(struct lp_func, orig) == 48, "LP_FUNC_ORIG in lp_ftrace_trampoline.S");
+_Static_assert(offsetof(struct lp_ftrace_cell, pad) == 8, "LP_CELL_PAD in lp_ftrace_trampoline.S");
 
 /* From the trampoline, before lp_func_enter: the function of the pad that
  * jumped there, with the return address (in the slot the caller's call
  * filled, which the trampoline's call of the implementation overwrites)
  * kept on the shadow stack; NULL when the shadow stack is full. */
-LP_INTERNAL struct lp_func *lp_ftrace_push(const void *pad, const uintptr_t *ret_slot)
+LP_INTERNAL struct lp_func *lp_ftrace_push(const struct lp_ftrace_cell *cell, const uintptr_t *ret_slot)
 {
-    struct lp_func *f = lp_ftrace_pad_func(pad);
+    struct lp_func *f = __atomic_load_n(&cell->f, __ATOMIC_RELAXED);
     if (f == NULL) {
         /* Only armed pads reach the trampoline, and a pad is published
          * before it is armed: anything else is a bug. */
-        fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no pad\n", pad);
+        fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no published pad\n", cell->pad);
         abort();
     }
     uint32_t d = shadow.depth;
@@ -59,11 +61,11 @@ LP_INTERNAL struct lp_func *lp_ftrace_push(const void *pad, const uintptr_t *ret
 /* From the trampoline, when the shadow stack is full: the call runs
  * uncounted and unhooked, in f's steady implementation (its body after
  * the pad for its own). */
-LP_INTERNAL const void *lp_ftrace_unhooked_target(const void *pad)
+LP_INTERNAL const void *lp_ftrace_unhooked_target(const struct lp_ftrace_cell *cell)
 {
-    const struct lp_func *f = lp_ftrace_pad_func(pad);
+    const struct lp_func *f = cell->f;
     const void *impl = __atomic_load_n(&f->impl, __ATOMIC_RELAXED);
-    return impl == f->orig ? (const char *)pad + 5 : impl;
+    return impl == f->orig ? (const char *)cell->pad + 5 : impl;
 }
 
 typedef struct {

@@ -4,11 +4,11 @@
  * from the pad, about 1.8 GiB below the text. Each object with pads gets a
  * mapping there: first a mirror of its text, with at each pad's landing
  * address a `jmp` to that pad's slot (pads may be as close as 6 bytes);
- * then the slots, 16 bytes each, `movabs $pad, %r11; jmp` to
+ * then the slots, 16 bytes each, `movabs $cell, %r11; jmp` to
  * lp_ftrace_trampoline when it is within reach (the library linked into
  * the executable), else to the last page, whose `jmp *` reaches it at any
  * distance. The
- * trampoline finds the function from r11. Written once, before any pad of
+ * trampoline finds the function in the pad's cell. Written once, before any pad of
  * the object is armed, then read+exec for good.
  */
 #define _GNU_SOURCE
@@ -36,16 +36,17 @@ static void put_jmp(unsigned char *at, const unsigned char *to)
     memcpy(at + 1, &rel, sizeof rel);
 }
 
-int lp_ftrace_map_stubs(const uintptr_t *pads, size_t count)
+int lp_ftrace_map_stubs(struct lp_ftrace_cell *cells, size_t count)
 {
     if (count == 0)
         return 0;
+    const uintptr_t first_pad = (uintptr_t)cells[0].pad, last_pad = (uintptr_t)cells[count - 1].pad;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    /* pads is sorted: the landing addresses span [lo, hi). */
-    if (pads[0] + 5 < (uintptr_t)-LP_FTRACE_REL32 + page)
+    /* cells are sorted by pad: the landing addresses span [lo, hi). */
+    if (first_pad + 5 < (uintptr_t)-LP_FTRACE_REL32 + page)
         return -ERANGE; /* text too low (a non-PIE executable): no room below it */
-    uintptr_t lo = (pads[0] + 5 + (uintptr_t)LP_FTRACE_REL32) & ~(page - 1);
-    uintptr_t hi = (pads[count - 1] + 5 + (uintptr_t)LP_FTRACE_REL32 + 5 + page - 1) & ~(page - 1);
+    uintptr_t lo = (first_pad + 5 + (uintptr_t)LP_FTRACE_REL32) & ~(page - 1);
+    uintptr_t hi = (last_pad + 5 + (uintptr_t)LP_FTRACE_REL32 + 5 + page - 1) & ~(page - 1);
     size_t slots = (count * SLOT_SIZE + page - 1) & ~(page - 1);
     size_t len = hi - lo + slots + page;
     unsigned char *m = mmap((void *)lo, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -64,10 +65,11 @@ int lp_ftrace_map_stubs(const uintptr_t *pads, size_t count)
     memcpy(far + 6, &trampoline, sizeof trampoline);
     for (size_t i = 0; i < count; i++) {
         unsigned char *slot = m + (hi - lo) + i * SLOT_SIZE;
-        put_jmp((unsigned char *)(pads[i] + 5 + (uintptr_t)LP_FTRACE_REL32), slot);
-        slot[0] = 0x49; /* movabs $pad, %r11 */
+        put_jmp((unsigned char *)((uintptr_t)cells[i].pad + 5 + (uintptr_t)LP_FTRACE_REL32), slot);
+        struct lp_ftrace_cell *cell = &cells[i];
+        slot[0] = 0x49; /* movabs $cell, %r11 */
         slot[1] = 0xbb;
-        memcpy(slot + 2, &pads[i], sizeof pads[i]);
+        memcpy(slot + 2, &cell, sizeof cell);
         put_jmp(slot + 10, reachable(slot + 15, (const unsigned char *)trampoline) ? (const unsigned char *)trampoline : far);
     }
     if (mprotect(m, len, PROT_READ | PROT_EXEC) != 0) {

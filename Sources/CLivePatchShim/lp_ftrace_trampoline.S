@@ -1,8 +1,8 @@
 /*
  * The trampoline of armed pads, x86-64 System V (docs/FTRACE.md).
  *
- * An armed pad of f is `jmp` to its stub, which loads the pad's address
- * into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
+ * An armed pad of f is `jmp` to its stub, which loads the pad's cell
+ * (struct lp_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
  * the caller's stack pointer before its call, and the return stack buffer
  * holds R alone, as for any call. The trampoline saves f's argument
  * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
@@ -24,8 +24,10 @@
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
  */
-/* offsetof(struct lp_func, orig): lp_ftrace_shadow.c asserts it. */
+/* offsetof(struct lp_func, orig) and (struct lp_ftrace_cell, pad):
+ * lp_ftrace_shadow.c asserts them. */
 #define LP_FUNC_ORIG 48
+#define LP_CELL_PAD 8
 
 /* The argument registers, as saved at the trampoline's entry. */
 .macro RESTORE_ARGUMENTS
@@ -80,7 +82,7 @@ lp_ftrace_trampoline:
     movq %r9, 168(%rsp)
     movq %rax, 176(%rsp)
     movq %r10, 184(%rsp)
-    movq %r11, 200(%rsp)            /* the pad */
+    movq %r11, 200(%rsp)            /* the pad's cell */
     movq %r11, %rdi
     leaq 8(%rbp), %rsi              /* R's slot */
     call lp_ftrace_push
@@ -93,6 +95,7 @@ lp_ftrace_trampoline:
      * run the pad again). */
     movq 192(%rsp), %rdi
     movq 200(%rsp), %r11
+    movq LP_CELL_PAD(%r11), %r11
     addq $5, %r11
     cmpq LP_FUNC_ORIG(%rdi), %rax
     cmovneq %rax, %r11

@@ -53,7 +53,7 @@ func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>
 @c public func lp_ftrace_discover(_ flags: UInt32) -> Int32 {
     guard flags == 0 else { return LPError.invalid }
     var state: (registered: Int32, error: Int32) = (0, 0)
-    let r = lp_ftrace_scan({ name, fallback, function, size, pad, ctx in
+    let r = lp_ftrace_scan({ name, fallback, function, size, cell, ctx in
         let state = ctx!.assumingMemoryBound(to: (registered: Int32, error: Int32).self)
         let (found, err) = padFunction(name, fallback, function!)
         guard let f = found else {
@@ -63,7 +63,7 @@ func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>
             return 1
         }
         return withPatcherLock { () -> Int32 in
-            let published = lp_ftrace_pad_publish(pad, function, size, f)
+            let published = lp_ftrace_pad_publish(cell, function, size, f)
             if published == LPError.exists { return 0 } // two symbols at one address, or a second scan
             guard published == 0 else {
                 state.pointee.error = LPError.noMemory

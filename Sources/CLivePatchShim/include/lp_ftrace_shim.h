@@ -14,14 +14,21 @@
 
 struct lp_func;
 
+/* One pad, as its stub knows it: the stub's slot loads the cell's address
+ * into r11 for the trampoline. */
+struct lp_ftrace_cell {
+    struct lp_func *f; /* NULL until published (lp_ftrace_pad_publish) */
+    const void *pad;
+};
+
 /* ---- discovery (lp_ftrace_scan.c) ------------------------------------------ */
 
 /* Called once per pad found: the function's symbol name, the name to
  * register it under when another function took that one ("file.c:f"; NULL:
- * none), its loaded address and size, and the pad's address. A nonzero
- * return stops the scan and is returned by lp_ftrace_scan. */
+ * none), its loaded address and size, and the pad's cell. A nonzero return
+ * stops the scan and is returned by lp_ftrace_scan. */
 typedef int (*lp_ftrace_pad_cb)(const char *name, const char *fallback, const void *func, size_t size,
-                                const void *pad, void *ctx);
+                                struct lp_ftrace_cell *cell, void *ctx);
 
 /* Calls cb for every pad of every loaded object (dl_iterate_phdr; the
  * section is read where the loader mapped and relocated it) whose function
@@ -35,11 +42,11 @@ unsigned lp_ftrace_skipped_objects(void);
 
 /* ---- the pad table (lp_ftrace_pads.c) -------------------------------------- */
 
-/* Records that the pad at `pad` belongs to f (a function of [func,
- * func+size)). Insert-only and lock-free for readers: the int3 handler and
- * the trampoline look pads up. 0, -EEXIST pad already known, -ENOMEM full.
- * Callers serialise (the registry's callers: the patcher lock). */
-int lp_ftrace_pad_publish(const void *pad, const void *func, size_t size, struct lp_func *f);
+/* Records that the cell's pad belongs to f (a function of [func,
+ * func+size)). Insert-only and lock-free for readers: the int3 handler
+ * looks pads up, the trampoline reads the cell. 0, -EEXIST pad already
+ * known. Callers serialise (the patcher lock). */
+int lp_ftrace_pad_publish(struct lp_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f);
 /* The function whose pad starts at `pad`, or NULL. Async-signal-safe. */
 struct lp_func *lp_ftrace_pad_func(const void *pad);
 /* The pad of f, or NULL when f has none. */

@@ -219,8 +219,10 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  * lp_patch_extend_set then work on them as on any function, with no hook in
  * their callers, and every model, lp_transition_*, status, JSON, callbacks
  * and shadow variables work unchanged:
- *  - while some patch names a function (from lp_patch_add_func or
- *    lp_patch_extend_set until lp_patch_destroy), its pad jumps to a
+ *  - while some patch names a function (from lp_patch_add_func,
+ *    lp_patch_add_func_by_name or lp_patch_extend_set until
+ *    lp_patch_destroy; a name given before discovery names it once
+ *    discovery registers it), its pad jumps to a
  *    trampoline that runs lp_func_enter, calls the implementation the
  *    calling thread must run (its own body after the pad, or the
  *    replacement) in place of the caller's call (same stack, same

@@ -2,10 +2,10 @@ import CLivePatchShim
 
 // User-space ftrace (docs/FTRACE.md): functions compiled with
 // -fpatchable-function-entry=5 are registered by name from their pads, and
-// a pad is armed (a call of the trampoline, which runs lp_func_enter and
-// hooks the return for lp_func_exit) exactly while some patch names its
-// function (lp_patch_add_func or lp_patch_extend_set, until
-// lp_patch_destroy). The text patching, the pad table and the trampolines
+// a pad is armed (a jump to the trampoline, which runs lp_func_enter, calls
+// the implementation and runs lp_func_exit) exactly while some patch names
+// its function (lp_patch_add_func, lp_patch_add_func_by_name or
+// lp_patch_extend_set, until lp_patch_destroy). The text patching, the pad table and the trampolines
 // are C (lp_ftrace_*.c, lp_ftrace_trampoline.S).
 
 /// Arms or disarms the pad of function `index` (if it has one) to match

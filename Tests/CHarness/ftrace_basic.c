@@ -157,6 +157,15 @@ int main(void)
     square(seven);
     check(entries_of(sq) == before, "and the call is not counted");
 
+    /* By name: the pad is armed as by lp_patch_add_func. */
+    p = lp_patch_create("sq-by-name", LP_MODEL_IMMEDIATE, 0);
+    check_rc("add_func_by_name on a pad function", lp_patch_add_func_by_name(p, "square", (const void *)square_new), 0);
+    check(pad_is_jmp((const void *)square), "named by name: the pad is armed");
+    run(p);
+    check(square(seven) == 1049, "and the replacement runs");
+    stop(p);
+    check(pad_is_compiled((const void *)square), "destroyed: the pad is as compiled again");
+
     /* Stack arguments and floating point pass through the trampoline. */
     lp_func_t *sc = lp_func_lookup("scale");
     p = lp_patch_create("scale", LP_MODEL_IMMEDIATE, 0);

@@ -45,6 +45,10 @@ int main(void)
     snprintf(cmd, sizeof cmd, "%s -O2 -shared -fPIC -fpatchable-function-entry=5 %s -o %s", cc, src, so);
     check(system(cmd) == 0, "the plugin builds with the pad");
 
+    /* A patch that names a plugin function before the plugin is loaded. */
+    lp_patch_t *early = lp_patch_create("plugin-early", LP_MODEL_UPSTREAM, 0);
+    check_rc("add_func_by_name before the plugin is loaded", lp_patch_add_func_by_name(early, "plugin_twice",
+             (const void *)plugin_value_new), 0);
     int first = lp_ftrace_discover(0);
     check(first > 0, "discover: the executable's functions");
     check(lp_func_lookup("plugin_value") == NULL, "the plugin is not loaded yet");
@@ -53,6 +57,7 @@ int main(void)
     int (*value)(int) = (int (*)(int))dlsym(h, "plugin_value");
     int (*twice)(int) = (int (*)(int))dlsym(h, "plugin_twice");
     check_rc("a second discover finds the plugin's two functions, nothing else", lp_ftrace_discover(0), 2);
+    check(twice(1) == 202, "the early patch is not enabled: plugin_twice is itself");
     lp_func_t *pv = lp_func_lookup("plugin_value");
     check(pv != NULL && lp_ftrace_patchable(pv) == 1, "plugin_value is found by name and patchable");
 
@@ -66,6 +71,16 @@ int main(void)
     check_rc("disable", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
     check(value(1) == 101 && twice(1) == 202, "the old one again");
     check_rc("destroy", lp_patch_destroy(p), 0);
+    /* The early patch took plugin_twice at discovery: armed, and enabling
+     * it replaces it. */
+    check(*(const unsigned char *)(const void *)twice == 0xe9, "the early patch's function was armed at discovery");
+    rc = lp_patch_enable(early);
+    check_rc("enable the early patch", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
+    check(twice(1) == 201, "plugin_twice is replaced");
+    rc = lp_patch_disable(early);
+    check_rc("disable it", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
+    check_rc("destroy it", lp_patch_destroy(early), 0);
+    check(twice(1) == 202, "plugin_twice is itself again");
     unlink(so);
     unlink(src);
     rmdir(dir);

@@ -35,6 +35,9 @@ struct object_list {
  * is a new object with its own pads: not supported, docs/FTRACE.md). Guarded
  * by the callers' serialisation (the patcher lock). */
 static uintptr_t scanned[MAX_OBJECTS];
+/* Their pads' cells, which their stubs point at: kept for the life of the
+ * process (and reachable from here, not only from the stubs). */
+static struct lp_ftrace_cell *object_cells[MAX_OBJECTS];
 static size_t scanned_count;
 static unsigned skipped;
 
@@ -126,7 +129,7 @@ static int pad_symbol(const char *name, const char *qualified, uint64_t value, u
     return op->cb(name, qualified, (const void *)func, size, cell, op->ctx);
 }
 
-static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
+static int scan_object(const struct object *o, struct lp_ftrace_cell **kept, lp_ftrace_pad_cb cb, void *ctx)
 {
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -145,6 +148,7 @@ static int scan_object(const struct object *o, lp_ftrace_pad_cb cb, void *ctx)
         cells = NULL;
         count = 0;
     }
+    *kept = cells;
     struct object_pads op = {.bias = o->bias, .cells = cells, .count = count, .cb = cb, .ctx = ctx};
     /* An object without a symbol table has pads no name can reach: none. */
     int r = count ? lp_elf_for_each_function_symbol(elf, pad_symbol, &op) : 0;
@@ -170,8 +174,8 @@ int lp_ftrace_scan(lp_ftrace_pad_cb cb, void *ctx)
             k++;
         if (k < scanned_count || scanned_count == MAX_OBJECTS)
             continue;
-        scanned[scanned_count++] = l->o[i].bias;
-        r = scan_object(&l->o[i], cb, ctx);
+        scanned[scanned_count] = l->o[i].bias;
+        r = scan_object(&l->o[i], &object_cells[scanned_count++], cb, ctx);
     }
     free(l);
     return r;

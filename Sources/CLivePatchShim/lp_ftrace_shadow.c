@@ -1,10 +1,10 @@
 /*
- * The return hook's shadow stack: what lp_ftrace_trampoline.S calls. Each
- * hooked call keeps {real return address, function, stack pointer at its
- * return} on the calling thread's shadow stack, as the kernel's
- * function_graph tracer does; the trampoline's return site pops by stack pointer,
- * so entries left by longjmp or an exception are dropped at the next return
- * below them.
+ * The return hook's shadow stack, which lp_ftrace_trampoline.S pushes and
+ * pops, and the trampoline's slow paths. Each hooked call keeps {real
+ * return address, stack pointer at its return, function} on the calling
+ * thread's shadow stack, as the kernel's function_graph tracer does; the
+ * trampoline's return site pops by stack pointer, so entries left by
+ * longjmp are dropped at the next return below them.
  */
 #include "lp_ftrace_shim.h"
 #include "lp_shim.h"
@@ -25,37 +25,34 @@ typedef struct shadow_stack {
 } shadow_stack_t;
 
 /* initial-exec, as lp_tls: the trampoline may run in a signal handler, and
- * a dynamic TLS access may allocate. */
-static __thread shadow_stack_t shadow __attribute__((tls_model("initial-exec")));
+ * a dynamic TLS access may allocate. The trampoline pushes and pops it
+ * (lp_ftrace_trampoline.S): the entry is stored before the depth is
+ * raised, so that a signal handler landing in between pushes above it and
+ * pops its own by stack pointer; an entry is read before the depth drops
+ * below it. */
+LP_INTERNAL __thread shadow_stack_t lp_ftrace_shadow __attribute__((tls_model("initial-exec")));
 
-/* The trampoline compares lp_func_enter's answer with f->orig, and reads
- * the pad from its cell. */
-_Static_assert(offsetof(struct lp_func, orig) == 48, "LP_FUNC_ORIG in lp_ftrace_trampoline.S");
-_Static_assert(offsetof(struct lp_ftrace_cell, pad) == 8, "LP_CELL_PAD in lp_ftrace_trampoline.S");
+/* What the trampoline reads, at the offsets of lp_ftrace_layout.h. */
+_Static_assert(offsetof(struct lp_func, orig) == LP_FUNC_ORIG, "LP_FUNC_ORIG");
+_Static_assert(offsetof(struct lp_ftrace_cell, pad) == LP_CELL_PAD, "LP_CELL_PAD");
+_Static_assert(offsetof(shadow_stack_t, e) == LP_SHADOW_E, "LP_SHADOW_E");
+_Static_assert(offsetof(shadow_stack_t, depth) == 0 && sizeof(struct shadow_entry) == 24 &&
+               offsetof(struct shadow_entry, sp) == 8 && offsetof(struct shadow_entry, f) == 16,
+               "the trampoline's shadow entries");
 
-/* From the trampoline, before lp_func_enter: the function of the pad that
- * jumped there, with the return address (in the slot the caller's call
- * filled, which the trampoline's call of the implementation overwrites)
- * kept on the shadow stack; NULL when the shadow stack is full. */
-LP_INTERNAL struct lp_func *lp_ftrace_push(const struct lp_ftrace_cell *cell, const uintptr_t *ret_slot)
+/* From the trampoline: a pad reached it before discovery published it (only
+ * an armed pad jumps there, and a pad is published before it is armed). */
+LP_INTERNAL __attribute__((noreturn)) void lp_ftrace_unpublished(const struct lp_ftrace_cell *cell)
 {
-    struct lp_func *f = __atomic_load_n(&cell->f, __ATOMIC_RELAXED);
-    if (f == NULL) {
-        /* Only armed pads reach the trampoline, and a pad is published
-         * before it is armed: anything else is a bug. */
-        fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no published pad\n", cell->pad);
-        abort();
-    }
-    uint32_t d = shadow.depth;
-    if (d >= LP_FTRACE_SHADOW_DEPTH)
-        return NULL;
-    shadow.e[d] = (struct shadow_entry){.ret = *ret_slot, .sp = (uintptr_t)(ret_slot + 1), .f = f};
-    /* The entry before the depth: a signal handler landing in between
-     * pushes above this entry (and pops its own by stack pointer). A
-     * compiler fence only: every access is the thread's own. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    shadow.depth = d + 1;
-    return f;
+    fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no published pad\n", cell->pad);
+    abort();
+}
+
+/* From the trampoline's return site: no hooked call returns at sp. */
+LP_INTERNAL __attribute__((noreturn)) void lp_ftrace_unmatched(uintptr_t sp)
+{
+    fprintf(stderr, "livepatch: ftrace return at sp %p matches no hooked call\n", (void *)sp);
+    abort();
 }
 
 /* From the trampoline, when the shadow stack is full: the call runs
@@ -68,38 +65,12 @@ LP_INTERNAL const void *lp_ftrace_unhooked_target(const struct lp_ftrace_cell *c
     return impl == f->orig ? (const char *)cell->pad + 5 : impl;
 }
 
-typedef struct {
-    struct lp_func *f;
-    uintptr_t ret;
-} lp_ftrace_return_t;
-
-/* From the trampoline's return site, `sp` its stack pointer: the hooked
- * call that returned there. Entries above it were left without returning (longjmp, an
- * exception unwound by hand) and are dropped: lp_func_exit's frame keys
- * drop their activations too. */
-LP_INTERNAL lp_ftrace_return_t lp_ftrace_pop(uintptr_t sp)
-{
-    uint32_t d = shadow.depth;
-    while (d > 0 && shadow.e[d - 1].sp != sp)
-        d--;
-    if (d == 0) {
-        fprintf(stderr, "livepatch: ftrace return at sp %p matches no hooked call\n", (void *)sp);
-        abort();
-    }
-    lp_ftrace_return_t r = {shadow.e[d - 1].f, shadow.e[d - 1].ret};
-    /* Read before the depth drops: a signal handler landing after may reuse
-     * the entry. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    shadow.depth = d - 1;
-    return r;
-}
-
 const void *lp_ftrace_real_return(const void *ret, const void *slot)
 {
     if (ret != (const void *)lp_ftrace_return_site)
         return ret;
-    for (uint32_t d = shadow.depth; d > 0; d--)
-        if (shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))
-            return (const void *)shadow.e[d - 1].ret;
+    for (uint32_t d = lp_ftrace_shadow.depth; d > 0; d--)
+        if (lp_ftrace_shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))
+            return (const void *)lp_ftrace_shadow.e[d - 1].ret;
     return ret;
 }

@@ -7,7 +7,7 @@
  * holds R alone, as for any call. The trampoline saves f's argument
  * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
  * call, r10: a static chain, xmm0-7), keeps R on the thread's shadow stack
- * (lp_ftrace_push), calls lp_func_enter(f) for the implementation,
+ * (lp_ftrace_shadow.c), calls lp_func_enter(f) for the implementation,
  * restores the registers and *calls* the
  * implementation with rsp = S: its return address lands in R's slot and
  * its stack arguments are where they were. When it returns here
@@ -24,10 +24,7 @@
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
  */
-/* offsetof(struct lp_func, orig) and (struct lp_ftrace_cell, pad):
- * lp_ftrace_shadow.c asserts them. */
-#define LP_FUNC_ORIG 48
-#define LP_CELL_PAD 8
+#include "lp_ftrace_layout.h"
 
 /* The argument registers, as saved at the trampoline's entry. */
 .macro RESTORE_ARGUMENTS
@@ -83,11 +80,26 @@ lp_ftrace_trampoline:
     movq %rax, 176(%rsp)
     movq %r10, 184(%rsp)
     movq %r11, 200(%rsp)            /* the pad's cell */
-    movq %r11, %rdi
-    leaq 8(%rbp), %rsi              /* R's slot */
-    call lp_ftrace_push
+    /* The shadow push, inline: f = cell->f; when the stack has room,
+     * e[depth] = {R, S, f}, then depth + 1 (lp_ftrace_shadow.c: the entry
+     * before the depth, for a signal handler landing in between; x86 keeps
+     * the two stores in this order). */
+    movq (%r11), %rax
     testq %rax, %rax
-    jz 2f
+    jz 3f
+    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movl %fs:(%rcx), %edx
+    cmpl $LP_FTRACE_SHADOW_DEPTH, %edx
+    jae 2f
+    leaq (%rdx,%rdx,2), %rsi
+    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    movq 8(%rbp), %rdi
+    movq %rdi, %fs:(%rsi)           /* R */
+    leaq 16(%rbp), %rdi
+    movq %rdi, %fs:8(%rsi)          /* S */
+    movq %rax, %fs:16(%rsi)         /* f */
+    incl %edx
+    movl %edx, %fs:(%rcx)
     movq %rax, 192(%rsp)            /* f */
     movq %rax, %rdi
     call lp_func_enter@PLT
@@ -117,10 +129,23 @@ lp_ftrace_return_site:
     movdqu %xmm1, 16(%rsp)
     movq %rax, 128(%rsp)
     movq %rdx, 136(%rsp)
+    /* The shadow pop, inline: the entry of S, the deepest with that stack
+     * pointer; those above it were left by a jump (longjmp) and go too.
+     * The entry is read before the depth drops below it. */
     leaq 16(%rbp), %rdi             /* S */
-    call lp_ftrace_pop
-    movq %rdx, 192(%rsp)            /* R */
-    movq %rax, %rdi
+    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movl %fs:(%rcx), %edx
+4:  testl %edx, %edx
+    jz 5f
+    decl %edx
+    leaq (%rdx,%rdx,2), %rsi
+    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    cmpq %fs:8(%rsi), %rdi
+    jne 4b
+    movq %fs:(%rsi), %r8
+    movq %r8, 192(%rsp)             /* R */
+    movq %fs:16(%rsi), %rdi         /* f */
+    movl %edx, %fs:(%rcx)
     call lp_func_exit@PLT
     movdqu 0(%rsp), %xmm0
     movdqu 16(%rsp), %xmm1
@@ -130,6 +155,11 @@ lp_ftrace_return_site:
     leave
     movq %r11, (%rsp)
     ret
+3:  /* an unpublished pad */
+    movq %r11, %rdi
+    call lp_ftrace_unpublished
+5:  /* a return that matches no hooked call */
+    call lp_ftrace_unmatched
 2:  /* the shadow stack is full: unhooked */
     .cfi_restore_state
     movq 200(%rsp), %rdi

@@ -86,9 +86,7 @@ void lp_ftrace_trampoline(void);
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lp_ftrace_return_site(void);
 
-/* Shadow return stack entries per thread. A call that finds it full runs
- * its function's steady implementation, neither counted nor hooked. */
-#define LP_FTRACE_SHADOW_DEPTH 32
+#include "lp_ftrace_layout.h"
 /* The real return address for a return address read from a stack slot
  * (`slot`: where it was read), as the kernel's ftrace_graph_ret_addr: the
  * return trampoline is replaced by the address it will return to. Others

@@ -3,13 +3,13 @@
  * 0x90909090 (a GCC pad's own NOPs), which lands LP_FTRACE_REL32 + 5 bytes
  * from the pad, about 1.8 GiB below the text. Each object with pads gets a
  * mapping there: first a mirror of its text, with at each pad's landing
- * address a `jmp` to that pad's slot (pads may be as close as 6 bytes);
- * then the slots, 16 bytes each, `movabs $cell, %r11; jmp` to
+ * address that pad's slot, or a `jmp` to it when the next pad is closer
+ * than a slot (pads may be as close as 6 bytes); then the slots of those,
+ * 16 bytes each. A slot is `movabs $cell, %r11; jmp` to
  * lp_ftrace_trampoline when it is within reach (the library linked into
  * the executable), else to the last page, whose `jmp *` reaches it at any
- * distance. The
- * trampoline finds the function in the pad's cell. Written once, before any pad of
- * the object is armed, then read+exec for good.
+ * distance. The trampoline finds the function in the pad's cell. Written
+ * once, before any pad of the object is armed, then read+exec for good.
  */
 #define _GNU_SOURCE
 #include "lp_ftrace_stubs.h"
@@ -46,7 +46,7 @@ int lp_ftrace_map_stubs(struct lp_ftrace_cell *cells, size_t count)
     if (first_pad + 5 < (uintptr_t)-LP_FTRACE_REL32 + page)
         return -ERANGE; /* text too low (a non-PIE executable): no room below it */
     uintptr_t lo = (first_pad + 5 + (uintptr_t)LP_FTRACE_REL32) & ~(page - 1);
-    uintptr_t hi = (last_pad + 5 + (uintptr_t)LP_FTRACE_REL32 + 5 + page - 1) & ~(page - 1);
+    uintptr_t hi = (last_pad + 5 + (uintptr_t)LP_FTRACE_REL32 + SLOT_SIZE + page - 1) & ~(page - 1);
     size_t slots = (count * SLOT_SIZE + page - 1) & ~(page - 1);
     size_t len = hi - lo + slots + page;
     unsigned char *m = mmap((void *)lo, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
@@ -64,8 +64,13 @@ int lp_ftrace_map_stubs(struct lp_ftrace_cell *cells, size_t count)
     memset(far + 2, 0, 4);
     memcpy(far + 6, &trampoline, sizeof trampoline);
     for (size_t i = 0; i < count; i++) {
-        unsigned char *slot = m + (hi - lo) + i * SLOT_SIZE;
-        put_jmp((unsigned char *)((uintptr_t)cells[i].pad + 5 + (uintptr_t)LP_FTRACE_REL32), slot);
+        unsigned char *landing = (unsigned char *)((uintptr_t)cells[i].pad + 5 + (uintptr_t)LP_FTRACE_REL32);
+        /* The slot's code at the landing itself when the next pad is far
+         * enough (functions are mostly 16-byte aligned): one jump less. */
+        size_t room = i + 1 < count ? (size_t)((const char *)cells[i + 1].pad - (const char *)cells[i].pad) : SLOT_SIZE;
+        unsigned char *slot = room >= SLOT_SIZE ? landing : m + (hi - lo) + i * SLOT_SIZE;
+        if (slot != landing)
+            put_jmp(landing, slot);
         struct lp_ftrace_cell *cell = &cells[i];
         slot[0] = 0x49; /* movabs $cell, %r11 */
         slot[1] = 0xbb;

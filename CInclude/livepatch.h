@@ -222,9 +222,8 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  *  - while some patch names a function (from lp_patch_add_func,
  *    lp_patch_add_func_by_name or lp_patch_extend_set until
  *    lp_patch_destroy; a name given before discovery names it once
- *    discovery registers it), its pad jumps to a
- *    trampoline that runs lp_func_enter, calls the implementation the
- *    calling thread must run (its own body after the pad, or the
+ *    discovery registers it), its pad jumps to a trampoline that runs
+ *    lp_func_enter, calls the implementation the calling thread must run (its own body after the pad, or the
  *    replacement) in place of the caller's call (same stack, same
  *    arguments), and runs lp_func_exit when it returns: the function is
  *    counted exactly like a hook-called one. When no patch names it, its
@@ -279,9 +278,10 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  * another took is registered as "file.c:f". An object already scanned is
  * skipped, so call it again after dlopen for the new object's functions. A
  * function already registered at that address (by lp_func_register, under
- * any name) gets its pad and is not registered again. flags: 0. Returns how many functions it
- * registered; -EINVAL flags nonzero, -ENOMEM LP_MAX_FUNCS reached (those
- * before stay registered). Link with -lelf. */
+ * any name) gets its pad and is not registered again. flags: 0. Returns how
+ * many functions got a pad (0 when nothing new was loaded); -EINVAL flags
+ * nonzero, -ENOMEM LP_MAX_FUNCS reached (those before keep theirs). Link
+ * with -lelf. */
 int lp_ftrace_discover(unsigned flags);
 /* 1 when f has a patchable entry (registered by lp_ftrace_discover), 0 when
  * not; -EINVAL NULL, -ENOENT unknown handle. */

@@ -223,10 +223,10 @@ int lp_func_register_object(const char *object, const char *name_glob, unsigned 
  *    lp_patch_add_func_by_name or lp_patch_extend_set until
  *    lp_patch_destroy; a name given before discovery names it once
  *    discovery registers it), its pad jumps to a trampoline that runs
- *    lp_func_enter, calls the implementation the calling thread must run (its own body after the pad, or the
- *    replacement) in place of the caller's call (same stack, same
- *    arguments), and runs lp_func_exit when it returns: the function is
- *    counted exactly like a hook-called one. When no patch names it, its
+ *    lp_func_enter, calls the implementation the calling thread must run
+ *    (its own body after the pad, or the replacement) in place of the
+ *    caller's call (same stack, same arguments), and runs lp_func_exit when
+ *    it returns: the function is counted exactly like a hook-called one. When no patch names it, its
  *    pad is NOPs again and a call costs only those. lp_patch_add_func and
  *    lp_patch_extend_set answer -EINVAL when the pad cannot be rewritten
  *    (mprotect refused, or its bytes are not what discovery found).

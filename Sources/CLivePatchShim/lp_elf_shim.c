@@ -96,14 +96,14 @@ static Elf_Scn *symbol_table(Elf *elf, GElf_Shdr *shdr)
     return dynsym;
 }
 
-static int walk_symbols(Elf *elf, uintptr_t bias, const char *name_glob, lp_elf_function_cb cb, void *ctx)
+int lp_elf_for_each_function_symbol(Elf *elf, lp_elf_symbol_cb cb, void *ctx)
 {
     GElf_Shdr shdr;
     Elf_Scn *scn = symbol_table(elf, &shdr);
     Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
     if (!data || shdr.sh_entsize == 0)
         return -ENOEXEC;
-    char parent[512], qualified[1024];
+    char qualified[1024];
     /* The source file of the local symbols that follow (STT_FILE). */
     const char *file = NULL;
     size_t count = shdr.sh_size / shdr.sh_entsize;
@@ -118,34 +118,50 @@ static int walk_symbols(Elf *elf, uintptr_t bias, const char *name_glob, lp_elf_
         const char *name = elf_strptr(elf, shdr.sh_link, sym.st_name);
         if (!name || !*name)
             continue;
-        /* Two static functions of one name: the second is registered under
-         * its symbol name (LTO's "f.lto_priv.1") or as "file.c:f". */
-        const char *fallback = NULL;
+        const char *local = NULL;
         if (GELF_ST_BIND(sym.st_info) == STB_LOCAL && file && *file) {
             snprintf(qualified, sizeof qualified, "%s:%s", file, name);
-            fallback = qualified;
+            local = qualified;
         }
-        int lto_only = 0;
-        size_t parent_len = clone_parent_length(name, &lto_only);
-        if (parent_len != 0) {
-            /* A clone's instrumentation was inserted before GCC cloned the
-             * body, so its hooks pass the parent's address: its calls are
-             * already the parent's and it is not registered. An lto_priv
-             * symbol is no clone but the function itself, renamed by LTO. */
-            if (!lto_only || parent_len >= sizeof parent)
-                continue;
-            memcpy(parent, name, parent_len);
-            parent[parent_len] = '\0';
-            fallback = name;
-            name = parent;
-        }
-        if (name_glob && fnmatch(name_glob, name, 0) != 0)
-            continue;
-        int r = cb(name, fallback, (const void *)(bias + sym.st_value), ctx);
+        int r = cb(name, local, sym.st_value, sym.st_size, ctx);
         if (r != 0)
             return r;
     }
     return 0;
+}
+
+struct walk {
+    uintptr_t bias;
+    const char *name_glob;
+    lp_elf_function_cb cb;
+    void *ctx;
+};
+
+static int register_symbol(const char *name, const char *qualified, uint64_t value, uint64_t size, void *ctx)
+{
+    (void)size;
+    struct walk *w = ctx;
+    char parent[512];
+    /* Two static functions of one name: the second is registered under
+     * its symbol name (LTO's "f.lto_priv.1") or as "file.c:f". */
+    const char *fallback = qualified;
+    int lto_only = 0;
+    size_t parent_len = clone_parent_length(name, &lto_only);
+    if (parent_len != 0) {
+        /* A clone's instrumentation was inserted before GCC cloned the
+         * body, so its hooks pass the parent's address: its calls are
+         * already the parent's and it is not registered. An lto_priv
+         * symbol is no clone but the function itself, renamed by LTO. */
+        if (!lto_only || parent_len >= sizeof parent)
+            return 0;
+        memcpy(parent, name, parent_len);
+        parent[parent_len] = '\0';
+        fallback = name;
+        name = parent;
+    }
+    if (w->name_glob && fnmatch(w->name_glob, name, 0) != 0)
+        return 0;
+    return w->cb(name, fallback, (const void *)(w->bias + value), w->ctx);
 }
 
 int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx)
@@ -162,7 +178,8 @@ int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_f
     if (fd < 0)
         return errno == ENOMEM ? -ENOMEM : -ENOEXEC;
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
-    int r = elf && elf_kind(elf) == ELF_K_ELF ? walk_symbols(elf, q.bias, name_glob, cb, ctx) : -ENOEXEC;
+    struct walk w = {.bias = q.bias, .name_glob = name_glob, .cb = cb, .ctx = ctx};
+    int r = elf && elf_kind(elf) == ELF_K_ELF ? lp_elf_for_each_function_symbol(elf, register_symbol, &w) : -ENOEXEC;
     if (elf)
         elf_end(elf);
     close(fd);

@@ -27,6 +27,7 @@ static const struct { const char *name; int kind; const char *what; } bugs[] = {
     { "switch-busy-thread", LP_BUG_SWITCH_BUSY_THREAD, "a thread inside an old activation counts as switched" },
     { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
     { "handler-steady", LP_BUG_HANDLER_STEADY, "a signal handler that lands inside an outermost entry, before its epoch read, runs the steady implementation" },
+    { "pad-not-written", LP_BUG_PAD_NOT_WRITTEN, "user-space ftrace: arming a pad reports success but leaves its NOPs (pad threads' calls neither counted nor redirected)" },
 };
 
 const char *lp_torture_bug_name(unsigned i, const char **what)

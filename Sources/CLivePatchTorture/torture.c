@@ -28,6 +28,7 @@
 #include <inttypes.h>
 #include <livepatch.h>
 #include "deadline_reverse.h"
+#include "include/pad_workload.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -101,8 +102,8 @@ struct hrec {
     uint32_t at;   /* the interrupted thread's nrec then: the call came before record `at` */
 };
 
-enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER, K_SIGNALLED };
-static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver", "signalled" };
+enum kind { K_WORKER, K_BLOCK_FN, K_BLOCK_KERNEL, K_KTHREAD, K_OFFLINE, K_CHURN, K_LIVER, K_SIGNALLED, K_PAD };
+static const char *kind_names[] = { "worker", "block-fn", "block-kernel", "kthread", "offline", "churn", "liver", "signalled", "pad" };
 
 struct tctx {
     int idx;
@@ -188,7 +189,9 @@ static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uin
 
 #define IMPL(f, v) \
     static long impl_##f##_##v(struct tctx *t, int d, uint64_t p, uint64_t b) { return body(t, f, v, d, p, b); }
-#define IMPLS(f) IMPL(f, 0) IMPL(f, 1) IMPL(f, 2) IMPL(f, 3) IMPL(f, 4) IMPL(f, 5) IMPL(f, 6) IMPL(f, 7)
+/* The original implementations have a patchable entry: pad threads call them
+ * by symbol (pad_workload.c). */
+#define IMPLS(f) PAD_ENTRY IMPL(f, 0) IMPL(f, 1) IMPL(f, 2) IMPL(f, 3) IMPL(f, 4) IMPL(f, 5) IMPL(f, 6) IMPL(f, 7)
 #define ROW(f) { impl_##f##_0, impl_##f##_1, impl_##f##_2, impl_##f##_3, impl_##f##_4, impl_##f##_5, impl_##f##_6, impl_##f##_7 }
 IMPLS(0) IMPLS(1) IMPLS(2) IMPLS(3) IMPLS(4) IMPLS(5) IMPLS(6) IMPLS(7)
 IMPLS(8) IMPLS(9) IMPLS(10) IMPLS(11) IMPLS(12) IMPLS(13) IMPLS(14) IMPLS(15)
@@ -315,8 +318,28 @@ static long body(struct tctx *t, int fn, int ver, int depth, uint64_t t_pre, uin
 static void hook_begin(struct tctx *t) { atomic_store_explicit(&t->in_hook, 1, memory_order_relaxed); }
 static void hook_end(struct tctx *t) { atomic_store_explicit(&t->in_hook, 0, memory_order_relaxed); }
 
+/* The implementation a hook chose, run: an original one past its pad. */
+static long run_impl(int fn, int v, struct tctx *t, int depth, uint64_t t_pre, uint64_t block_ns)
+{
+    return (v == 0 ? PAD_BODY(impls[fn][0]) : impls[fn][v])(t, depth, t_pre, block_ns);
+}
+
+/* A pad thread's call: the function called by its symbol, as an unmodified
+ * program calls it. Its pad (armed for the run) runs the hooks, and the
+ * implementation it runs records its own variant. */
+static long call_direct(struct tctx *t, int fn, int depth, uint64_t block_ns)
+{
+    uint64_t t_pre = now_ns();
+    t->enters[fn]++;
+    long r = impls[fn][0](t, depth, t_pre, block_ns);
+    t->exits[fn]++;
+    return r;
+}
+
 static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
 {
+    if (t->kind == K_PAD)
+        return call_direct(t, fn, depth, block_ns);
     SIM_POINT(LP_SIM_ENTER);
     uint64_t t_pre = now_ns();
     hook_begin(t);
@@ -328,7 +351,7 @@ static long call_fn(struct tctx *t, int fn, int depth, uint64_t block_ns)
     for (int v = 0; v < NV; v++)
         if (p == (const void *)impls[fn][v]) {
             known = 1;
-            r = impls[fn][v](t, depth, t_pre, block_ns);
+            r = run_impl(fn, v, t, depth, t_pre, block_ns);
             break;
         }
     if (!known)
@@ -368,7 +391,7 @@ static void handler_call(struct tctx *t)
     for (int v = 0; v < NV && !known; v++)
         if (p == (const void *)impls[fn][v]) {
             known = 1;
-            impls[fn][v](t, IN_HANDLER, h.r.t_pre, 0);
+            run_impl(fn, v, t, IN_HANDLER, h.r.t_pre, 0);
             h.r.ver = (uint8_t)v;
             h.r.t_start = t->h_start;
         }
@@ -445,7 +468,8 @@ static int should_park(void) { return atomic_load_explicit(&G.pause, memory_orde
 static void work_once(struct tctx *t)
 {
     switch (t->kind) {
-    case K_WORKER: {
+    case K_WORKER:
+    case K_PAD: {
         int in_kernel = rnd(&t->rng, 10) < 7;
         if (in_kernel)
             kernel_enter(t);
@@ -1683,6 +1707,9 @@ int lp_torture_run(lp_torture_options_t *o)
         }
     }
 
+    /* The bug first: pad-not-written breaks the arming below. */
+    if (G.inject)
+        lp_debug_inject_bug(G.inject);
     /* Functions, signals, policy. */
     char name[32];
     for (int fn = 0; fn < NF; fn++) {
@@ -1695,6 +1722,8 @@ int lp_torture_run(lp_torture_options_t *o)
             return 1;
         }
     }
+    if (pad_workload_setup(G.f, NF) != 0)
+        return 1;
     /* Each handler blocks the other's signal: a thread's handler calls never nest. */
     struct sigaction sa = { .sa_handler = on_nudge };
     sigemptyset(&sa.sa_mask);
@@ -1706,8 +1735,6 @@ int lp_torture_run(lp_torture_options_t *o)
     lp_set_nudge_signal(G.nudges ? SIGUSR1 : 0);
     /* Blockers sleep up to 4 ms inside functions: hold new entries long enough to drain them. */
     lp_set_switch_policy(10000000, 2000000);
-    if (G.inject)
-        lp_debug_inject_bug(G.inject);
     if (o->sim) {
         int replay = !!(o->given & LP_TORTURE_REPLAY);
         if (replay)
@@ -1731,12 +1758,14 @@ int lp_torture_run(lp_torture_options_t *o)
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);
     uint64_t seed = G.seed;
-    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20, nsig = 2;
+    unsigned nk = 2, nbf = G.threads / 20, nbk = G.threads / 20, noff = G.threads / 20, nliv = G.threads / 20, nsig = 2,
+             npad = G.threads / 8;
     for (unsigned k = 0; k < G.nctx + CHURN_SLOTS; k++) {
         struct tctx *t = k < G.nctx ? &G.ctx[k] : &G.churn[k - G.nctx];
         unsigned kind_idx = k < nk ? K_KTHREAD : k < nk + nbf ? K_BLOCK_FN : k < nk + nbf + nbk ? K_BLOCK_KERNEL
                           : k < nk + nbf + nbk + noff ? K_OFFLINE : k < nk + nbf + nbk + noff + nliv ? K_LIVER
-                          : k < nk + nbf + nbk + noff + nliv + nsig ? K_SIGNALLED : K_WORKER;
+                          : k < nk + nbf + nbk + noff + nliv + nsig ? K_SIGNALLED
+                          : k < nk + nbf + nbk + noff + nliv + nsig + npad ? K_PAD : K_WORKER;
         t->kind = k < G.nctx ? (enum kind)kind_idx : K_CHURN;
         t->idx = t->kind == K_KTHREAD ? (int)k : (int)k;
         snprintf(t->name, sizeof t->name, "%s-%u", kind_names[t->kind], t->kind == K_KTHREAD ? k : k);

@@ -92,7 +92,9 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
             let (patch, function, err) = patchForEditing(p, functionRecord(index), replacing: newImpl)
             guard let patch else { return err }
             patch.replacements.append((function, newImpl))
-            return 0
+            let armed = syncPad(function)
+            if armed != 0 { patch.replacements.removeLast() }
+            return armed
         }
         // Registration takes the patcher lock first, so the name cannot be
         // registered between the lookup above and this.

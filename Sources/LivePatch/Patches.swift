@@ -149,7 +149,9 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
         guard let patch else { return err }
         guard let newImpl else { return LPError.invalid }
         patch.replacements.append((function, newImpl))
-        return 0
+        let armed = syncPad(function)
+        if armed != 0 { patch.replacements.removeLast() }
+        return armed
     }
 }
 
@@ -159,7 +161,9 @@ func patchForEditing(_ p: UnsafeMutablePointer<lp_patch_t>?, _ f: UnsafeMutableP
         let (patch, function, err) = patchForEditing(p, f, replacing: nil)
         guard let patch else { return err }
         patch.extended.append(function)
-        return 0
+        let armed = syncPad(function)
+        if armed != 0 { patch.extended.removeLast() }
+        return armed
     }
 }
 
@@ -253,6 +257,9 @@ func logFailedToEnable(_ patch: Patch) {
         if patch.frozen { return LPError.busy }
         patchRegistry.patches[patch.slot] = nil
         (patchTableBase + patch.slot).pointee.live = 0
+        // A pad no patch names any more goes back to NOPs. Disarming only
+        // rewrites a byte already written, on a page already made writable once.
+        for function in patch.functions { _ = syncPad(function) }
         return 0
     }
 }

@@ -543,7 +543,7 @@ func forceSwitch(_ tx: Transition) {
 
 /// Breaks the protocol on purpose (LP_BUG_*). C: `lp_debug_inject_bug`.
 @c public func lp_debug_inject_bug(_ kind: Int32) -> Int32 {
-    guard kind >= LP_BUG_NONE && kind <= LP_BUG_HANDLER_STEADY else { return LPError.invalid }
+    guard kind >= LP_BUG_NONE && kind <= LP_BUG_PAD_NOT_WRITTEN else { return LPError.invalid }
     withPatcherLock { injectedBug = kind }
     return 0
 }

@@ -8,6 +8,7 @@
 #include <livepatch.h>
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -72,6 +73,19 @@ static inline int in_child(int (*fn)(void), unsigned alarm_s)
     if (pid < 0 || waitpid(pid, &status, 0) != pid)
         return -1;
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+/* Whether the status snapshot shows the thread registered as `thread`
+ * blocking the transition from inside f, and f alone. */
+static inline int snapshot_blocked_inside(const char *thread, const lp_func_t *f)
+{
+    lp_thread_state_t states[16];
+    lp_snapshot_t snap = {.threads = states, .threads_cap = 16};
+    lp_status_snapshot(&snap);
+    for (uint32_t i = 0; i < snap.n_threads && i < 16; i++)
+        if (strcmp(states[i].name, thread) == 0)
+            return states[i].blocking != 0 && states[i].n_inside == 1 && states[i].inside[0] == f;
+    return 0;
 }
 
 /* Prints the closing line; the process's exit status. */

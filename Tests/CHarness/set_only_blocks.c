@@ -88,15 +88,8 @@ static void run_model(const char *name, lp_model_t model)
     snprintf(what, sizeof what, "%s: it stalls", name);
     check_rc(what, lp_transition_wait(20 * MS), -ETIMEDOUT);
 
-    lp_thread_state_t states[8];
-    lp_snapshot_t snap = { .threads = states, .threads_cap = 8 };
-    lp_status_snapshot(&snap);
-    int named = 0;
-    for (uint32_t i = 0; i < snap.n_threads && i < 8; i++)
-        if (strcmp(states[i].name, "liver") == 0)
-            named = states[i].blocking != 0 && states[i].n_inside == 1 && states[i].inside[0] == g_f;
     snprintf(what, sizeof what, "%s: the snapshot names g as the set function it is inside", name);
-    check(named, what);
+    check(snapshot_blocked_inside("liver", g_f), what);
     char json[4096];
     lp_status_json(json, sizeof json);
     snprintf(what, sizeof what, "%s: the JSON names g", name);

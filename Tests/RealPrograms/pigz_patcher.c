@@ -1,16 +1,27 @@
 /*
- * pigz_patcher.c — linked into pigz built with -finstrument-functions (this
- * file is not instrumented): registers every pigz function from the
- * executable's symbol table before main, then, per LP_PIGZ_CHECK, runs
+ * pigz_patcher.c — linked into pigz built with -finstrument-functions, or
+ * with -fpatchable-function-entry=5 (this file is built with neither):
+ * registers every pigz function before main, then, per LP_PIGZ_CHECK, runs
  * transitions against pigz while it works. One line per result on stderr,
  * "lp-pigz: ...", read by scripts/check-real-program.
  *
- *   LP_PIGZ_GLOB              register only the functions it matches (all)
+ *   LP_PIGZ_REGISTER=ftrace   register the functions with a patchable entry
+ *                             (lp_ftrace_discover; else the executable's
+ *                             symbol table, lp_func_register_object)
+ *   LP_PIGZ_GLOB              register only the functions it matches (all;
+ *                             symbol table only)
  *   LP_PIGZ_CHECK unset       register only (the round-trip runs)
  *   inner:MODEL               while pigz compresses, repeatedly put the inner
  *                             function LP_PIGZ_FUNC (deflate_engine) in a
  *                             patch's set under MODEL (UPSTREAM, KGRAFT,
  *                             KPATCH), enable, wait, disable, wait, destroy
+ *   replace:MODEL             while pigz compresses, repeatedly replace
+ *                             drop_space (buffer pools, called by every
+ *                             thread for every block) with drop_space_new
+ *                             below, the same code, under MODEL (UPSTREAM,
+ *                             KPATCH, HIRAMATSU): enable, wait, disable,
+ *                             wait; the output must not change (needs
+ *                             redirection: the ftrace build)
  *   stall                     put the workers' long-lived compress_thread in
  *                             the set (UPSTREAM): the wait must time out, the
  *                             stall report (the JSON snapshot) must name it,
@@ -33,6 +44,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "pigz/yarn.h"
 
 #define MS 1000000ull
 
@@ -89,6 +102,7 @@ static lp_model_t model_named(const char *name)
     if (strcmp(name, "UPSTREAM") == 0) return LP_MODEL_UPSTREAM;
     if (strcmp(name, "KGRAFT") == 0) return LP_MODEL_KGRAFT;
     if (strcmp(name, "KPATCH") == 0) return LP_MODEL_KPATCH;
+    if (strcmp(name, "HIRAMATSU") == 0) return LP_MODEL_HIRAMATSU;
     return LP_MODEL_INVALID;
 }
 
@@ -152,24 +166,40 @@ static void inner_check(const char *model_name)
             completed, during, inner_name, (unsigned long long)(longest / MS));
 }
 
+static const char *stall_name = "compress_thread";
+static lp_patch_t *stall_patch, *progress;
+static int stall_prepared;
+
+/* Before main: the patch's name does not mention the function, so that a
+ * hit in the snapshot is the stall report's. The function is named in it
+ * before any worker starts: a pad is armed from then on, and a thread
+ * already inside it would not be counted. The inner function is counted
+ * too, in a patch that is never enabled: a pad counts only while a patch
+ * names it. */
+static void stall_prepare(void)
+{
+    lp_func_t *f = lp_func_lookup(stall_name), *inner = lp_func_lookup(inner_name);
+    stall_patch = lp_patch_create("long-lived", LP_MODEL_UPSTREAM, 0);
+    progress = lp_patch_create("progress", LP_MODEL_UPSTREAM, 0);
+    stall_prepared = f && inner && lp_patch_extend_set(stall_patch, f) == 0 && lp_patch_extend_set(progress, inner) == 0;
+}
+
 static void stall_check(void)
 {
-    const char *name = "compress_thread";
+    const char *name = stall_name;
     lp_func_t *f = lp_func_lookup(name);
     lp_func_t *inner = lp_func_lookup(inner_name);
+    lp_patch_t *p = stall_patch;
+    int rc = stall_prepared ? 0 : -ENOENT;
     /* Every worker (pigz -p 4 starts them as blocks queue up) inside
      * compress_thread before the transition: one that entered it after
      * would run it in the new universe, and rightly hold the reverse up
      * until it returns, at the end of the compression. */
-    if (!f || !inner || !await_calls(f, 4) || !await_calls(inner, 1)) {
+    if (rc != 0 || !inner || !await_calls(f, 4) || !await_calls(inner, 1)) {
         fprintf(stderr, "lp-pigz: stall: FAILED to start (%s or %s not registered or never ran)\n", name, inner_name);
         return;
     }
-    /* The patch's name does not mention the function, so that a hit in the
-     * snapshot is the stall report's. */
-    lp_patch_t *p = lp_patch_create("long-lived", LP_MODEL_UPSTREAM, 0);
-    int rc = lp_patch_extend_set(p, f);
-    rc = rc ? rc : lp_patch_enable(p);
+    rc = lp_patch_enable(p);
     if (rc != 0) {
         fprintf(stderr, "lp-pigz: stall: FAILED, enable gave %d (%s)\n", rc, lp_strerror(rc));
         return;
@@ -199,9 +229,82 @@ static void stall_check(void)
         during = entries_of(inner) > at_end;
         nanosleep(&(struct timespec){0, 1000000}, NULL);
     }
+    rd = rd ? rd : lp_patch_destroy(progress);
     fprintf(stderr, "lp-pigz: stall reverse: %s: reverse %d, its wait %d (%s), destroy %d (%s), %s\n",
             rv == 0 && rw == 0 && rd == 0 && during ? "ok" : "FAILED", rv, rw, lp_strerror(rw), rd, lp_strerror(rd),
             during ? "while pigz compressed" : "but only once pigz had finished");
+}
+
+/* pigz's buffer pools (pigz.c, unchanged). */
+struct space {
+    lock *use;
+    unsigned char *buf;
+    size_t size;
+    size_t len;
+    struct pool *pool;
+    struct space *next;
+};
+struct pool {
+    lock *have;
+    struct space *head;
+    size_t size;
+    int limit;
+    int made;
+};
+
+static unsigned long new_calls;
+
+/* pigz.c's drop_space, as a patch would ship it: the same code. */
+static void drop_space_new(struct space *space)
+{
+    __atomic_fetch_add(&new_calls, 1, __ATOMIC_RELAXED);
+    if (space == NULL)
+        return;
+    possess(space->use);
+    long use = peek_lock(space->use);
+    twist(space->use, BY, -1);
+    if (use == 1) {
+        struct pool *pool = space->pool;
+        possess(pool->have);
+        space->next = pool->head;
+        pool->head = space;
+        twist(pool->have, BY, +1);
+    }
+}
+
+static void replace_check(const char *model_name)
+{
+    lp_model_t model = model_named(model_name);
+    lp_func_t *f = lp_func_lookup("drop_space");
+    if (model == LP_MODEL_INVALID || !f || lp_ftrace_patchable(f) != 1) {
+        fprintf(stderr, "lp-pigz: replace %s: FAILED to start (drop_space %s)\n", model_name,
+                f ? "has no patchable entry" : "not registered");
+        return;
+    }
+    unsigned completed = 0, failed = 0;
+    unsigned long before = 0, ran_new = 0;
+    while (!__atomic_load_n(&stop, __ATOMIC_RELAXED) && !failed) {
+        lp_patch_t *p = lp_patch_create("replace", model, 0);
+        int rc = lp_patch_add_func(p, f, (const void *)drop_space_new);
+        rc = rc ? rc : lp_patch_enable(p);
+        if (rc != 0 || wait_or_reverse("replace enable") != 0) {
+            failed = 1;
+        } else {
+            before = __atomic_load_n(&new_calls, __ATOMIC_RELAXED);
+            nanosleep(&(struct timespec){0, 2000000}, NULL);
+            ran_new += __atomic_load_n(&new_calls, __ATOMIC_RELAXED) > before;
+            if ((rc = lp_patch_disable(p)) != 0 || wait_or_reverse("replace disable") != 0)
+                failed = 1;
+            else
+                completed++;
+        }
+        if (rc != 0)
+            fprintf(stderr, "lp-pigz: replace %s: gave %d (%s)\n", model_name, rc, lp_strerror(rc));
+        failed |= lp_patch_destroy(p) != 0;
+    }
+    fprintf(stderr, "lp-pigz: replace %s: %s: %u enable+disable pairs, the replacement ran %lu times (in %u of them)\n",
+            model_name, !failed && ran_new > 0 ? "ok" : "FAILED", completed, __atomic_load_n(&new_calls, __ATOMIC_RELAXED),
+            (unsigned)ran_new);
 }
 
 static void *patcher_main(void *arg)
@@ -210,6 +313,8 @@ static void *patcher_main(void *arg)
     lp_thread_register("lp-pigz-patcher");
     if (strncmp(mode, "inner:", 6) == 0)
         inner_check(mode + 6);
+    else if (strncmp(mode, "replace:", 8) == 0)
+        replace_check(mode + 8);
     else
         stall_check();
     return NULL;
@@ -254,14 +359,19 @@ static void finish(void)
 
 __attribute__((constructor)) static void start(void)
 {
-    int n = lp_func_register_object(NULL, getenv("LP_PIGZ_GLOB"), 0);
-    fprintf(stderr, "lp-pigz: registered %d functions from the executable's symbol table\n", n);
+    const char *how = getenv("LP_PIGZ_REGISTER");
+    int ftrace = how && strcmp(how, "ftrace") == 0;
+    int n = ftrace ? lp_ftrace_discover(0) : lp_func_register_object(NULL, getenv("LP_PIGZ_GLOB"), 0);
+    fprintf(stderr, "lp-pigz: registered %d functions from %s\n", n,
+            ftrace ? "their patchable entries" : "the executable's symbol table");
     mode = getenv("LP_PIGZ_CHECK");
     if (n <= 0 || !mode || !*mode)
         return;
     inner_name = getenv("LP_PIGZ_FUNC") ? getenv("LP_PIGZ_FUNC") : "deflate_engine";
     wait_ns = (getenv("LP_PIGZ_WAIT_MS") ? strtoull(getenv("LP_PIGZ_WAIT_MS"), NULL, 10) : 5000) * MS;
     atexit(finish);
+    if (strcmp(mode, "stall") == 0)
+        stall_prepare();
     if (strcmp(mode, "longjmp") != 0 && pthread_create(&patcher, NULL, patcher_main, NULL) != 0) {
         fprintf(stderr, "lp-pigz: FAILED to start the patcher thread\n");
         exit(1);

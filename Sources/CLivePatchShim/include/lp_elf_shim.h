@@ -6,6 +6,8 @@
 #ifndef LP_ELF_SHIM_H
 #define LP_ELF_SHIM_H
 
+#include <stdint.h>
+
 /* Called once per function: its registration name, the name to register it
  * under when another function took that one (NULL: none), and its loaded
  * address. A nonzero return stops the walk and is returned by
@@ -18,5 +20,14 @@ typedef int (*lp_elf_function_cb)(const char *name, const char *fallback, const 
  * nonzero return; -ENOENT no such object loaded, -ENOEXEC its file is not
  * readable as ELF or has no symbol table, -ENOMEM. */
 int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx);
+
+/* Calls cb for every defined function symbol of nonzero size in an ELF
+ * file's symbol table (.symtab, else .dynsym when the file is stripped):
+ * its name, "file.c:name" for a local one whose STT_FILE is known (else
+ * NULL), its value and size. 0, cb's nonzero return, or -ENOEXEC: no
+ * symbol table. */
+struct Elf;
+typedef int (*lp_elf_symbol_cb)(const char *name, const char *qualified, uint64_t value, uint64_t size, void *ctx);
+int lp_elf_for_each_function_symbol(struct Elf *elf, lp_elf_symbol_cb cb, void *ctx);
 
 #endif

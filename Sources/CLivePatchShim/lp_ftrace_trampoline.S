@@ -1,0 +1,175 @@
+/*
+ * The trampoline of armed pads, x86-64 System V (docs/FTRACE.md).
+ *
+ * An armed pad of f is `jmp` to its stub, which loads the pad's cell
+ * (struct lp_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
+ * the caller's stack pointer before its call, and the return stack buffer
+ * holds R alone, as for any call. The trampoline saves f's argument
+ * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
+ * call, r10: a static chain, xmm0-7), keeps R on the thread's shadow stack
+ * (lp_ftrace_shadow.c), calls lp_func_enter(f) for the implementation,
+ * restores the registers and *calls* the
+ * implementation with rsp = S: its return address lands in R's slot and
+ * its stack arguments are where they were. When it returns here
+ * (lp_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
+ * are saved, the shadow stack popped, lp_func_exit(f) called, and the
+ * trampoline returns to R. Every call and ret pairs up: no return is
+ * mispredicted.
+ *
+ * Both hooks are called with rsp = S - 224, so lp_func_enter and
+ * lp_func_exit see the same frame key (lp_frame_key: their frame address,
+ * S - 240) and keys nest as the calls do. Not saved: the upper halves of
+ * ymm/zmm arguments and an x87 return value (long double).
+ *
+ * When the shadow stack is full the implementation is jumped to, R left in
+ * place: that call is neither counted nor hooked.
+ */
+#include "lp_ftrace_layout.h"
+
+/* The argument registers, as saved at the trampoline's entry. */
+.macro RESTORE_ARGUMENTS
+    movdqu 0(%rsp), %xmm0
+    movdqu 16(%rsp), %xmm1
+    movdqu 32(%rsp), %xmm2
+    movdqu 48(%rsp), %xmm3
+    movdqu 64(%rsp), %xmm4
+    movdqu 80(%rsp), %xmm5
+    movdqu 96(%rsp), %xmm6
+    movdqu 112(%rsp), %xmm7
+    movq 128(%rsp), %rdi
+    movq 136(%rsp), %rsi
+    movq 144(%rsp), %rdx
+    movq 152(%rsp), %rcx
+    movq 160(%rsp), %r8
+    movq 168(%rsp), %r9
+    movq 176(%rsp), %rax
+    movq 184(%rsp), %r10
+.endm
+
+    .text
+
+    .globl lp_ftrace_trampoline
+    .hidden lp_ftrace_trampoline
+    .globl lp_ftrace_return_site
+    .hidden lp_ftrace_return_site
+    .type lp_ftrace_trampoline, @function
+    .p2align 4
+lp_ftrace_trampoline:
+    .cfi_startproc
+    pushq %rbp
+    .cfi_def_cfa_offset 16
+    .cfi_offset %rbp, -16
+    movq %rsp, %rbp
+    .cfi_def_cfa_register %rbp
+    .cfi_remember_state
+    subq $208, %rsp
+    movdqu %xmm0, 0(%rsp)
+    movdqu %xmm1, 16(%rsp)
+    movdqu %xmm2, 32(%rsp)
+    movdqu %xmm3, 48(%rsp)
+    movdqu %xmm4, 64(%rsp)
+    movdqu %xmm5, 80(%rsp)
+    movdqu %xmm6, 96(%rsp)
+    movdqu %xmm7, 112(%rsp)
+    movq %rdi, 128(%rsp)
+    movq %rsi, 136(%rsp)
+    movq %rdx, 144(%rsp)
+    movq %rcx, 152(%rsp)
+    movq %r8, 160(%rsp)
+    movq %r9, 168(%rsp)
+    movq %rax, 176(%rsp)
+    movq %r10, 184(%rsp)
+    movq %r11, 200(%rsp)            /* the pad's cell */
+    /* The shadow push, inline: f = cell->f; when the stack has room,
+     * e[depth] = {R, S, f}, then depth + 1 (lp_ftrace_shadow.c: the entry
+     * before the depth, for a signal handler landing in between; x86 keeps
+     * the two stores in this order). */
+    movq (%r11), %rax
+    testq %rax, %rax
+    jz 3f
+    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movl %fs:(%rcx), %edx
+    cmpl $LP_FTRACE_SHADOW_DEPTH, %edx
+    jae 2f
+    leaq (%rdx,%rdx,2), %rsi
+    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    movq 8(%rbp), %rdi
+    movq %rdi, %fs:(%rsi)           /* R */
+    leaq 16(%rbp), %rdi
+    movq %rdi, %fs:8(%rsi)          /* S */
+    movq %rax, %fs:16(%rsi)         /* f */
+    incl %edx
+    movl %edx, %fs:(%rcx)
+    movq %rax, 192(%rsp)            /* f */
+    movq %rax, %rdi
+    call lp_func_enter@PLT
+    /* f's own implementation is its body after the pad (its entry would
+     * run the pad again). */
+    movq 192(%rsp), %rdi
+    movq 200(%rsp), %r11
+    movq LP_CELL_PAD(%r11), %r11
+    addq $5, %r11
+    cmpq LP_FUNC_ORIG(%rdi), %rax
+    cmovneq %rax, %r11
+    RESTORE_ARGUMENTS
+    leave
+    .cfi_def_cfa %rsp, 8
+    addq $8, %rsp                   /* R is on the shadow stack */
+    /* From here until the implementation returns, R is on no stack an
+     * unwinder reads: the walk ends here (as the kernel's, without
+     * ftrace_graph_ret_addr). */
+    .cfi_undefined %rip
+    call *%r11
+lp_ftrace_return_site:
+    subq $8, %rsp
+    pushq %rbp
+    movq %rsp, %rbp
+    subq $208, %rsp
+    movdqu %xmm0, 0(%rsp)
+    movdqu %xmm1, 16(%rsp)
+    movq %rax, 128(%rsp)
+    movq %rdx, 136(%rsp)
+    /* The shadow pop, inline: the entry of S, the deepest with that stack
+     * pointer; those above it were left by a jump (longjmp) and go too.
+     * The entry is read before the depth drops below it. */
+    leaq 16(%rbp), %rdi             /* S */
+    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movl %fs:(%rcx), %edx
+4:  testl %edx, %edx
+    jz 5f
+    decl %edx
+    leaq (%rdx,%rdx,2), %rsi
+    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    cmpq %fs:8(%rsi), %rdi
+    jne 4b
+    movq %fs:(%rsi), %r8
+    movq %r8, 192(%rsp)             /* R */
+    movq %fs:16(%rsi), %rdi         /* f */
+    movl %edx, %fs:(%rcx)
+    call lp_func_exit@PLT
+    movdqu 0(%rsp), %xmm0
+    movdqu 16(%rsp), %xmm1
+    movq 128(%rsp), %rax
+    movq 136(%rsp), %rdx
+    movq 192(%rsp), %r11
+    leave
+    movq %r11, (%rsp)
+    ret
+3:  /* an unpublished pad */
+    movq %r11, %rdi
+    call lp_ftrace_unpublished
+5:  /* a return that matches no hooked call */
+    call lp_ftrace_unmatched
+2:  /* the shadow stack is full: unhooked */
+    .cfi_restore_state
+    movq 200(%rsp), %rdi
+    call lp_ftrace_unhooked_target
+    movq %rax, %r11
+    RESTORE_ARGUMENTS
+    leave
+    .cfi_def_cfa %rsp, 8
+    jmp *%r11
+    .cfi_endproc
+    .size lp_ftrace_trampoline, .-lp_ftrace_trampoline
+
+    .section .note.GNU-stack,"",@progbits

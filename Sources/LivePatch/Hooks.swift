@@ -51,6 +51,7 @@ import CLivePatchShim
         // No transition: the steady implementation.
         return lp_load_ptr(&f.pointee.impl)
     }
+    if stackChecked(fe) { return enterStackChecked(t, f, epoch: fe) }
     if fe != fepoch { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
 }
@@ -262,6 +263,9 @@ func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt
     let a = lp_load_u64(&t.pointee.act)
     if a != Act.none && Act.isKernel(a) {
         endActivation(t, a)
+    } else if lp_load_u32(&lp_global_ref().pointee.flags) & (LP_MODEL_F_KERNEL_EXIT_SWITCHES | LP_MODEL_F_STACK_CHECK)
+                == LP_MODEL_F_KERNEL_EXIT_SWITCHES | LP_MODEL_F_STACK_CHECK {
+        stackSwitchPoint(t)
     } else if lp_load_u32(&lp_global_ref().pointee.flags) & LP_MODEL_F_KERNEL_EXIT_SWITCHES != 0 {
         // UPSTREAM: the return to "user space" proves no set function is on
         // this thread's stack, so its function activations re-arm here.

@@ -181,7 +181,7 @@ enum {
     LP_BUG_SWITCH_BUSY_THREAD = 2, /* a thread inside an old activation is counted as switched */
     LP_BUG_FLIP_BUSY_KERNEL = 3,   /* SWITCH_KERNEL flips at once, whatever the count */
     LP_BUG_HANDLER_STEADY = 4,     /* a signal handler nested in an outermost entry, before that entry read the epoch, runs the steady implementation */
-    LP_BUG_STACK_SKIP_FRAME = 5,   /* the stack walker skips the first frame above the interrupted one */
+    LP_BUG_STACK_SKIP_FRAME = 5,   /* the stack walker skips the innermost hooked frame and the first frame above the interrupted one */
 };
 
 /* ---- kernel livepatch parity: callbacks, system state, atomic replace ---- */

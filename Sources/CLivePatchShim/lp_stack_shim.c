@@ -41,7 +41,7 @@ static uint32_t req_park;
 /* Bumped by each answer: the futex word the patcher sleeps on. */
 static uint32_t answers;
 static uint32_t released;
-static int skip_frame; /* LP_BUG_STACK_SKIP_FRAME */
+static int skip_frame; /* LP_BUG_STACK_SKIP_FRAME: the innermost hooked frame and the first machine frame */
 static int installed;
 
 int lp_stack_signal(void) { return SIGRTMIN + 6; }
@@ -96,6 +96,7 @@ static uint32_t shadow_in_set(lp_thread_rec_t *rec, int *unreliable)
         return UINT32_MAX;
     }
     lp_frame_t *frames = lp_rec_frames(rec);
+    if (depth != 0 && __atomic_load_n(&skip_frame, __ATOMIC_RELAXED)) depth--;
     for (uint32_t i = 0; i < depth; i++) {
         const struct lp_func *f = lp_frame_func(&frames[i]);
         if (f && __atomic_load_n(&f->tx_epoch, __ATOMIC_RELAXED) == __atomic_load_n(&req_epoch, __ATOMIC_RELAXED)) return f->index;
@@ -162,8 +163,11 @@ static void handler(int signo, siginfo_t *si, void *context)
     uint32_t park_seq = __atomic_load_n(&req_park, __ATOMIC_RELAXED);
     uint32_t func = UINT32_MAX;
     int verdict = walk(rec, context, &func);
-    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH)
-        lp_stack_set_universe(rec, __atomic_load_n(&req_epoch, __ATOMIC_RELAXED), __atomic_load_n(&req_target, __ATOMIC_RELAXED));
+    /* A request answered after the transition was reversed must not switch
+     * toward the target it was sent for (the next round asks again). */
+    uint32_t target = __atomic_load_n(&req_target, __ATOMIC_RELAXED);
+    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target)
+        lp_stack_set_universe(rec, __atomic_load_n(&req_epoch, __ATOMIC_RELAXED), target);
     __atomic_store_n(&c->verdict, verdict, __ATOMIC_RELAXED);
     __atomic_store_n(&c->func, func, __ATOMIC_RELAXED);
     /* Pairs with the acquire load in lp_stack_answered(): the verdict and

@@ -27,6 +27,7 @@ static const struct { const char *name; int kind; const char *what; } bugs[] = {
     { "switch-busy-thread", LP_BUG_SWITCH_BUSY_THREAD, "a thread inside an old activation counts as switched" },
     { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
     { "handler-steady", LP_BUG_HANDLER_STEADY, "a signal handler that lands inside an outermost entry, before its epoch read, runs the steady implementation" },
+    { "stack-skip-frame", LP_BUG_STACK_SKIP_FRAME, "the stack walker skips the innermost hooked frame and the first frame above the interrupted one" },
 };
 
 const char *lp_torture_bug_name(unsigned i, const char **what)
@@ -41,8 +42,8 @@ const char *lp_torture_bug_name(unsigned i, const char **what)
 /* The presets, and the worked example of a user-defined model with a
  * deadline short enough that some of its transitions reverse themselves. */
 #define TORTURE_DEADLINE_NS 5000000ull
-#define NMODELS 16 /* 9 cells + 7 presets: the capacity of lp_torture_options_t's lists */
-static char preset_names[7][LP_MODEL_NAME_MAX];
+#define NMODELS 18 /* 9 cells + 9 presets: the capacity of lp_torture_options_t's lists */
+static char preset_names[9][LP_MODEL_NAME_MAX];
 static const char *leave_names[] = { "function", "set", "kernel" };
 static const char *switch_names[] = { "function", "thread", "kernel" };
 static char cell_names[9][24];
@@ -57,9 +58,10 @@ static size_t all_models(lp_model_t *out, const char **names)
             names[n] = cell_names[n];
             out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
         }
-    const lp_model_t ids[7] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
-                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS) };
-    for (size_t p = 0; p < 7; p++) {
+    const lp_model_t ids[9] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
+                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS),
+                                LP_MODEL_UPSTREAM_STACK, LP_MODEL_KPATCH_STACK };
+    for (size_t p = 0; p < 9; p++) {
         lp_model_info_t info;
         if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
             fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
@@ -112,7 +114,7 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
         size_t tlen = strcspn(tok, ","), i;
         if (tlen == 0)
             return fail(msg, len, "--models: an empty name in '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM "
-                                  "HIRAMATSU RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", o->models);
+                                  "HIRAMATSU RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", o->models);
         for (i = 0; i < total; i++) {
             char alias[24];
             cell_alias(every_names[i], alias, sizeof alias);
@@ -122,7 +124,7 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
         }
         if (i == total)
             return fail(msg, len, "--models: unknown model '%.*s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU "
-                                  "RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", (int)tlen, tok);
+                                  "RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", (int)tlen, tok);
         if (named[i]++)
             return fail(msg, len, "--models: '%.*s' is named twice", (int)tlen, tok);
         o->model_ids[o->nmodels] = every[i];

@@ -51,11 +51,14 @@ func stackChecked(_ fe: UInt64) -> Bool {
 }
 
 /// UPSTREAM_STACK's switch point (an outermost lp_kernel_exit): the thread
-/// declares no set function on its stack and takes the target universe.
-/// Re-read after the store: a reverse in between (its membarrier pairs with
-/// the fence) either is seen here, or its scan sees this universe.
+/// declares no set function on its stack and takes the target universe,
+/// unless a hooked set activation encloses the kernel section (a nested
+/// call would then run the other universe). Re-read after the store: a
+/// reverse in between (its membarrier pairs with the fence) either is seen
+/// here, or its scan sees this universe.
 func stackSwitchPoint(_ t: ThreadRecord) {
     let epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
+    if oldFramesMayHoldSet(t, below: lp_load_u32(&t.pointee.fdepth), epoch: epoch) { return }
     var target: UInt32
     repeat {
         target = lp_load_u32(&lp_global_ref().pointee.target)

@@ -104,9 +104,16 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
     size_t total = all_models(every, every_names);
     o->nmodels = 0;
     if (!o->models || strcmp(o->models, "all") == 0) {
-        memcpy(o->model_ids, every, total * sizeof *every);
-        memcpy(o->model_names, every_names, total * sizeof *every_names);
-        o->nmodels = total;
+        /* The stack-checking presets only by name: they need the workload
+         * built with frame pointers, and KPATCH_STACK's stop_machine never
+         * finds every thread of this workload outside the set at once. */
+        for (size_t i = 0; i < total; i++) {
+            lp_model_info_t info;
+            if (lp_model_describe(every[i], &info) == 0 && (info.switch_points & LP_MODEL_F_STACK_CHECK))
+                continue;
+            o->model_ids[o->nmodels] = every[i];
+            o->model_names[o->nmodels++] = every_names[i];
+        }
         return 0;
     }
     int named[NMODELS] = { 0 };

@@ -164,10 +164,18 @@ static void handler(int signo, siginfo_t *si, void *context)
     uint32_t func = UINT32_MAX;
     int verdict = walk(rec, context, &func);
     /* A request answered after the transition was reversed must not switch
-     * toward the target it was sent for (the next round asks again). */
+     * toward the target it was sent for (the next round asks again): the
+     * target is read again after the switch, and a reverse in between undoes
+     * it before the thread runs on. Pairs with the store of lp_global.target
+     * and the membarrier after it in reverseLocked(). */
     uint32_t target = __atomic_load_n(&req_target, __ATOMIC_RELAXED);
-    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target)
-        lp_stack_set_universe(rec, __atomic_load_n(&req_epoch, __ATOMIC_RELAXED), target);
+    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target) {
+        uint64_t epoch = __atomic_load_n(&req_epoch, __ATOMIC_RELAXED);
+        uint32_t before = lp_stack_universe(rec, epoch, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED));
+        lp_stack_set_universe(rec, epoch, target);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) != target) lp_stack_set_universe(rec, epoch, before);
+    }
     __atomic_store_n(&c->verdict, verdict, __ATOMIC_RELAXED);
     __atomic_store_n(&c->func, func, __ATOMIC_RELAXED);
     /* Pairs with the acquire load in lp_stack_answered(): the verdict and

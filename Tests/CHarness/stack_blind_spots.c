@@ -26,6 +26,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "stack_models.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -142,22 +143,12 @@ static void stored_callback(const char *model_name, lp_model_t model)
 int main(void)
 {
     lp_thread_register("main");
-    const struct {
-        const char *name;
-        lp_model_t model;
-        int stack;
-    } all[] = {
-        {"UPSTREAM", LP_MODEL_UPSTREAM, 0},
-        {"UPSTREAM_STACK", LP_MODEL_UPSTREAM_STACK, 1},
-        {"KPATCH", LP_MODEL_KPATCH, 0},
-        {"KPATCH_STACK", LP_MODEL_KPATCH_STACK, 1},
-    };
-    for (unsigned i = 0; i < sizeof all / sizeof *all; i++) {
-        probe(all[i].name, all[i].model, INLINED_HOOKED, f_old, 1);
-        probe(all[i].name, all[i].model, INLINED_BARE, f_old, 0);
-        probe(all[i].name, all[i].model, TAIL, f_tail, 0);
-        probe(all[i].name, all[i].model, FRAMED, f_framed, all[i].stack);
-        stored_callback(all[i].name, all[i].model);
+    for (unsigned i = 0; i < N_STACK_MODELS; i++) {
+        probe(stack_models[i].name, stack_models[i].model, INLINED_HOOKED, f_old, 1);
+        probe(stack_models[i].name, stack_models[i].model, INLINED_BARE, f_old, 0);
+        probe(stack_models[i].name, stack_models[i].model, TAIL, f_tail, 0);
+        probe(stack_models[i].name, stack_models[i].model, FRAMED, f_framed, stack_models[i].stack);
+        stored_callback(stack_models[i].name, stack_models[i].model);
     }
     check_summary();
     return failed != 0;

@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "stack_models.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -240,23 +241,13 @@ int main(void)
 {
     g_f = lp_func_register("g", (const void *)g_old);
     models();
-    const struct {
-        const char *name;
-        lp_model_t model;
-        int stack;
-    } all[] = {
-        {"UPSTREAM", LP_MODEL_UPSTREAM, 0},
-        {"KPATCH", LP_MODEL_KPATCH, 0},
-        {"UPSTREAM_STACK", LP_MODEL_UPSTREAM_STACK, 1},
-        {"KPATCH_STACK", LP_MODEL_KPATCH_STACK, 1},
-    };
-    for (unsigned i = 0; i < sizeof all / sizeof *all; i++) {
-        busy(all[i].name, all[i].model);
+    for (unsigned i = 0; i < N_STACK_MODELS; i++) {
+        busy(stack_models[i].name, stack_models[i].model);
         /* Counting: the activation predates the transition, so it is an old
          * one that has reached no switch point. */
-        parked(all[i].name, all[i].model, HOOKED_SLEEPER, 1, all[i].stack ? LP_STALL_IN_SET : LP_STALL_NO_SWITCH_POINT);
-        parked(all[i].name, all[i].model, KEPT_SLEEPER, all[i].stack, LP_STALL_IN_SET);
-        if (all[i].stack) parked(all[i].name, all[i].model, GARBAGE_FP, 1, LP_STALL_UNRELIABLE_STACK);
+        parked(stack_models[i].name, stack_models[i].model, HOOKED_SLEEPER, 1, stack_models[i].stack ? LP_STALL_IN_SET : LP_STALL_NO_SWITCH_POINT);
+        parked(stack_models[i].name, stack_models[i].model, KEPT_SLEEPER, stack_models[i].stack, LP_STALL_IN_SET);
+        if (stack_models[i].stack) parked(stack_models[i].name, stack_models[i].model, GARBAGE_FP, 1, LP_STALL_UNRELIABLE_STACK);
     }
     skip_frame_bug();
     check_summary();

@@ -51,6 +51,12 @@ void lp_stack_set_skip_frame(int on) { __atomic_store_n(&skip_frame, on, __ATOMI
 void lp_stack_set_universe(lp_thread_rec_t *rec, uint64_t epoch, uint32_t universe)
 {
     lp_stack_cell_t *c = lp_stack_cell(rec);
+    /* Never back to an older transition: a switch point or a late answer
+     * that read an epoch just replaced would erase the thread's switch in
+     * the new one. Only the owner and its handlers write the cell. */
+    if (__atomic_load_n(&c->generation, __ATOMIC_RELAXED) == __atomic_load_n(&rec->generation, __ATOMIC_RELAXED)
+        && epoch < __atomic_load_n(&c->epoch, __ATOMIC_RELAXED))
+        return;
     __atomic_store_n(&c->universe, universe, __ATOMIC_RELAXED);
     __atomic_store_n(&c->generation, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     /* Pairs with the acquire load in lp_stack_universe(). */
@@ -169,8 +175,11 @@ static void handler(int signo, siginfo_t *si, void *context)
      * it before the thread runs on. Pairs with the store of lp_global.target
      * and the membarrier after it in reverseLocked(). */
     uint32_t target = __atomic_load_n(&req_target, __ATOMIC_RELAXED);
-    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target) {
-        uint64_t epoch = __atomic_load_n(&req_epoch, __ATOMIC_RELAXED);
+    uint64_t epoch = __atomic_load_n(&req_epoch, __ATOMIC_RELAXED);
+    /* Nor may a request of a transition that has ended switch anything
+     * (its walk looked for another set). */
+    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target
+        && __atomic_load_n(&lp_global.epoch, __ATOMIC_ACQUIRE) == epoch) {
         uint32_t before = lp_stack_universe(rec, epoch, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED));
         lp_stack_set_universe(rec, epoch, target);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -329,6 +329,10 @@ func rearm(_ t: ThreadRecord) {
 /// and the thread counts for it.
 @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    // Reached through enterOldActivation when the epoch was published
+    // after lp_func_enter's check: a stack-checked transition still decides
+    // by the thread's stack-checked universe, never by an activation.
+    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
     let leave = lp_load_u32(&lp_global_ref().pointee.leave)
     var universe: UInt32? = nil
     if leave == LP_LEAVE_FUNCTION.rawValue {

@@ -54,17 +54,19 @@ func stackChecked(_ fe: UInt64) -> Bool {
 /// declares no set function on its stack and takes the target universe,
 /// unless a hooked set activation encloses the kernel section (a nested
 /// call would then run the other universe). Re-read after the store: a
-/// reverse in between (its membarrier pairs with the fence) either is seen
-/// here, or its scan sees this universe.
+/// reverse or a new transition in between (its membarrier pairs with the
+/// fence) either is seen here, or its scan sees this universe.
 func stackSwitchPoint(_ t: ThreadRecord) {
-    let epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
-    if oldFramesMayHoldSet(t, below: lp_load_u32(&t.pointee.fdepth), epoch: epoch) { return }
+    var epoch: UInt64
     var target: UInt32
     repeat {
+        epoch = lp_load_acquire_u64(&lp_global_ref().pointee.epoch)
+        if oldFramesMayHoldSet(t, below: lp_load_u32(&t.pointee.fdepth), epoch: epoch) { return }
         target = lp_load_u32(&lp_global_ref().pointee.target)
         lp_stack_set_universe(t, epoch, target)
         lp_signal_fence()
     } while lp_load_u32(&lp_global_ref().pointee.target) != target
+        || lp_load_acquire_u64(&lp_global_ref().pointee.epoch) != epoch
     if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
 }
 

@@ -82,11 +82,13 @@ lp_model_t lp_model(lp_leave_t leave, lp_switch_t sw);
 /* Register a model defined by ops (see lp_model_ops_t); its id is valid for
  * lp_patch_create() for the life of the process. The name is taken as bytes,
  * as every name is. LP_MODEL_INVALID with errno:
- * EINVAL (NULL, enum or flags out of range, empty or long name), EEXIST
+ * EINVAL (NULL, enum or flags out of range, LP_MODEL_F_STACK_CHECK with a
+ * cell other than PATCHED_SET x THREAD or x KERNEL, empty or long name), EEXIST
  * (name taken, presets included), ENOMEM (LP_MAX_USER_MODELS registered). */
 lp_model_t lp_model_register(const lp_model_ops_t *ops);
 /* Describe any model id: name, what it counts and switches, its switch
- * points. -EINVAL for NULL out or an id that names no model. */
+ * points; LP_MODEL_F_STACK_CHECK among them tells stack checking from
+ * counting ("UPSTREAM_STACK" against "UPSTREAM"). -EINVAL for NULL out or an id that names no model. */
 int lp_model_describe(lp_model_t m, lp_model_info_t *out);
 
 /* ---- threads ------------------------------------------------------------- */

@@ -62,6 +62,30 @@ typedef uint32_t lp_model_t;
 /* Extra: counting is armed per thread only once it has left the kernel after
  * the transition started (Hiramatsu's preparatory phase). */
 #define LP_MODEL_F_ARM_AT_KERNEL_EXIT 0x200u
+/* Detector: stack checking instead of counting (klp_check_stack). With it the
+ * hooks count nothing for the set; at transition time the patcher signals
+ * each registered thread (real-time signal SIGRTMIN + 6, whose handler the
+ * library installs at the first stack-checking transition: leave it alone), whose handler walks its own stack by frame pointers and looks
+ * for a function of the set: its hooked activations (lp_func_enter ..
+ * lp_func_exit) and any frame, interrupted PC or return address inside an
+ * implementation of the set (code ranges from the symbol table; an
+ * implementation with no symbol makes lp_patch_enable fail with -ENOEXEC).
+ * A walk that cannot be trusted blocks the thread as unreliable
+ * (LP_STALL_UNRELIABLE_STACK): a frame pointer outside the thread's stack or
+ * not above the one before, a PC or return address in no loaded executable
+ * mapping, or a stack deeper than the shadow stack's LP_FRAMES_KNOWN hooked
+ * frames. So every frame of the program must keep its frame pointer: build
+ * with -fno-omit-frame-pointer (and -mno-omit-leaf-frame-pointer; a leaf's
+ * return address is also read at the stack pointer, conservatively). A
+ * signal interrupts a sleeping thread too; a blocking call that is not
+ * restarted (SA_RESTART) returns EINTR. x86-64 only: elsewhere every walk is
+ * unreliable. Only with LP_LEAVE_PATCHED_SET and LP_SWITCH_THREAD (a clean
+ * thread switches right in its handler, as klp_try_switch_task) or
+ * LP_SWITCH_KERNEL (every thread parks in its handler, all stacks are
+ * checked, all switch at once and are released: kpatch's stop_machine;
+ * retried after the switch policy's pause when one is not clean). Pad-patched
+ * functions have no hooked activation: the walk alone attributes them. */
+#define LP_MODEL_F_STACK_CHECK 0x400u
 
 #define LP_MODEL_CELL(leave, sw) ((lp_model_t)((unsigned)(leave) | ((unsigned)(sw) << 4)))
 #define LP_MODEL_INVALID ((lp_model_t)0xffffffffu)
@@ -74,6 +98,11 @@ typedef uint32_t lp_model_t;
 #define LP_MODEL_HIRAMATSU \
     ((lp_model_t)(LP_MODEL_CELL(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT))
 #define LP_MODEL_RENEW LP_MODEL_CELL(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL)
+/* The peers with the kernel's detector: upstream livepatch as it is (stack
+ * check, per-thread switch, kernel exit a switch point) and kpatch.ko
+ * (stop_machine plus stack check). */
+#define LP_MODEL_UPSTREAM_STACK ((lp_model_t)(LP_MODEL_UPSTREAM | LP_MODEL_F_STACK_CHECK))
+#define LP_MODEL_KPATCH_STACK ((lp_model_t)(LP_MODEL_KPATCH | LP_MODEL_F_STACK_CHECK))
 
 /*
  * User-defined models (lp_model_register). A model declares what is counted
@@ -142,6 +171,7 @@ enum {
     LP_STALL_IN_KERNEL = 1,       /* inside a kernel section that runs in the other universe */
     LP_STALL_IN_SET = 2,          /* inside a patched-set activation that runs in the other universe */
     LP_STALL_NO_SWITCH_POINT = 3, /* its current activation predates the transition: no switch point reached yet */
+    LP_STALL_UNRELIABLE_STACK = 4, /* LP_MODEL_F_STACK_CHECK: its stack could not be walked reliably, or it has not answered yet */
 };
 
 /* lp_debug_inject_bug() kinds: protocol breaks for proving the checkers. */
@@ -152,6 +182,7 @@ enum {
     LP_BUG_FLIP_BUSY_KERNEL = 3,   /* SWITCH_KERNEL flips at once, whatever the count */
     LP_BUG_HANDLER_STEADY = 4,     /* a signal handler nested in an outermost entry, before that entry read the epoch, runs the steady implementation */
     LP_BUG_PAD_NOT_WRITTEN = 5,    /* user-space ftrace: arming a pad reports success but leaves its NOPs */
+    LP_BUG_STACK_SKIP_FRAME = 6,   /* the stack walker skips the innermost hooked frame and the first frame above the interrupted one */
 };
 
 /* ---- kernel livepatch parity: callbacks, system state, atomic replace ---- */

@@ -28,6 +28,7 @@ static const struct { const char *name; int kind; const char *what; } bugs[] = {
     { "flip-busy-kernel", LP_BUG_FLIP_BUSY_KERNEL, "SWITCH_KERNEL flips the kernel-wide universe while the count is not zero" },
     { "handler-steady", LP_BUG_HANDLER_STEADY, "a signal handler that lands inside an outermost entry, before its epoch read, runs the steady implementation" },
     { "pad-not-written", LP_BUG_PAD_NOT_WRITTEN, "user-space ftrace: arming a pad reports success but leaves its NOPs (pad threads' calls neither counted nor redirected)" },
+    { "stack-skip-frame", LP_BUG_STACK_SKIP_FRAME, "the stack walker skips the innermost hooked frame and the first frame above the interrupted one" },
 };
 
 const char *lp_torture_bug_name(unsigned i, const char **what)
@@ -42,8 +43,8 @@ const char *lp_torture_bug_name(unsigned i, const char **what)
 /* The presets, and the worked example of a user-defined model with a
  * deadline short enough that some of its transitions reverse themselves. */
 #define TORTURE_DEADLINE_NS 5000000ull
-#define NMODELS 16 /* 9 cells + 7 presets: the capacity of lp_torture_options_t's lists */
-static char preset_names[7][LP_MODEL_NAME_MAX];
+#define NMODELS 18 /* 9 cells + 9 presets: the capacity of lp_torture_options_t's lists */
+static char preset_names[9][LP_MODEL_NAME_MAX];
 static const char *leave_names[] = { "function", "set", "kernel" };
 static const char *switch_names[] = { "function", "thread", "kernel" };
 static char cell_names[9][24];
@@ -58,9 +59,10 @@ static size_t all_models(lp_model_t *out, const char **names)
             names[n] = cell_names[n];
             out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
         }
-    const lp_model_t ids[7] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
-                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS) };
-    for (size_t p = 0; p < 7; p++) {
+    const lp_model_t ids[9] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
+                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS),
+                                LP_MODEL_UPSTREAM_STACK, LP_MODEL_KPATCH_STACK };
+    for (size_t p = 0; p < 9; p++) {
         lp_model_info_t info;
         if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
             fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
@@ -103,9 +105,16 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
     size_t total = all_models(every, every_names);
     o->nmodels = 0;
     if (!o->models || strcmp(o->models, "all") == 0) {
-        memcpy(o->model_ids, every, total * sizeof *every);
-        memcpy(o->model_names, every_names, total * sizeof *every_names);
-        o->nmodels = total;
+        /* The stack-checking presets only by name: they need the workload
+         * built with frame pointers, and KPATCH_STACK's stop_machine never
+         * finds every thread of this workload outside the set at once. */
+        for (size_t i = 0; i < total; i++) {
+            lp_model_info_t info;
+            if (lp_model_describe(every[i], &info) == 0 && (info.switch_points & LP_MODEL_F_STACK_CHECK))
+                continue;
+            o->model_ids[o->nmodels] = every[i];
+            o->model_names[o->nmodels++] = every_names[i];
+        }
         return 0;
     }
     int named[NMODELS] = { 0 };
@@ -113,7 +122,7 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
         size_t tlen = strcspn(tok, ","), i;
         if (tlen == 0)
             return fail(msg, len, "--models: an empty name in '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM "
-                                  "HIRAMATSU RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", o->models);
+                                  "HIRAMATSU RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", o->models);
         for (i = 0; i < total; i++) {
             char alias[24];
             cell_alias(every_names[i], alias, sizeof alias);
@@ -123,7 +132,7 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
         }
         if (i == total)
             return fail(msg, len, "--models: unknown model '%.*s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU "
-                                  "RENEW DEADLINE_REVERSE; cells: function-function ... kernel-kernel)", (int)tlen, tok);
+                                  "RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", (int)tlen, tok);
         if (named[i]++)
             return fail(msg, len, "--models: '%.*s' is named twice", (int)tlen, tok);
         o->model_ids[o->nmodels] = every[i];

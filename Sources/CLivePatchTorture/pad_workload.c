@@ -6,7 +6,7 @@
  * (docs/FTRACE.md) while the other threads call the same functions through
  * lp_func_enter.
  */
-#include "include/pad_workload.h"
+#include "pad_workload.h"
 
 #include <stdio.h>
 

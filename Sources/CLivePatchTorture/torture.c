@@ -28,7 +28,7 @@
 #include <inttypes.h>
 #include <livepatch.h>
 #include "deadline_reverse.h"
-#include "include/pad_workload.h"
+#include "pad_workload.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -974,6 +974,7 @@ static int collect_stalled(const lp_thread_info_t *info, void *ctx)
         snprintf(G.stalled_report + len, sizeof G.stalled_report - len, " %s(tid %d, %s%s)", info->name, info->tid,
                  info->reason == LP_STALL_IN_KERNEL ? "in kernel"
                  : info->reason == LP_STALL_IN_SET  ? "in set"
+                 : info->reason == LP_STALL_UNRELIABLE_STACK ? "unreliable stack"
                                                     : "no switch point",
                  info->n_inside ? ", inside" : "");
     /* The set functions it is inside, as /proc/PID/stack would list them. */

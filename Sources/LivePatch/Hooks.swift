@@ -83,6 +83,7 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
         // No transition: the steady implementation.
         return lp_load_ptr(&f.pointee.impl)
     }
+    if stackChecked(fe) { return enterStackChecked(t, f, epoch: fe) }
     if fe != lp_load_u64(&t.pointee.fepoch) { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
 }
@@ -339,6 +340,9 @@ func kernelSectionOutlives(_ t: ThreadRecord, ended a: UInt64, epoch: UInt64) {
     let a = lp_load_u64(&t.pointee.act)
     if a != Act.none && Act.isKernel(a) {
         endActivation(t, a)
+    } else if lp_load_u32(&lp_global_ref().pointee.flags) & (LP_MODEL_F_KERNEL_EXIT_SWITCHES | LP_MODEL_F_STACK_CHECK)
+                == LP_MODEL_F_KERNEL_EXIT_SWITCHES | LP_MODEL_F_STACK_CHECK {
+        stackSwitchPoint(t)
     } else if lp_load_u32(&lp_global_ref().pointee.flags) & LP_MODEL_F_KERNEL_EXIT_SWITCHES != 0 {
         // UPSTREAM: the return to "user space" proves no set function is on
         // this thread's stack, so its function activations re-arm here.
@@ -402,6 +406,10 @@ func rearm(_ t: ThreadRecord) {
 /// and the thread counts for it.
 @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    // Reached through enterOldActivation when the epoch was published
+    // after lp_func_enter's check: a stack-checked transition still decides
+    // by the thread's stack-checked universe, never by an activation.
+    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
     let leave = lp_load_u32(&lp_global_ref().pointee.leave)
     var universe: UInt32? = nil
     if leave == LP_LEAVE_FUNCTION.rawValue {

@@ -49,6 +49,18 @@ extension SwitchUnit {
     }
 }
 
+/// How the patcher finds the threads inside the area: the hooks count
+/// activations, or the patcher walks each thread's stack at transition time
+/// (klp_check_stack). C: `LP_MODEL_F_STACK_CHECK` set or not.
+public enum Detector: Equatable {
+    /// The hooks count every activation; the patcher reads the counts.
+    case counting
+    /// The patcher signals each thread, whose handler walks its own stack by
+    /// frame pointers; an unreliable walk blocks. PATCHED_SET x THREAD or
+    /// PATCHED_SET x KERNEL only.
+    case stack
+}
+
 /// Switch points beyond the unit's own boundary. C: `LP_MODEL_F_*`.
 public struct SwitchPoints: OptionSet {
     public let rawValue: UInt32
@@ -119,12 +131,15 @@ public protocol ConsistencyModel {
     var switches: SwitchUnit { get }
     /// When a unit may switch besides its own boundary.
     var switchPoints: SwitchPoints { get }
+    /// How the threads inside the area are found (default: counting).
+    var detector: Detector { get }
     /// What a pending transition does: wait (the default), reverse or force.
     func pending(_ progress: TransitionProgress) -> PendingDecision
 }
 
 extension ConsistencyModel {
     public var switchPoints: SwitchPoints { [] }
+    public var detector: Detector { .counting }
     public func pending(_ progress: TransitionProgress) -> PendingDecision { .wait }
 }
 
@@ -154,11 +169,14 @@ public struct Cell: ConsistencyModel {
     public var counts: CountedArea
     public var switches: SwitchUnit
     public var switchPoints: SwitchPoints
+    public var detector: Detector
 
-    public init(_ counts: CountedArea, _ switches: SwitchUnit, _ switchPoints: SwitchPoints = []) {
+    public init(_ counts: CountedArea, _ switches: SwitchUnit, _ switchPoints: SwitchPoints = [],
+                detector: Detector = .counting) {
         self.counts = counts
         self.switches = switches
         self.switchPoints = switchPoints
+        self.detector = detector
     }
 
     /// Patching with no consistency at all. C: `LP_MODEL_IMMEDIATE`.
@@ -175,19 +193,37 @@ public struct Cell: ConsistencyModel {
     public static let hiramatsu = Cell(.patchedSet, .everything, .armAtKernelExit)
     /// One instant with no thread in a kernel section. C: `LP_MODEL_RENEW`.
     public static let renew = Cell(.kernelSections, .everything)
+    /// The kernel's livepatch as it is: stacks checked, per-thread switch,
+    /// kernel exit a switch point. C: `LP_MODEL_UPSTREAM_STACK`.
+    public static let upstreamStack = Cell(.patchedSet, .thread, .kernelExit, detector: .stack)
+    /// kpatch.ko: stop_machine, every stack checked, one switch.
+    /// C: `LP_MODEL_KPATCH_STACK`.
+    public static let kpatchStack = Cell(.patchedSet, .everything, detector: .stack)
 
     /// The cell (with extras) an lp_model_t below LP_MODEL_USER_BASE stands for.
     init?(raw: lp_model_t) {
         guard raw & ~UInt32(0xffff) == 0,
               let counts = CountedArea(rawValue: raw & 0xf),
               let switches = SwitchUnit(rawValue: (raw >> 4) & 0xf),
-              raw & 0xff00 & ~SwitchPoints.all.rawValue == 0
+              raw & 0xff00 & ~(SwitchPoints.all.rawValue | LP_MODEL_F_STACK_CHECK) == 0
         else { return nil }
-        self.init(counts, switches, SwitchPoints(rawValue: raw & 0xff00))
+        let detector: Detector = raw & LP_MODEL_F_STACK_CHECK != 0 ? .stack : .counting
+        guard detectorFits(detector, counts, switches) else { return nil }
+        self.init(counts, switches, SwitchPoints(rawValue: raw & SwitchPoints.all.rawValue), detector: detector)
     }
 
     /// The id lp_patch_create takes (the LP_MODEL_* constant of a preset).
-    public var id: lp_model_t { counts.rawValue | switches.rawValue << 4 | switchPoints.rawValue }
+    public var id: lp_model_t {
+        counts.rawValue | switches.rawValue << 4 | switchPoints.rawValue | (detector == .stack ? LP_MODEL_F_STACK_CHECK : 0)
+    }
+}
+
+/// Whether a model may use `detector`: a stack shows which functions a
+/// thread is inside, so stack checking finds the patched set's activations
+/// (never kernel sections), and decides per thread or for all at once (a
+/// function-by-function switch needs per-function counts).
+func detectorFits(_ detector: Detector, _ counts: CountedArea, _ switches: SwitchUnit) -> Bool {
+    detector == .counting || (counts == .patchedSet && switches != .function)
 }
 
 /// A model as the engine runs it: the declarations of whatever
@@ -203,7 +239,7 @@ struct Model {
         self.raw = raw
         leave = model.counts.rawValue
         switchUnit = model.switches.rawValue
-        flags = model.switchPoints.rawValue
+        flags = model.switchPoints.rawValue | (model.detector == .stack ? LP_MODEL_F_STACK_CHECK : 0)
         pending = { model.pending($0) }
     }
 
@@ -228,6 +264,7 @@ struct Model {
     }
 
     var countsNothing: Bool { leave == LP_LEAVE_FUNCTION.rawValue }
+    var checksStacks: Bool { flags & LP_MODEL_F_STACK_CHECK != 0 }
     var countsPerFunction: Bool {
         leave == LP_LEAVE_PATCHED_SET.rawValue && switchUnit == LP_SWITCH_FUNCTION.rawValue
     }

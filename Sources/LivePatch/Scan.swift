@@ -104,7 +104,9 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
     if !tx.model.countsNothing {
         forEachLiveThread { t in
             var reason: Int32
-            if perFunction {
+            if tx.model.checksStacks {
+                reason = stackBlockReason(t, tx)
+            } else if perFunction {
                 reason = countedBlockReason(t, tx, rows: rows, stride: stride)
             } else {
                 let r = blockReason(t, tx)

@@ -102,6 +102,7 @@ func stallName(_ reason: Int32) -> StaticString {
     case Int32(LP_STALL_IN_KERNEL): return "in-kernel"
     case Int32(LP_STALL_IN_SET): return "in-set"
     case Int32(LP_STALL_NO_SWITCH_POINT): return "no-switch-point"
+    case Int32(LP_STALL_UNRELIABLE_STACK): return "unreliable-stack"
     default: return "unknown"
     }
 }

@@ -54,8 +54,12 @@ struct Transition {
     /// Heading to the state with the patch applied: enabling, or a reversed disable.
     var isPatching: Bool { enabling == (target == universeNew) }
 
-    /// SWITCH_KERNEL and SWITCH_FUNCTION switch under holds.
-    var holdsEntries: Bool { model.countsPerFunction || model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue }
+    /// SWITCH_KERNEL and SWITCH_FUNCTION switch under holds; stack checks
+    /// run in rounds on the same schedule (nextHoldAt): no thread reports
+    /// progress to the patcher between them.
+    var holdsEntries: Bool {
+        model.countsPerFunction || model.checksStacks || model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue
+    }
 
     /// Schedules the next hold after one that began at `startedAt` and did
     /// not switch. A stalled hold may be one whose threads inside wait for
@@ -143,6 +147,10 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
     }
     let model = patch.model
     if model.countsPerFunction && !ensureCounterRows(functions.count) { return LPError.noMemory }
+    if model.checksStacks {
+        let r = prepareStackCheck(functions)
+        if r != 0 { return r }
+    }
     let epoch = lp_load_u64(&lp_global_ref().pointee.epoch) &+ 1
     for (i, fn) in functions.enumerated() {
         let f = functionRecord(fn.index)
@@ -217,6 +225,10 @@ func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
     var done: Bool
     if model.countsNothing {
         done = true
+    } else if model.checksStacks && model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
+        done = lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target || stackStopMachine(&tx, deadline: deadline)
+    } else if model.checksStacks {
+        done = stackSwitchThreads(&tx, deadline: deadline)
     } else if model.countsPerFunction {
         done = switchFunctions(&tx, deadline: deadline)
     } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
@@ -543,7 +555,7 @@ func forceSwitch(_ tx: Transition) {
 
 /// Breaks the protocol on purpose (LP_BUG_*). C: `lp_debug_inject_bug`.
 @c public func lp_debug_inject_bug(_ kind: Int32) -> Int32 {
-    guard kind >= LP_BUG_NONE && kind <= LP_BUG_PAD_NOT_WRITTEN else { return LPError.invalid }
+    guard kind >= LP_BUG_NONE && kind <= LP_BUG_STACK_SKIP_FRAME else { return LPError.invalid }
     withPatcherLock { injectedBug = kind }
     return 0
 }

@@ -38,6 +38,7 @@ public func registerModel<M: ConsistencyModel>(_ model: M, name: String) throws(
 /// byte is replaced).
 func registerModel<M: ConsistencyModel>(_ model: M, bytes: [UInt8]) throws(LivePatchError) -> lp_model_t {
     let result = withPatcherLock { () -> (model: lp_model_t, error: Int32) in
+        if !detectorFits(model.detector, model.counts, model.switches) { return (LP_MODEL_INVALID, LPError.invalid) }
         if let e = checkModelName(bytes) { return (LP_MODEL_INVALID, e) }
         let raw = LP_MODEL_USER_BASE + UInt32(userModels.count)
         userModels.append(UserModel(name: bytes, model: Model(model, raw: raw)))
@@ -63,6 +64,7 @@ struct ForeignModel: ConsistencyModel {
     let counts: CountedArea
     let switches: SwitchUnit
     let switchPoints: SwitchPoints
+    let detector: Detector
 
     func pending(_ progress: TransitionProgress) -> PendingDecision {
         guard let decide = ops.pending else { return .wait }
@@ -85,19 +87,20 @@ struct ForeignModel: ConsistencyModel {
 
 /// Registers a model defined by `ops` (copied; `ops->ctx` is passed back to
 /// `ops->pending`). LP_MODEL_INVALID with errno EINVAL (NULL, bad enum or
-/// flags, empty or long name), EEXIST (name taken) or ENOMEM (full).
+/// flags, a detector the cell cannot use, empty or long name), EEXIST (name taken) or ENOMEM (full).
 /// C: `lp_model_register`.
 @c public func lp_model_register(_ ops: UnsafePointer<lp_model_ops_t>?) -> lp_model_t {
     guard let ops, let name = ops.pointee.name, let bytes = copyName(name),
           let counts = CountedArea(rawValue: ops.pointee.counts.rawValue),
           let switches = SwitchUnit(rawValue: ops.pointee.switches.rawValue),
-          ops.pointee.switch_points & ~SwitchPoints.all.rawValue == 0
+          ops.pointee.switch_points & ~(SwitchPoints.all.rawValue | LP_MODEL_F_STACK_CHECK) == 0
     else {
         lp_sys_set_errno(-LPError.invalid)
         return LP_MODEL_INVALID
     }
     let model = ForeignModel(ops: ops.pointee, counts: counts, switches: switches,
-                             switchPoints: SwitchPoints(rawValue: ops.pointee.switch_points))
+                             switchPoints: SwitchPoints(rawValue: ops.pointee.switch_points & SwitchPoints.all.rawValue),
+                             detector: ops.pointee.switch_points & LP_MODEL_F_STACK_CHECK != 0 ? .stack : .counting)
     do {
         return try registerModel(model, bytes: bytes)
     } catch {
@@ -110,10 +113,12 @@ let builtinModelNames: [(model: lp_model_t, name: [UInt8])] = [
     (Cell.immediate.id, Array("IMMEDIATE".utf8)), (Cell.kgraft.id, Array("KGRAFT".utf8)),
     (Cell.kpatch.id, Array("KPATCH".utf8)), (Cell.upstream.id, Array("UPSTREAM".utf8)),
     (Cell.hiramatsu.id, Array("HIRAMATSU".utf8)), (Cell.renew.id, Array("RENEW".utf8)),
+    (Cell.upstreamStack.id, Array("UPSTREAM_STACK".utf8)), (Cell.kpatchStack.id, Array("KPATCH_STACK".utf8)),
 ]
 
 /// The name of a built-in model: its preset's, else "LEAVE x SWITCH" with
-/// any extra switch points appended ("+kernel-exit", "+arm-at-kernel-exit").
+/// any extra switch points appended ("+kernel-exit", "+arm-at-kernel-exit")
+/// and "+stack" for the stack-checking detector.
 func builtinName(_ cell: Cell) -> [UInt8] {
     if let preset = builtinModelNames.first(where: { $0.model == cell.id }) { return preset.name }
     var name = LogLine() // the engine's byte-string builder
@@ -122,10 +127,12 @@ func builtinName(_ cell: Cell) -> [UInt8] {
     name.text(cell.switches.name)
     if cell.switchPoints.contains(.kernelExit) { name.text("+kernel-exit") }
     if cell.switchPoints.contains(.armAtKernelExit) { name.text("+arm-at-kernel-exit") }
+    if cell.detector == .stack { name.text("+stack") }
     return name.bytes
 }
 
-/// What model `m` counts, what switches, its switch points and its name
+/// What model `m` counts, what switches, its switch points (with
+/// LP_MODEL_F_STACK_CHECK for the stack-checking detector) and its name
 /// (a preset's, a cell's, or the name it was registered with). -EINVAL for
 /// NULL `out` or an unknown model. C: `lp_model_describe`.
 @c public func lp_model_describe(_ m: lp_model_t, _ out: UnsafeMutablePointer<lp_model_info_t>?) -> Int32 {

@@ -31,6 +31,10 @@ public struct Model: Hashable, Sendable, CustomStringConvertible {
     public static let hiramatsu = Model(.hiramatsu)
     /// C: `LP_MODEL_RENEW`.
     public static let renew = Model(.renew)
+    /// C: `LP_MODEL_UPSTREAM_STACK`.
+    public static let upstreamStack = Model(.upstreamStack)
+    /// C: `LP_MODEL_KPATCH_STACK`.
+    public static let kpatchStack = Model(.kpatchStack)
 
     /// Registers a user-defined model under `name` (unique, 1 to
     /// LP_MODEL_NAME_MAX - 1 bytes); its id lives as long as the process.

@@ -66,11 +66,11 @@ func statusText() -> String {
         out += "\(dir)/model \(modelText(p.model))\n\(dir)/stack_index \(p.stack_index)\n"
         out += "\(dir)/functions \(p.functions) replaced, \(p.extended) counted\n"
     }
-    let reasons = ["none", "in-kernel", "in-set", "no-switch-point"]
+    let reasons = ["none", "in-kernel", "in-set", "no-switch-point", "unreliable-stack"]
     for t in threads.prefix(Int(min(snap.n_threads, snap.threads_cap))) {
         let dir = "/proc/\(t.tid)"
         out += "\(dir)/comm \(cName(t.name))\n\(dir)/patch_state \(t.patch_state)\n"
-        out += "\(dir)/blocking \(t.blocking >= 0 && t.blocking < 4 ? reasons[Int(t.blocking)] : "unknown")"
+        out += "\(dir)/blocking \(t.blocking >= 0 && t.blocking < reasons.count ? reasons[Int(t.blocking)] : "unknown")"
         out += t.offline != 0 ? " (offline)\n" : "\n"
         if t.n_inside != 0 { out += "\(dir)/stack \(insideNames(t))\n" }
     }

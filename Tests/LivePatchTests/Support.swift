@@ -56,3 +56,5 @@ let presetKPatch = lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL)
 let presetUpstream = lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_THREAD) | LP_MODEL_F_KERNEL_EXIT_SWITCHES
 let presetHiramatsu = lp_model(LP_LEAVE_PATCHED_SET, LP_SWITCH_KERNEL) | LP_MODEL_F_ARM_AT_KERNEL_EXIT
 let presetRenew = lp_model(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL)
+let presetUpstreamStack = presetUpstream | LP_MODEL_F_STACK_CHECK
+let presetKPatchStack = presetKPatch | LP_MODEL_F_STACK_CHECK

@@ -13,6 +13,7 @@ extension Engine {
             (.immediate, presetImmediate, "IMMEDIATE"), (.kgraft, presetKGraft, "KGRAFT"),
             (.kpatch, presetKPatch, "KPATCH"), (.upstream, presetUpstream, "UPSTREAM"),
             (.hiramatsu, presetHiramatsu, "HIRAMATSU"), (.renew, presetRenew, "RENEW"),
+            (.upstreamStack, presetUpstreamStack, "UPSTREAM_STACK"), (.kpatchStack, presetKPatchStack, "KPATCH_STACK"),
         ]
         for (model, id, name) in presets {
             #expect(model.id == id)

@@ -31,6 +31,8 @@ extension Engine {
         #expect(Cell.hiramatsu.id == presetHiramatsu)
         #expect(Cell.renew.id == presetRenew)
         #expect(Cell.immediate.id == presetImmediate)
+        #expect(Cell.upstreamStack.id == presetUpstreamStack)
+        #expect(Cell.kpatchStack.id == presetKPatchStack)
     }
 
     @Test func registrationErrors() throws {
@@ -40,6 +42,17 @@ extension Engine {
         #expect(throws: LivePatchError(code: -EEXIST)) { try registerModel(ReverseAtDeadline(deadlineNs: 1), name: name) }
         #expect(throws: LivePatchError(code: -EEXIST)) { try registerModel(Cell.kgraft, name: "KGRAFT") }
         #expect(throws: LivePatchError(code: -EINVAL)) { try registerModel(Cell.kgraft, name: "") }
+        // Stack checking needs the patched set's activations and a per-thread
+        // or all-at-once switch.
+        #expect(throws: LivePatchError(code: -EINVAL)) {
+            try registerModel(Cell(.kernelSections, .thread, detector: .stack), name: uniqueName("stack-kernel"))
+        }
+        #expect(throws: LivePatchError(code: -EINVAL)) {
+            try registerModel(Cell(.patchedSet, .function, detector: .stack), name: uniqueName("stack-function"))
+        }
+        let stack = try registerModel(Cell(.patchedSet, .thread, detector: .stack), name: uniqueName("stack-thread"))
+        var stackInfo = lp_model_info_t()
+        #expect(lp_model_describe(stack, &stackInfo) == 0 && stackInfo.switch_points & LP_MODEL_F_STACK_CHECK != 0)
         var info = lp_model_info_t()
         #expect(lp_model_describe(model, &info) == 0)
         #expect(info.user == 1 && info.counts == LP_LEAVE_PATCHED_SET && info.switches == LP_SWITCH_THREAD)

@@ -72,8 +72,8 @@ typedef struct lp_torture_options {
     int strategies;          /* bit 1 << LP_SIM_RANDOM, 1 << LP_SIM_PCT */
     int inject;              /* LP_BUG_* */
     size_t nmodels;
-    uint32_t model_ids[16];  /* lp_model_t (this header stays importable without livepatch.h) */
-    const char *model_names[16];
+    uint32_t model_ids[18];  /* lp_model_t (this header stays importable without livepatch.h) */
+    const char *model_names[18];
     FILE *json_out;          /* opened before the run: an unwritable path is a usage error */
     FILE *text;              /* the tables: stdout, or stderr when the JSON goes to stdout */
 } lp_torture_options_t;

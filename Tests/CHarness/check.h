@@ -80,7 +80,10 @@ static inline int in_child(int (*fn)(void), unsigned alarm_s)
 static inline int snapshot_blocked_inside(const char *thread, const lp_func_t *f)
 {
     lp_thread_state_t states[16];
-    lp_snapshot_t snap = {.threads = states, .threads_cap = 16};
+    lp_snapshot_t snap;
+    memset(&snap, 0, sizeof snap); /* C++ (exception_frames.cpp) has no out-of-order designators */
+    snap.threads = states;
+    snap.threads_cap = 16;
     lp_status_snapshot(&snap);
     for (uint32_t i = 0; i < snap.n_threads && i < 16; i++)
         if (strcmp(states[i].name, thread) == 0)

@@ -78,7 +78,7 @@ static void registration(void)
     errno = 0;
     check(lp_model_register(&ops) == LP_MODEL_INVALID && errno == EINVAL, "counts out of range: EINVAL");
     ops.counts = LP_LEAVE_PATCHED_SET;
-    ops.switch_points = 0x400;
+    ops.switch_points = 0x800;
     errno = 0;
     check(lp_model_register(&ops) == LP_MODEL_INVALID && errno == EINVAL, "unknown switch point: EINVAL");
     ops.switch_points = 0;

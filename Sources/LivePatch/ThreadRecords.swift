@@ -88,6 +88,8 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
             lp_unlock_registry()
             return nil
         }
+        // A plain store: published to scans (lp_func_counts) by the release
+        // store of state below, which pairs with their acquire load of it.
         t.pointee.rows = rows
     }
     resetRecord(t, slot: slot, name: name)

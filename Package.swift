@@ -19,8 +19,8 @@ let versionOfPackage = (try? String(contentsOfFile: Context.packageDirectory + "
 // only the LP_EMBEDDED build, which a dependent never sets, has any.
 // Exclusivity checking stays on: the engine's shared state is guarded by its
 // own locks and atomics, and says so where it lives (@exclusivity(unchecked)
-// on its globals and the Patch class's properties; lp_global reached through
-// lp_global_ref()), so that the hooks make no swift_beginAccess call
+// on its globals and the Patch class's properties; lps_global reached through
+// lps_global_ref()), so that the hooks make no swift_beginAccess call
 // (scripts/check-hot-path) and nested accesses under the patcher lock do not
 // trap in the Swift build.
 var engineSettings: [SwiftSetting] = [.swiftLanguageMode(.v5)]
@@ -44,14 +44,27 @@ if embedded {
     ])]
 }
 
+// The ABI's types (CInclude/livepatch/types.h, through CInclude/module.modulemap):
+// the one module the engine re-exports to its Swift clients.
+let abiTypes: Target = .target(
+    name: "CLivePatchABI",
+    path: "CInclude",
+    publicHeadersPath: "."
+)
+// The bodies of the ABI's opaque handles, which Swift must see complete to
+// name them in the engine's public signatures (lps_handles.h says why).
+let handles: Target = .target(
+    name: "CLivePatchHandles",
+    dependencies: ["CLivePatchABI"]
+)
 let shim: Target = .target(
     name: "CLivePatchShim",
-    dependencies: ["CLiburcu"],
+    dependencies: ["CLivePatchHandles", "CLiburcu"],
     cSettings: shimCSettings,
-    // The shadow variables' hash table (lp_shadow_shim.c). CLiburcu's
+    // The shadow variables' hash table (lps_shadow_shim.c). CLiburcu's
     // pkg-config name (liburcu-memb) brings only the memb flavour's -l flags.
     // libelf (elfutils, Debian libelf-dev) reads symbol tables for
-    // lp_func_register_object (lp_elf_shim.c).
+    // lp_func_register_object (lps_elf_shim.c).
     linkerSettings: [.linkedLibrary("urcu-cds"), .linkedLibrary("elf")]
 )
 let liburcu: Target = .systemLibrary(
@@ -72,7 +85,7 @@ let torture: Target = .target(
 // runtime: String, async), and its module keeps the name LivePatch.
 let engine: Target = .target(
     name: embedded ? "LivePatch" : "LivePatchEngine",
-    dependencies: ["CLivePatchShim"],
+    dependencies: ["CLivePatchABI", "CLivePatchHandles", "CLivePatchShim"],
     path: "Sources/LivePatch",
     swiftSettings: engineSettings,
     linkerSettings: engineLinkerSettings
@@ -92,7 +105,7 @@ if embedded {
             .library(name: "livepatch", type: .static, targets: ["LivePatch"]),
             .library(name: "livepatch-shared", type: .dynamic, targets: ["LivePatch"]),
         ],
-        targets: [liburcu, shim, engine]
+        targets: [liburcu, abiTypes, handles, shim, engine]
     )
 } else {
     package = Package(
@@ -113,7 +126,7 @@ if embedded {
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
         targets: [
-            liburcu, shim, engine, swiftAPI, torture,
+            liburcu, abiTypes, handles, shim, engine, swiftAPI, torture,
             .executableTarget(
                 name: "livepatch",
                 dependencies: ["LivePatch", "CLivePatchTorture",

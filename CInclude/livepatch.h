@@ -55,6 +55,13 @@
  *  - the shadow variables' one exception is next to them (another thread
  *    inside a shadow read section at the fork).
  *
+ * The headers, by concern: this one (library, models, threads, functions and
+ * hooks, patches, callbacks and system state, transitions, status), with
+ * livepatch/types.h (every type and constant), livepatch/ftrace.h
+ * (user-space ftrace) and livepatch/shadow.h (shadow variables), which it
+ * includes. Two more are opt-in, for test harnesses: livepatch/sim.h
+ * (simulation mode) and livepatch/debug.h (injected protocol breaks).
+ *
  * Link: cc prog.c -I CInclude .build-embedded/release/liblivepatch.a \
  *           $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread
  */
@@ -62,6 +69,8 @@
 #define LIVEPATCH_H
 
 #include "livepatch/types.h"
+#include "livepatch/ftrace.h"
+#include "livepatch/shadow.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -213,90 +222,6 @@ lp_func_t *lp_func_register_auto(const char *name, const void *impl);
  * registered). Link with -lelf (liblivepatch-shared.so brings it itself). */
 int lp_func_register_object(const char *object, const char *name_glob, unsigned flags);
 
-/* ---- user-space ftrace: patching unmodified functions at their entry ------
- * (docs/FTRACE.md.) A function compiled with -fpatchable-function-entry=5
- * (GCC or clang, x86-64; the second number, if any, must be 0) starts with
- * a pad of five NOPs, listed in its object's __patchable_function_entries.
- * lp_ftrace_discover registers such functions; lp_patch_add_func and
- * lp_patch_extend_set then work on them as on any function, with no hook in
- * their callers, and every model, lp_transition_*, status, JSON, callbacks
- * and shadow variables work unchanged:
- *  - while some patch names a function (from lp_patch_add_func,
- *    lp_patch_add_func_by_name or lp_patch_extend_set until
- *    lp_patch_destroy; a name given before discovery names it once
- *    discovery registers it), its pad jumps to a trampoline that runs
- *    lp_func_enter, calls the implementation the calling thread must run
- *    (its own body after the pad, or the replacement) in place of the
- *    caller's call (same stack, same arguments), and runs lp_func_exit when
- *    it returns: the function is counted exactly like a hook-called one. When no patch names it, its
- *    pad is NOPs again and a call costs only those. lp_patch_add_func and
- *    lp_patch_extend_set answer -EINVAL when the pad cannot be rewritten
- *    (mprotect refused, or its bytes are not what discovery found).
- *  - a replacement must not call the function it replaces by its name or
- *    address: that call enters the pad again and is redirected to the
- *    replacement (an endless recursion). A hook-called function's
- *    replacement may call the original implementation; this one may not.
- *  - a thread already inside a function when its pad is armed is not
- *    counted in that activation (as with a function registered while it
- *    runs): for a LEAVE_PATCHED_SET model, name the function in a patch
- *    (lp_patch_add_func) before the threads that must be seen enter it.
- *  - the pad is rewritten while threads run it, never writable longer than
- *    the write (W^X), serialised on every core with
- *    membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE) where the kernel
- *    has it. The library installs a SIGTRAP handler at the first arming (an
- *    int3 stands in the pad's first byte while it changes); int3s that are
- *    not its own go to the handler installed before it, or to the default
- *    action. A program that installs its own SIGTRAP handler later must
- *    chain to the previous one.
- *  - the trampoline saves the argument registers of the System V ABI
- *    (integer, r10, xmm0-7) and the return registers (rax, rdx, xmm0-1), not
- *    the upper halves of ymm/zmm arguments nor an x87 return value: a
- *    function that takes __m256/__m512 arguments or returns long double
- *    must not be named in a patch.
- *  - return hooking keeps at most 32 hooked calls per thread (a shadow
- *    stack); a deeper call runs its function's current implementation,
- *    neither counted nor hooked.
- *  - unwinding: while a hooked call runs, its return address on the stack
- *    is the trampoline's, and the real one is on the library's per-thread
- *    shadow stack, which no unwinder reads: the trampoline's unwind
- *    information marks the return address undefined there, so backtrace()
- *    from inside it ends at the hooked function (the frames above it, its
- *    own included, are right; its callers are not shown), gdb's backtrace
- *    ends there too, and a C++ exception thrown through a hooked call finds
- *    no handler beyond it and calls std::terminate: do not name in a patch
- *    a function that exceptions unwind through. lp_ftrace_return_address
- *    gives the real return address of such a frame, as the kernel's
- *    ftrace_graph_ret_addr does. longjmp out of a hooked call is handled
- *    (its shadow entries are dropped at the next hooked return below it).
- *  - the pad's landing stubs are mapped 1.8 GiB below the object's text
- *    (the armed pad's jmp keeps GCC's NOPs as displacement, so that only
- *    its first byte ever changes): an object whose range there is taken,
- *    or a non-PIE executable mapped too low for it, is skipped by
- *    discovery. */
-
-/* Register, under its symbol name, every function with a patchable entry in
- * the executable and the loaded objects (dl_iterate_phdr, libelf), as
- * lp_func_register does at its address; a local function whose name
- * another took is registered as "file.c:f". An object already scanned is
- * skipped, so call it again after dlopen for the new object's functions. A
- * function already registered at that address (by lp_func_register, under
- * any name) gets its pad and is not registered again. flags: 0. Returns how
- * many functions got a pad (0 when nothing new was loaded); -EINVAL flags
- * nonzero, -ENOMEM LP_MAX_FUNCS reached (those before keep theirs). Link
- * with -lelf. */
-int lp_ftrace_discover(unsigned flags);
-/* 1 when f has a patchable entry (registered by lp_ftrace_discover), 0 when
- * not; -EINVAL NULL, -ENOENT unknown handle. */
-int lp_ftrace_patchable(const lp_func_t *f);
-/* The address a frame returns to, given the return address read from its
- * stack slot `slot` on the calling thread's own stack: the real one when
- * ret is the trampoline's return site of a hooked call, else ret. */
-const void *lp_ftrace_return_address(const void *ret, const void *slot);
-/* Called by instrumented code: counts an entry (exit) of fn when fn was
- * registered with lp_func_register_auto(); call_site is not used. */
-void __cyg_profile_func_enter(void *fn, void *call_site);
-void __cyg_profile_func_exit(void *fn, void *call_site);
-
 /* ---- patches ------------------------------------------------------------- */
 
 /* A new, disabled patch. flags: 0 or LP_PATCH_REPLACE (types.h). NULL with
@@ -335,7 +260,7 @@ int lp_patch_disable(lp_patch_t *p);
  * transition, or a callback of p runs. */
 int lp_patch_destroy(lp_patch_t *p);
 
-/* ---- kernel livepatch parity (callbacks, system state, late targets, log) - */
+/* ---- callbacks, system state, late targets and the log ------------------- */
 
 /* Set p's callbacks (copied; NULL clears them) and the ctx they receive; the
  * rules are next to lp_callbacks_t in livepatch/types.h. -EINVAL p NULL,
@@ -444,63 +369,6 @@ int lp_set_switch_policy(uint64_t hold_ns, uint64_t retry_ns);
  * hold_ns the bound stays hold_ns. 1 ns to one second; -EINVAL otherwise. */
 int lp_set_hold_limit(uint64_t limit_ns);
 
-/* ---- shadow variables ------------------------------------------------------
- * Data attached to an existing object without changing its layout, keyed by
- * <obj, id>, with the semantics of the kernel's shadow variables
- * (Documentation/livepatch/shadow-vars.rst). The API gives no mutual
- * exclusion on the data itself: that is the caller's business.
- *
- * Rules:
- *  - A new shadow's size bytes are zeroed (aligned as malloc's), then ctor (if
- *    any) runs on them before any thread can find the shadow; a nonzero
- *    return fails the call with NULL and errno = the return value with its
- *    sign removed (ctors return -errno, as in the kernel). Of two threads
- *    racing to create one <obj, id>, one creates it and runs its ctor, the
- *    other gets that same shadow and its ctor never runs.
- *  - ctor and dtor run under the writer lock: they may call lp_shadow_get,
- *    but a writer call (alloc, get_or_alloc, free, free_all) from inside them
- *    is refused with errno EDEADLK.
- *  - Freeing unlinks the shadow, runs dtor (if any) at once, and reclaims the
- *    memory after an RCU grace period. A thread that keeps using the data of
- *    a shadow another thread may free brackets lp_shadow_get and the use with
- *    lp_shadow_read_lock/unlock: the memory stays allocated until it unlocks
- *    (the dtor may already have run, as in the kernel). Otherwise the data is
- *    valid until the shadow is freed.
- *  - lp_shadow_get takes no lock. Each thread is registered with liburcu's
- *    memb flavour by its first lp_shadow_* call (one registry mutex, not
- *    async-signal-safe) until it exits; a thread the program registered with
- *    urcu_memb itself is used as it is, and must stay registered while it
- *    uses lp_shadow_*. Once registered, lp_shadow_get and the read sections
- *    are async-signal-safe; the writer calls (a mutex) are not.
- *  - Inside an lp_shadow_read_lock section, call nothing that waits for a
- *    memb grace period (urcu_memb_synchronize_rcu, urcu_memb_barrier): it
- *    would wait for itself. Every lp_shadow_* call is allowed there.
- *  - A fork while another thread is inside a read section leaves the child
- *    unable to complete a grace period (liburcu's memb flavour keeps that
- *    thread's reader state): fork from a quiescent program.
- * Pointer-returning calls: NULL with errno EINVAL (obj NULL), ENOMEM (no
- * memory, size too large), EDEADLK (called from a ctor or dtor). */
-
-/* The data of <obj, id>; NULL with errno ENOENT when there is none. */
-void *lp_shadow_get(void *obj, unsigned long id);
-/* A new shadow <obj, id>; NULL with errno EEXIST when <obj, id> exists. */
-void *lp_shadow_alloc(void *obj, unsigned long id, size_t size,
-                      lp_shadow_ctor_t ctor, void *ctor_data);
-/* The existing shadow <obj, id> (ctor not run), or a new one as lp_shadow_alloc. */
-void *lp_shadow_get_or_alloc(void *obj, unsigned long id, size_t size,
-                             lp_shadow_ctor_t ctor, void *ctor_data);
-/* Detach <obj, id>, run dtor (may be NULL) on its data, free it after a grace
- * period. No shadow: nothing happens. obj NULL: errno EINVAL; from a ctor or
- * dtor: errno EDEADLK, nothing happens. */
-void lp_shadow_free(void *obj, unsigned long id, lp_shadow_dtor_t dtor);
-/* lp_shadow_free of every shadow with this id, in no particular order. */
-void lp_shadow_free_all(unsigned long id, lp_shadow_dtor_t dtor);
-/* Open (nesting) a read section in which no shadow data found is reclaimed.
- * -ENOMEM the thread could not be registered with liburcu. */
-int lp_shadow_read_lock(void);
-/* Close the innermost one. -EINVAL none is open on this thread. */
-int lp_shadow_read_unlock(void);
-
 /* ---- status snapshot -------------------------------------------------------- */
 
 /* Fill out: the transition status, each patch, and each live registered
@@ -530,65 +398,6 @@ int lp_status_snapshot(lp_snapshot_t *out);
  * the names hold.
  * -EINVAL buf NULL with len > 0. */
 int lp_status_json(char *buf, size_t len);
-
-/* ---- testing ------------------------------------------------------------------ */
-
-/* Break the protocol on purpose (LP_BUG_*), so that a checker can prove it
- * catches the break; LP_BUG_NONE restores it. For test harnesses only.
- * -EINVAL unknown kind. */
-int lp_debug_inject_bug(int kind);
-
-/* ---- simulation mode: deterministic, replayable interleavings ------------------
- * Real pthreads, one running at a time: a thread runs until it offers the
- * baton (lp_sim_point) or blocks in the engine (a hold, lp_transition_wait,
- * lp_sim_wait), and a scheduler driven by cfg->seed picks the next one. The
- * same seed gives the same schedule, hash and result. The engine's waits,
- * clock (virtual: 1 us per step, jumping to the next timeout when every
- * thread is blocked) and nudges follow the simulation on simulated threads;
- * the hooks are untouched, so the harness calls lp_sim_point next to each
- * hook (LP_SIM_CALL below). Every thread that touches the engine during a run
- * must be a simulated one. One simulation at a time. */
-
-/* Arms a run. -EINVAL cfg NULL or a field out of range, -EBUSY a run is
- * armed, -ENOMEM (first run only) no memory, or no thread-specific-data key
- * left for the exit hook of lp_sim_thread_leave. */
-int lp_sim_start(const lp_sim_config_t *cfg);
-/* The calling thread becomes simulated thread id and blocks until it is
- * scheduled; scheduling begins once all cfg->threads threads joined, so the
- * ids, not OS timing, fix the order. -ENOENT no run armed (or it began),
- * -EINVAL id out of range, -EEXIST id taken or the caller already joined. */
-int lp_sim_thread_join(unsigned id);
-/* Offers the baton (kind: LP_SIM_*). A no-op outside a run. */
-void lp_sim_point(int kind);
-/* Blocks while *word == expected, until lp_sim_wake(word), a nudge or
- * timeout_ns (0: none) of virtual time; outside a run, a futex wait.
- * 0 woken, -EAGAIN *word != expected, -ETIMEDOUT, -EINTR a signal;
- * -EINVAL word NULL. */
-int lp_sim_wait(uint32_t *word, uint32_t expected, uint64_t timeout_ns);
-/* Wakes every thread in lp_sim_wait(word). */
-void lp_sim_wake(uint32_t *word);
-/* The run's logical clock on a simulated thread (each read advances it by
- * 1 ns, so reads are strictly ordered); CLOCK_MONOTONIC elsewhere. */
-uint64_t lp_sim_now(void);
-/* The calling thread leaves the run (call it last, after
- * lp_thread_unregister); the baton passes on. -ENOENT not a simulated thread.
- * A simulated thread that exits without calling it leaves at its exit (a
- * thread-specific-data destructor calls it), so the run goes on without it. */
-int lp_sim_thread_leave(void);
-/* Ends the run after every simulated thread left and was joined, and
- * reports it (out may be NULL). -ENOENT no run armed, -EBUSY threads still
- * in it. */
-int lp_sim_stop(lp_sim_result_t *out);
-
-/* LP_CALL with the simulation's yield points around the hooks. */
-#define LP_SIM_CALL(f, fn_type, ...)                               \
-    do {                                                           \
-        lp_func_t *lp_call_f_ = (f);                               \
-        lp_sim_point(LP_SIM_ENTER);                                \
-        ((fn_type)lp_func_enter(lp_call_f_))(__VA_ARGS__);         \
-        lp_sim_point(LP_SIM_EXIT);                                 \
-        lp_func_exit(lp_call_f_);                                  \
-    } while (0)
 
 #ifdef __cplusplus
 }

@@ -185,7 +185,7 @@ enum {
     LP_BUG_STACK_SKIP_FRAME = 6,   /* the stack walker skips the innermost hooked frame and the first frame above the interrupted one */
 };
 
-/* ---- kernel livepatch parity: callbacks, system state, atomic replace ---- */
+/* ---- callbacks, system state, atomic replace ------------------------------ */
 
 /* lp_patch_create() flag: atomic replace (the kernel's cumulative patch). One
  * transition takes the program from the stack of enabled patches to this
@@ -240,7 +240,6 @@ typedef struct lp_callbacks {
     void (*post_unpatch)(lp_patch_t *p, void *ctx);
 } lp_callbacks_t;
 
-/* ---- end of the parity block ---- */
 
 typedef struct lp_transition_status {
     int state;                  /* LP_TRANSITION_* */
@@ -284,7 +283,7 @@ typedef struct lp_thread_info {
     const lp_func_t *inside[LP_INSIDE_MAX];
 } lp_thread_info_t;
 
-/* ---- shadow variables (lp_shadow_*, livepatch.h) ---- */
+/* ---- shadow variables (livepatch/shadow.h) ---- */
 /* Runs on a new shadow's zeroed data before any other thread can see it;
  * nonzero fails the allocation (see lp_shadow_alloc). */
 typedef int (*lp_shadow_ctor_t)(void *obj, void *shadow_data, void *ctor_data);
@@ -342,7 +341,7 @@ typedef struct lp_snapshot {
     lp_transition_status_t transition;
 } lp_snapshot_t;
 
-/* ---- simulation mode (lp_sim_*): deterministic, replayable interleavings ---- */
+/* ---- simulation mode (livepatch/sim.h): deterministic, replayable interleavings ---- */
 
 #define LP_SIM_MAX_THREADS 64
 

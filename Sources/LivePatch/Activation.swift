@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 /// The universes of a transition: where it started from, and where it heads.
 let universeOld: UInt32 = 0
@@ -39,7 +39,7 @@ enum Act {
     }
 }
 
-typealias ThreadRecord = UnsafeMutablePointer<lp_thread_rec_t>
+typealias ThreadRecord = UnsafeMutablePointer<lps_thread_rec_t>
 typealias FunctionRecord = UnsafeMutablePointer<lp_func_t>
 
 /// Begins an area activation for `epoch` and returns its universe.
@@ -58,28 +58,28 @@ func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UIn
 @inline(__always)
 func beginActivationInline(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
     let undecided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: Act.undecided)
-    lp_store_u64(&t.pointee.act, undecided)
+    lps_store_u64(&t.pointee.act, undecided)
     // Thread half of the store-then-load pair: act is stored before hold,
-    // kuniv and target are read. Pairs with lp_sys_membarrier() in
+    // kuniv and target are read. Pairs with lps_patcher_side_fence() in
     // startTransition(), which the patcher runs after storing them and
     // before it reads act.
-    lp_signal_fence()
-    if lp_load_acquire_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
+    lps_thread_side_fence()
+    if lps_load_acquire_u64(&lps_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
     let u: UInt32
-    if lp_load_u32(&lp_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
+    if lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
         // Acquire: a hold seen here belongs to the epoch read below
         // (the patcher stores the epoch before it sets any hold).
-        if lp_load_acquire_u32(&lp_global_ref().pointee.hold) != 0 {
+        if lps_load_acquire_u32(&lps_global_ref().pointee.hold) != 0 {
             return beginHeldActivation(t, epoch: epoch, kernel: kernel, marker: marker)
         }
-        u = lp_load_u32(&lp_global_ref().pointee.kuniv)
+        u = lps_load_u32(&lps_global_ref().pointee.kuniv)
     } else {
-        u = lp_load_u32(&lp_global_ref().pointee.target)
+        u = lps_load_u32(&lps_global_ref().pointee.target)
     }
     let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
-    if lp_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
+    if lps_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
     // A signal handler interrupted us and decided this activation: keep its universe.
-    let now = lp_load_u64(&t.pointee.act)
+    let now = lps_load_u64(&t.pointee.act)
     if Act.isDecided(now) { return Act.universe(now) }
     return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
 }
@@ -88,12 +88,12 @@ func beginActivationInline(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marke
 /// again.
 @inline(never)
 func beginHeldActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
-    lp_store_u64(&t.pointee.act, Act.none)
+    lps_store_u64(&t.pointee.act, Act.none)
     // A hold of a later transition must not hold this one's activation:
     // that thread would block the very hold it waits on.
-    if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
+    if lps_load_u64(&lps_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
     notifyPatcher()
-    waitWhileHeld(&lp_global_ref().pointee.hold, epoch: epoch)
+    waitWhileHeld(&lps_global_ref().pointee.hold, epoch: epoch)
     return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
 }
 
@@ -102,7 +102,7 @@ func beginHeldActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker:
 /// falls back to the steady implementation.
 @inline(never)
 func staleActivation(_ t: ThreadRecord) -> UInt32 {
-    lp_store_u64(&t.pointee.act, Act.none)
+    lps_store_u64(&t.pointee.act, Act.none)
     return universeOld
 }
 
@@ -110,19 +110,19 @@ func staleActivation(_ t: ThreadRecord) -> UInt32 {
 /// activation could have been what it waits for.
 @inline(__always)
 func endActivation(_ t: ThreadRecord, _ a: UInt64) {
-    lp_store_u64(&t.pointee.act, Act.none)
-    // Pairs with the lp_sys_membarrier() the patcher runs after it sets
-    // lp_global.waiting: either it sees act cleared, or we see waiting.
-    lp_signal_fence()
-    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 {
+    lps_store_u64(&t.pointee.act, Act.none)
+    // Pairs with the lps_patcher_side_fence() the patcher runs after it sets
+    // lps_global.waiting: either it sees act cleared, or we see waiting.
+    lps_thread_side_fence()
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 {
         wakeIfBlocking(a)
     }
 }
 
 @inline(never)
 func wakeIfBlocking(_ a: UInt64) {
-    let stale = !Act.belongs(a, to: lp_load_u64(&lp_global_ref().pointee.epoch))
-    if stale || lp_load_u32(&lp_global_ref().pointee.hold) != 0 || Act.universe(a) != lp_load_u32(&lp_global_ref().pointee.target) {
+    let stale = !Act.belongs(a, to: lps_load_u64(&lps_global_ref().pointee.epoch))
+    if stale || lps_load_u32(&lps_global_ref().pointee.hold) != 0 || Act.universe(a) != lps_load_u32(&lps_global_ref().pointee.target) {
         notifyPatcher()
     }
 }
@@ -130,8 +130,8 @@ func wakeIfBlocking(_ a: UInt64) {
 /// Wakes every patcher sleeping in lp_transition_wait().
 @inline(never)
 func notifyPatcher() {
-    _ = lp_fetch_add_u32(&lp_global_ref().pointee.wake_seq, 1)
-    lp_sys_futex_wake(&lp_global_ref().pointee.wake_seq, Int32.max)
+    _ = lps_fetch_add_u32(&lps_global_ref().pointee.wake_seq, 1)
+    futexWake(&lps_global_ref().pointee.wake_seq, Int32.max)
 }
 
 /// Sleeps while the futex word reads 1 and `epoch` is still the current
@@ -143,8 +143,8 @@ func notifyPatcher() {
 func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>, epoch: UInt64) {
     // Pairs with the release store that clears the hold in releaseHold():
     // seeing 0 implies seeing the new universe.
-    while lp_load_acquire_u32(word) != 0 && lp_load_u64(&lp_global_ref().pointee.epoch) == epoch {
-        _ = lp_sys_futex_wait(word, 1, 0)
+    while lps_load_acquire_u32(word) != 0 && lps_load_u64(&lps_global_ref().pointee.epoch) == epoch {
+        _ = futexWait(word, 1, 0)
     }
 }
 
@@ -152,19 +152,19 @@ func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>, epoch: UInt64) {
 /// activation if the thread is not inside one (activation-based cells).
 @inline(__always)
 func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UInt32 {
-    let a = lp_load_u64(&t.pointee.act)
+    let a = lps_load_u64(&t.pointee.act)
     if Act.belongs(a, to: epoch) {
         if Act.isDecided(a) { return Act.universe(a) }
         // Only a signal handler nested in beginActivation sees "undecided".
         return beginActivation(t, epoch: epoch, kernel: Act.isKernel(a), marker: Act.marker(a))
     }
-    if leave == LP_LEAVE_KERNEL.rawValue && lp_load_u32(&t.pointee.kdepth) != 0 {
+    if leave == LP_LEAVE_KERNEL.rawValue && lps_load_u32(&t.pointee.kdepth) != 0 {
         // A signal handler nested in the section's outermost entry: see
         // snapshotEpoch.
-        if lp_load_u64(&t.pointee.kepoch) == epochUnknown { snapshotEpoch(&t.pointee.kepoch) }
+        if lps_load_u64(&t.pointee.kepoch) == epochUnknown { snapshotEpoch(&t.pointee.kepoch) }
         // A kernel section that began before this transition runs in the old
         // universe to its end.
-        if lp_load_u64(&t.pointee.kepoch) != epoch { return universeOld }
+        if lps_load_u64(&t.pointee.kepoch) != epoch { return universeOld }
         return beginActivation(t, epoch: epoch, kernel: true, marker: 0)
     }
     return beginActivationInline(t, epoch: epoch, kernel: false, marker: depth)
@@ -179,28 +179,28 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
     guard let word = functionCounter(t, f, epoch: epoch) else { return nil }
     let tag = epoch << 32
     while true {
-        var v = lp_load_u64(word)
+        var v = lps_load_u64(word)
         if v & ~UInt64(0xffff_ffff) != tag { v = tag }
-        lp_store_u64(word, v &+ 1)
+        lps_store_u64(word, v &+ 1)
         if v != tag {
             // A recursive entry: this thread already executes f, so f cannot
             // switch before it returns; holding it would wait for itself.
-            return lp_load_u32(&f.pointee.fn_universe)
+            return lps_load_u32(&f.pointee.fn_universe)
         }
         // Thread half of the store-then-load pair: the count is stored before
-        // f.hold is read. Pairs with lp_sys_membarrier() in
+        // f.hold is read. Pairs with lps_patcher_side_fence() in
         // Transition.holdFunctions(), run after the patcher sets f.hold and
         // before it sums the counts.
-        lp_signal_fence()
-        if lp_load_acquire_u32(&f.pointee.hold) != 0 {
-            lp_store_u64(word, lp_load_u64(word) &- 1)
+        lps_thread_side_fence()
+        if lps_load_acquire_u32(&f.pointee.hold) != 0 {
+            lps_store_u64(word, lps_load_u64(word) &- 1)
             // As in beginActivation: a later transition's hold is not ours.
-            if lp_load_u64(&lp_global_ref().pointee.epoch) != epoch { return nil }
+            if lps_load_u64(&lps_global_ref().pointee.epoch) != epoch { return nil }
             notifyPatcher()
             waitWhileHeld(&f.pointee.hold, epoch: epoch)
             continue
         }
-        return lp_load_u32(&f.pointee.fn_universe)
+        return lps_load_u32(&f.pointee.fn_universe)
     }
 }
 
@@ -208,24 +208,24 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
 @inline(never)
 func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) {
     guard let word = functionCounter(t, f, epoch: epoch) else { return }
-    let v = lp_load_u64(word)
+    let v = lps_load_u64(word)
     guard v >> 32 == epoch & 0xffff_ffff, v & 0xffff_ffff != 0 else { return }
-    lp_store_u64(word, v &- 1)
+    lps_store_u64(word, v &- 1)
     // Pairs with the membarrier after f.hold is set (see enterCountedFunction).
-    lp_signal_fence()
-    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 && lp_load_u32(&f.pointee.hold) != 0 {
+    lps_thread_side_fence()
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 && lps_load_u32(&f.pointee.hold) != 0 {
         notifyPatcher()
     }
 }
 
 @inline(__always)
 func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
-    // Pairs with the release store of lp_global.epoch in startTransition():
+    // Pairs with the release store of lps_global.epoch in startTransition():
     // fn_counts and fn_stride are stored before it.
-    guard lp_load_acquire_u64(&lp_global_ref().pointee.epoch) == epoch,
-          let base = lp_global_fn_counts() else { return nil }
-    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
-    let index = UInt64(lp_load_u32(&f.pointee.tx_index))
+    guard lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch,
+          let base = lps_global_fn_counts() else { return nil }
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let index = UInt64(lps_load_u32(&f.pointee.tx_index))
     guard index < stride else { return nil }
-    return base + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride &+ index)
+    return base + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride &+ index)
 }

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The kernel's per-patch callbacks (Documentation/livepatch/callbacks.rst).
 // pre_* run here, from lp_patch_enable/disable, with the patcher lock not
@@ -22,7 +22,7 @@ func runPreCallback(_ patch: Patch, patching: Bool) -> Int32 {
 /// The patch's pre_* callback is about to run on this thread. Patcher lock held.
 func preCallbackBegins(_ patch: Patch) {
     callbackBegins(patch)
-    patcherEvents.pre = (patch, lp_sys_pthread_self())
+    patcherEvents.pre = (patch, lps_sys_pthread_self())
 }
 
 /// It returned. Patcher lock held.

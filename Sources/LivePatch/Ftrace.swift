@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // User-space ftrace (docs/FTRACE.md): functions compiled with
 // -fpatchable-function-entry=5 are registered by name from their pads, and
@@ -6,24 +6,24 @@ import CLivePatchShim
 // the implementation and runs lp_func_exit) exactly while some patch names
 // its function (lp_patch_add_func, lp_patch_add_func_by_name or
 // lp_patch_extend_set, until lp_patch_destroy). The text patching, the pad table and the trampolines
-// are C (lp_ftrace_*.c, lp_ftrace_trampoline.S).
+// are C (lp_ftrace_*.c, lps_ftrace_trampoline.S).
 
 /// Arms or disarms the pad of function `index` (if it has one) to match
 /// whether a patch names it. Patcher lock held: the only writer of pads.
 /// 0, or LPError.invalid when the pad's page cannot be made writable.
 func syncPad(_ index: UInt32) -> Int32 {
     let f = functionRecord(index)
-    guard lp_ftrace_pad_of(f) != nil else { return 0 }
+    guard lps_ftrace_pad_of(f) != nil else { return 0 }
     let named = patchRegistry.patches.contains { $0?.contains(index) ?? false }
     if named && injectedBug == LP_BUG_PAD_NOT_WRITTEN { return 0 }
-    return lp_ftrace_set_armed(f, named ? 1 : 0) == 0 ? 0 : LPError.invalid
+    return lps_ftrace_set_armed(f, named ? 1 : 0) == 0 ? 0 : LPError.invalid
 }
 
 /// The function registered at `address` (by lp_func_register, under any
 /// name), if any.
 func functionRegistered(at address: UnsafeRawPointer) -> FunctionRecord? {
-    lp_lock_registry()
-    defer { lp_unlock_registry() }
+    lps_lock_registry()
+    defer { lps_unlock_registry() }
     for index in 0..<functionRegistry.count where functionRecord(index).pointee.orig == address {
         return functionRecord(index)
     }
@@ -53,7 +53,7 @@ func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>
 @c public func lp_ftrace_discover(_ flags: UInt32) -> Int32 {
     guard flags == 0 else { return LPError.invalid }
     var state: (registered: Int32, error: Int32) = (0, 0)
-    let r = lp_ftrace_scan({ name, fallback, function, size, cell, ctx in
+    let r = lps_ftrace_scan({ name, fallback, function, size, cell, ctx in
         let state = ctx!.assumingMemoryBound(to: (registered: Int32, error: Int32).self)
         let (found, err) = padFunction(name, fallback, function!)
         guard let f = found else {
@@ -63,7 +63,7 @@ func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>
             return 1
         }
         return withPatcherLock { () -> Int32 in
-            let published = lp_ftrace_pad_publish(cell, function, size, f)
+            let published = lps_ftrace_pad_publish(cell, function, size, f)
             if published == LPError.exists { return 0 } // two symbols at one address, or a second scan
             guard published == 0 else {
                 state.pointee.error = LPError.noMemory
@@ -84,11 +84,11 @@ func padFunction(_ name: UnsafePointer<CChar>?, _ fallback: UnsafePointer<CChar>
 @c public func lp_ftrace_patchable(_ f: UnsafePointer<lp_func_t>?) -> Int32 {
     guard f != nil else { return LPError.invalid }
     guard let index = validFunction(f) else { return LPError.notFound }
-    return lp_ftrace_pad_of(functionRecord(index)) != nil ? 1 : 0
+    return lps_ftrace_pad_of(functionRecord(index)) != nil ? 1 : 0
 }
 
 /// The address a frame returns to, the return trampoline of a hooked call
 /// resolved. C: `lp_ftrace_return_address`.
 @c public func lp_ftrace_return_address(_ ret: UnsafeRawPointer?, _ slot: UnsafeRawPointer?) -> UnsafeRawPointer? {
-    lp_ftrace_real_return(ret, slot)
+    lps_ftrace_real_return(ret, slot)
 }

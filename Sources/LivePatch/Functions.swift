@@ -1,6 +1,6 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
-// The function registry: records live in the static lp_func_table for the
+// The function registry: records live in the static lps_func_table for the
 // life of the process (a function is never unregistered), so a handle is
 // checked by its address alone; names are found through an open-addressing
 // table of indices. Both are guarded by the registry lock.
@@ -17,7 +17,7 @@ let byNameSlots = 2 * Int(LP_MAX_FUNCS)
 
 @exclusivity(unchecked) nonisolated(unsafe) var functionRegistry = FunctionRegistry()
 
-let functionTableBase: FunctionRecord = lp_func_table_base()
+let functionTableBase: FunctionRecord = lps_func_table_base()
 
 func functionRecord(_ index: UInt32) -> FunctionRecord { functionTableBase + Int(index) }
 
@@ -31,7 +31,7 @@ func validFunction(_ f: UnsafePointer<lp_func_t>?) -> UInt32? {
     guard offset >= 0, offset % size == 0, offset / size < Int(LP_MAX_FUNCS) else { return nil }
     let index = UInt32(offset / size)
     // Pairs with the release store of `live` in lp_func_register().
-    guard lp_load_acquire_u64(&functionRecord(index).pointee.live) != 0 else { return nil }
+    guard lps_load_acquire_u64(&functionRecord(index).pointee.live) != 0 else { return nil }
     return index
 }
 
@@ -95,7 +95,7 @@ func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
 }
 
 /// Registers a function under `name`; with `byAddress`, also under its
-/// implementation's address in lp_addr_table, for the cyg hooks. An enabled
+/// implementation's address in lps_addr_table, for the cyg hooks. An enabled
 /// patch (or one in transition) that waits for it by name
 /// (lp_patch_add_func_by_name) applies at once: the patcher lock is taken
 /// first (lock order: patcher, then registry) so that the function is
@@ -109,10 +109,10 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
 func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> (FunctionRecord?, Int32) {
     guard let name, let impl, nameLength(name) != nil else { return (nil, LPError.invalid) }
     return withPatcher { () -> (FunctionRecord?, Int32) in
-        lp_lock_registry()
-        defer { lp_unlock_registry() }
+        lps_lock_registry()
+        defer { lps_unlock_registry() }
         if functionRegistry.byName == nil {
-            guard let table = lp_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return (nil, LPError.noMemory) }
+            guard let table = lps_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return (nil, LPError.noMemory) }
             functionRegistry.byName = table.assumingMemoryBound(to: UInt32.self)
         }
         let byName = functionRegistry.byName!
@@ -120,7 +120,7 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
         if byName[slot] != 0 { return (nil, LPError.exists) }
         let address = byAddress ? probeAddress(impl) : nil
         if let address, address.found { return (nil, LPError.exists) }
-        guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lp_sys_strdup(name) else {
+        guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lps_sys_strdup(name) else {
             return (nil, LPError.noMemory)
         }
         let index = functionRegistry.count
@@ -130,14 +130,14 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
         f.pointee.index = index
         // The cyg hooks cannot redirect: an auto-registered function takes
         // no pending replacement.
-        lp_store_release_ptr(&f.pointee.impl, byAddress ? impl : resolveLateTarget(name, index: index))
+        lps_store_release_ptr(&f.pointee.impl, byAddress ? impl : resolveLateTarget(name, index: index))
         // Pairs with the acquire load in validFunction().
-        lp_store_release_u64(&f.pointee.live, 1)
+        lps_store_release_u64(&f.pointee.live, 1)
         functionRegistry.count += 1
         byName[slot] = index + 1
         // Last, with release: pairs with the acquire load of the key in
         // autoFunction(), so a cyg hook that finds f sees it whole.
-        if let address { lp_addr_publish(address.slot, impl, f) }
+        if let address { lps_addr_publish(address.slot, impl, f) }
         return (f, 0)
     }
 }
@@ -158,8 +158,8 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
 @c public func lp_func_lookup(_ name: UnsafePointer<CChar>?) -> UnsafeMutablePointer<lp_func_t>? {
     guard let name else { return failNull(LPError.invalid) }
     guard nameLength(name) != nil else { return failNull(LPError.notFound) } // no name that long is registered
-    lp_lock_registry()
-    defer { lp_unlock_registry() }
+    lps_lock_registry()
+    defer { lps_unlock_registry() }
     guard let index = registeredIndex(name) else { return failNull(LPError.notFound) }
     return functionRecord(index)
 }
@@ -171,12 +171,12 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
     guard f != nil, let entries, let exits else { return LPError.invalid }
     guard let index = validFunction(f) else { return LPError.notFound }
     let rec = functionRecord(index)
-    var e = lp_load_u64(&rec.pointee.entries)
-    var x = lp_load_u64(&rec.pointee.exits)
+    var e = lps_load_u64(&rec.pointee.entries)
+    var x = lps_load_u64(&rec.pointee.exits)
     forEachLiveThread { t in
-        let row = lp_rec_row(t, index)
-        e &+= lp_load_u64(&row.pointee.entries)
-        x &+= lp_load_u64(&row.pointee.exits)
+        let row = lps_rec_row(t, index)
+        e &+= lps_load_u64(&row.pointee.entries)
+        x &+= lps_load_u64(&row.pointee.exits)
     }
     entries.pointee = e
     exits.pointee = x

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Targets that appear after the patch (the kernel's module loaded after the
 // livepatch, klp_module_coming): a patch may name a function that is not
@@ -57,20 +57,20 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
 /// slot left for it (startTransition reserves spare ones).
 func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPointer, new: UnsafeRawPointer) -> Bool {
     let slot = tx.functions.count
-    if tx.model.countsPerFunction && UInt64(slot) >= lp_load_u64(&lp_global_ref().pointee.fn_stride) { return false }
+    if tx.model.countsPerFunction && UInt64(slot) >= lps_load_u64(&lps_global_ref().pointee.fn_stride) { return false }
     let f = functionRecord(index)
     // No hook reads these before the handle exists: registerFunction
     // returns it after its release store of `live` (validFunction's acquire
     // load), and lp_func_lookup hands it out under the registry lock. (An
     // auto-registered function, the cyg table's, never joins: it takes no
     // pending replacement.)
-    lp_store_release_ptr(&f.pointee.tx_old, old)
-    lp_store_release_ptr(&f.pointee.tx_new, new)
-    lp_store_u32(&f.pointee.tx_index, UInt32(slot))
-    lp_store_u32(&f.pointee.hold, 0)
+    lps_store_release_ptr(&f.pointee.tx_old, old)
+    lps_store_release_ptr(&f.pointee.tx_new, new)
+    lps_store_u32(&f.pointee.tx_index, UInt32(slot))
+    lps_store_u32(&f.pointee.hold, 0)
     // SWITCH_FUNCTION: no thread has executed it, so it is at the target now.
-    lp_store_u32(&f.pointee.fn_universe, tx.target)
-    lp_store_release_u64(&f.pointee.tx_epoch, tx.epoch)
+    lps_store_u32(&f.pointee.fn_universe, tx.target)
+    lps_store_release_u64(&f.pointee.tx_epoch, tx.epoch)
     tx.functions.append(TransitionFunction(index: index, old: old, new: new))
     return true
 }
@@ -85,9 +85,9 @@ func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPoint
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
         guard let name, let newImpl else { return LPError.invalid }
-        lp_lock_registry()
+        lps_lock_registry()
         let registered = registeredIndex(name)
-        lp_unlock_registry()
+        lps_unlock_registry()
         if let index = registered {
             let (patch, function, err) = patchForEditing(p, functionRecord(index), replacing: newImpl)
             guard let patch else { return err }

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The patcher's log (the kernel's pr_notice lines of kernel/livepatch/core.c
 // and transition.c) and the callbacks, delivered in program order with no
@@ -103,7 +103,7 @@ func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
     guard present else { return }
     patcherEvents.queue.append(.callback(patch, kind))
     patcherEvents.queued &+= 1
-    patcherEvents.callbackOwners.append(lp_sys_pthread_self())
+    patcherEvents.callbackOwners.append(lps_sys_pthread_self())
     callbackBegins(patch)
 }
 
@@ -132,7 +132,7 @@ var patcherBusy: Bool { patcherEvents.busy != 0 }
 /// and returns, so that a callback or log handler that waits for it cannot
 /// deadlock.
 func drainPatcherEvents() {
-    let me = lp_sys_pthread_self()
+    let me = lps_sys_pthread_self()
     let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
         let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
         let owner = patcherEvents.callbackOwners.contains(me)
@@ -188,8 +188,8 @@ func drainPatcherEvents() {
 func eventRan() {
     // Release: pairs with the acquire load in waitForEvents(); whatever the
     // event did is seen by the caller it wakes.
-    lp_store_release_u32(&patcherEvents.ran, lp_load_u32(&patcherEvents.ran) &+ 1)
-    lp_sys_futex_wake(&patcherEvents.ran, Int32.max)
+    lps_store_release_u32(&patcherEvents.ran, lps_load_u32(&patcherEvents.ran) &+ 1)
+    futexWake(&patcherEvents.ran, Int32.max)
 }
 
 /// Sleeps until the first `target` events ever queued have run (the
@@ -199,9 +199,9 @@ func eventRan() {
 func waitForEvents(upTo target: UInt32) {
     while true {
         // Pairs with the release store in eventRan().
-        let ran = lp_load_acquire_u32(&patcherEvents.ran)
+        let ran = lps_load_acquire_u32(&patcherEvents.ran)
         if Int32(bitPattern: target &- ran) <= 0 { return }
-        _ = lp_sys_futex_wait(&patcherEvents.ran, ran, 1_000_000)
+        _ = futexWait(&patcherEvents.ran, ran, 1_000_000)
     }
 }
 
@@ -212,7 +212,7 @@ func waitForEvents(upTo target: UInt32) {
 /// inside a callback or the log handler carries on with the queue, as the
 /// parent does. Called with every other thread gone.
 func patcherEventsAfterFork() {
-    let me = lp_sys_pthread_self()
+    let me = lps_sys_pthread_self()
     // glibc reuses vanished threads' stacks, so their pthread ids may return.
     patcherEvents.callbackOwners.removeAll { $0 != me }
     if let pre = patcherEvents.pre, pre.thread != me {

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Consistency models. A model is one type conforming to ConsistencyModel: it
 // declares what is counted, when a unit may switch and what switches, and
@@ -85,7 +85,7 @@ public struct TransitionProgress {
     public var patching: Bool
     /// The transition began as an enable.
     public var enabling: Bool
-    /// Since the transition started (lp_sys_now_ns: virtual in simulation).
+    /// Since the transition started (monotonicNow(): virtual in simulation).
     public var elapsedNs: UInt64
     /// Completion checks so far, this one included.
     public var checks: UInt64

@@ -1,9 +1,9 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Registering a whole loaded object from its symbol table, for a program
 // built with -finstrument-functions: static functions cannot be named from
 // another file, and a position-independent executable's addresses are known
-// only once it is loaded. The symbols are read in C (lp_elf_shim.c); each is
+// only once it is loaded. The symbols are read in C (lps_elf_shim.c); each is
 // registered as lp_func_register_auto would.
 
 /// Registers the functions of a loaded object whose names match `nameGlob`,
@@ -14,7 +14,7 @@ import CLivePatchShim
     guard flags == 0 else { return LPError.invalid }
     // The count so far, then (on a stop) the error: a C callback captures nothing.
     var state: (registered: Int32, error: Int32) = (0, 0)
-    let r = lp_elf_for_each_function(object, nameGlob, { name, fallback, addr, ctx in
+    let r = lps_elf_for_each_function(object, nameGlob, { name, fallback, addr, ctx in
         let state = ctx!.assumingMemoryBound(to: (registered: Int32, error: Int32).self)
         var (f, err) = tryRegisterFunction(name, addr, byAddress: true)
         if f == nil && err == LPError.exists && fallback != nil {

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Patches: what a patch replaces, the stack of enabled patches (the newest
 // wins on each function), and the C verbs that create, fill, enable,
@@ -51,7 +51,7 @@ struct PatchRegistry {
 
 @exclusivity(unchecked) nonisolated(unsafe) var patchRegistry = PatchRegistry()
 
-let patchTableBase: UnsafeMutablePointer<lp_patch_t> = lp_patch_table_base()
+let patchTableBase: UnsafeMutablePointer<lp_patch_t> = lps_patch_table_base()
 
 /// The implementation `function` has when the patches in `order` are enabled.
 func effectiveImpl(_ function: UInt32, order: [Int]) -> UnsafeRawPointer {
@@ -87,8 +87,8 @@ func copyName(_ s: UnsafePointer<CChar>) -> [UInt8]? {
 
 /// Runs `body` with the patcher lock held.
 func withPatcherLock<R>(_ body: () -> R) -> R {
-    lp_lock_patcher()
-    defer { lp_unlock_patcher() }
+    lockPatcher()
+    defer { unlockPatcher() }
     return body()
 }
 
@@ -114,8 +114,6 @@ func withPatcherLock<R>(_ body: () -> R) -> R {
         patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded,
                                                 replace: flags & UInt32(LP_PATCH_REPLACE) != 0)
         let handle = patchTableBase + slot
-        handle.pointee.index = UInt32(slot)
-        handle.pointee.generation &+= 1
         handle.pointee.live = 1
         return handle
     }

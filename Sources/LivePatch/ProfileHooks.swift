@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // ftrace-style automatic hooks: a C program compiled with
 // -finstrument-functions calls __cyg_profile_func_enter/exit around every
@@ -29,17 +29,17 @@ import CLivePatchShim
 // in signal handlers, and before main. A hit runs lp_func_enter/lp_func_exit,
 // whose first call on a thread registers it lazily.
 
-/// The slot of `addr` in lp_addr_table, and whether it holds `addr` (else it
+/// The slot of `addr` in lps_addr_table, and whether it holds `addr` (else it
 /// is the empty slot where `addr` would go: the table is never full, at most
 /// LP_MAX_FUNCS of its 2 x LP_MAX_FUNCS slots are used).
 @inline(__always)
-func probeAddress(_ addr: UnsafeRawPointer) -> (slot: UnsafeMutablePointer<lp_addr_slot_t>, found: Bool) {
-    var i = lp_addr_hash(addr)
+func probeAddress(_ addr: UnsafeRawPointer) -> (slot: UnsafeMutablePointer<lps_addr_slot_t>, found: Bool) {
+    var i = lps_addr_hash(addr)
     while true {
-        let slot = lp_addr_slot(i)!
-        // Pairs with the release store of the key in lp_addr_publish(): a
+        let slot = lps_addr_slot(i)!
+        // Pairs with the release store of the key in lps_addr_publish(): a
         // key seen here implies the func stored before it.
-        let key = lp_addr_key(slot)
+        let key = lps_addr_key(slot)
         if key == addr { return (slot, true) }
         if key == nil { return (slot, false) }
         i &+= 1
@@ -50,7 +50,7 @@ func probeAddress(_ addr: UnsafeRawPointer) -> (slot: UnsafeMutablePointer<lp_ad
 @inline(__always)
 func autoFunction(at addr: UnsafeRawPointer) -> FunctionRecord? {
     let (slot, found) = probeAddress(addr)
-    return found ? lp_addr_func(slot) : nil
+    return found ? lps_addr_func(slot) : nil
 }
 
 /// Whether function `index` was registered with lp_func_register_auto().

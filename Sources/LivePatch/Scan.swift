@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The patcher's view of the threads: which of them block the transition in
 // flight, and why. Every read here is of a field the owning thread may be
@@ -19,9 +19,9 @@ struct Stalled {
 /// Why `t` blocks the activation-based transition `tx` (0: it does not),
 /// and whether that reason is transient (a half-begun activation).
 func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transient: Bool) {
-    if lp_load_u32(&t.pointee.offline) != 0 { return (0, false) }
+    if lps_load_u32(&t.pointee.offline) != 0 { return (0, false) }
     let epoch = tx.epoch
-    let a = lp_load_u64(&t.pointee.act)
+    let a = lps_load_u64(&t.pointee.act)
     let inKernel = Int32(LP_STALL_IN_KERNEL)
     if Act.belongs(a, to: epoch) {
         if !Act.isDecided(a) { return (Act.isKernel(a) ? inKernel : Int32(LP_STALL_IN_SET), true) }
@@ -34,8 +34,8 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
     // begun after it always has an activation, or is held before it has
     // run anything: see lp_kernel_enter and lp_func_exit.)
     guard tx.target == universeNew, injectedBug != LP_BUG_SKIP_GRACE_PERIOD else { return (0, false) }
-    let kdepth = lp_load_acquire_u32(&t.pointee.kdepth) // then kepoch: see lp_kernel_enter
-    let kepoch = lp_load_u64(&t.pointee.kepoch)
+    let kdepth = lps_load_acquire_u32(&t.pointee.kdepth) // then kepoch: see lp_kernel_enter
+    let kepoch = lps_load_u64(&t.pointee.kepoch)
     let kernelFresh = kepoch == epoch
     if tx.model.leave == LP_LEAVE_KERNEL.rawValue && kdepth != 0 && !kernelFresh {
         return (inKernel, kepoch == epochUnknown)
@@ -53,9 +53,9 @@ func blockReason(_ t: ThreadRecord, _ tx: Transition) -> (reason: Int32, transie
 /// that has not read the epoch yet).
 func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
     // Depth first (acquire), then its epoch: see lp_func_enter.
-    let depth = lp_load_acquire_u32(&t.pointee.fdepth)
+    let depth = lps_load_acquire_u32(&t.pointee.fdepth)
     guard depth != 0 else { return nil }
-    let fepoch = lp_load_u64(&t.pointee.fepoch)
+    let fepoch = lps_load_u64(&t.pointee.fepoch)
     if fepoch == epochUnknown { return true }
     if fepoch != epoch && oldFramesMayHoldSet(t, below: depth, epoch: epoch) { return false }
     return nil
@@ -64,13 +64,13 @@ func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
 /// The functions of the set of `epoch` on `t`'s shadow stack, outermost
 /// first (frames deeper than the shadow stack are not seen).
 func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
-    let depth = lp_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
-    let frames = lp_rec_frames(t)
+    let depth = lps_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
+    let frames = lps_rec_frames(t)
     var functions: [FunctionRecord] = []
     for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
-        guard let g = lp_frame_func(frames + i) else { continue }
+        guard let g = lps_frame_func(frames + i) else { continue }
         let f = UnsafeMutablePointer(mutating: g)
-        if lp_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
+        if lps_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
     }
     return functions
 }
@@ -78,16 +78,16 @@ func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
 /// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
 /// if an activation that predates the transition may hold one.
 func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
-    if lp_load_u32(&t.pointee.offline) != 0 { return 0 }
+    if lps_load_u32(&t.pointee.offline) != 0 { return 0 }
     if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
-    let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)
+    let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
     for fn in tx.functions {
         let f = functionRecord(fn.index)
-        guard lp_load_u32(&f.pointee.fn_universe) != tx.target else { continue }
-        let v = lp_load_u64(row + Int(lp_load_u32(&f.pointee.tx_index)))
+        guard lps_load_u32(&f.pointee.fn_universe) != tx.target else { continue }
+        let v = lps_load_u64(row + Int(lps_load_u32(&f.pointee.tx_index)))
         if v >> 32 == tx.epoch & 0xffff_ffff && v & 0xffff_ffff != 0 { return Int32(LP_STALL_IN_SET) }
     }
     return 0
@@ -99,8 +99,8 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
     var stalled: [Stalled] = []
     var transient = false
     let perFunction = tx.model.countsPerFunction
-    let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_counts()
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
     if !tx.model.countsNothing {
         forEachLiveThread { t in
             var reason: Int32
@@ -114,7 +114,7 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
                 transient = transient || r.transient
             }
             if reason != 0 {
-                stalled.append(Stalled(thread: t, generation: lp_load_u64(&t.pointee.generation), reason: reason))
+                stalled.append(Stalled(thread: t, generation: lps_load_u64(&t.pointee.generation), reason: reason))
             }
         }
     }
@@ -130,12 +130,12 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
 /// makes every count unknown (max).
 func liveCounts(_ tx: Transition) -> [UInt64] {
     var counts = [UInt64](repeating: 0, count: tx.functions.count)
-    let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_counts()
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
     let tag = tx.epoch & 0xffff_ffff
     var unknown = false
     forEachLiveThread { t in
-        if lp_load_u32(&t.pointee.offline) != 0 { return }
+        if lps_load_u32(&t.pointee.offline) != 0 { return }
         // Its calls of every set function run the old universe uncounted
         // (enterOldActivation), so no function may switch. Outside the set,
         // its set calls begin counted activations.
@@ -144,9 +144,9 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
             return
         }
         guard let rows else { return }
-        let row = rows + Int(UInt64(lp_load_u32(&t.pointee.slot)) &* stride)
+        let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
         for i in 0..<counts.count {
-            let v = lp_load_u64(row + i)
+            let v = lps_load_u64(row + i)
             if v >> 32 == tag { counts[i] &+= v & 0xffff_ffff }
         }
     }

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Shadow variables, with the semantics of the kernel's
 // Documentation/livepatch/shadow-vars.rst (kernel/livepatch/shadow.c): data
@@ -6,7 +6,7 @@ import CLivePatchShim
 // fields to structures it cannot change.
 //
 // The records sit in liburcu's lock-free hash table (rculfhash, memb
-// flavour; lp_shadow_shim.h). Readers (lp_shadow_get) take no lock: a memb
+// flavour; lps_shadow_shim.h). Readers (lp_shadow_get) take no lock: a memb
 // read section around the lookup. Writers serialise on one mutex, the
 // kernel's klp_shadow_lock; as in the kernel the constructor runs under it on
 // the new record before the record is added (so two racing get_or_alloc
@@ -18,7 +18,7 @@ import CLivePatchShim
 // destructor's work, never freed memory, which is reclaimed by call_rcu.
 // Constructors and destructors never run inside a read section of ours.
 
-typealias ShadowRecord = UnsafeMutablePointer<lp_sv_t>
+typealias ShadowRecord = UnsafeMutablePointer<lps_sv_t>
 
 /// A deterministic hash of <obj, id> for the table: the two words combined,
 /// then MurmurHash3's 64-bit finaliser, so that the low bits rculfhash
@@ -39,10 +39,10 @@ func shadowHash(_ obj: UnsafeMutableRawPointer, _ id: UInt) -> UInt {
 /// negative when the thread could not be registered with liburcu.
 @inline(__always)
 func lookupShadow(_ table: OpaquePointer, _ obj: UnsafeMutableRawPointer, _ id: UInt) -> (record: ShadowRecord?, err: Int32) {
-    let err = lp_sv_rcu_enter()
+    let err = lps_sv_rcu_enter()
     guard err == 0 else { return (nil, err) }
-    let record = lp_sv_lookup(table, shadowHash(obj, id), obj, id)
-    lp_sv_rcu_exit()
+    let record = lps_sv_lookup(table, shadowHash(obj, id), obj, id)
+    lps_sv_rcu_exit()
     return (record, 0)
 }
 
@@ -58,17 +58,17 @@ func constructorFailure(_ ret: Int32) -> Int32 {
 /// as writing so that a constructor or destructor that calls back into a
 /// writer is refused (EDEADLK) instead of deadlocking on the lock.
 func withShadowWriter<T>(_ body: () -> T) -> T {
-    let tls = lp_sv_tls()!
-    lp_sv_lock()
+    let tls = lps_sv_tls()!
+    lps_sv_lock()
     tls.pointee.writing = 1
     defer {
         tls.pointee.writing = 0
-        lp_sv_unlock()
+        lps_sv_unlock()
     }
     return body()
 }
 
-func insideShadowCallback() -> Bool { lp_sv_tls()!.pointee.writing != 0 }
+func insideShadowCallback() -> Bool { lps_sv_tls()!.pointee.writing != 0 }
 
 /// lp_shadow_alloc and lp_shadow_get_or_alloc: the kernel's
 /// __klp_shadow_get_or_alloc, with `failIfExists` as its warn_on_exist.
@@ -78,40 +78,40 @@ func shadowGetOrAlloc(_ obj: UnsafeMutableRawPointer?, _ id: UInt, _ size: UInt,
     guard let obj else { return failNull(LPError.invalid) }
     if insideShadowCallback() { return failNull(LPError.deadlock) }
     // An existing shadow costs no allocation and no lock.
-    if let table = lp_sv_table() {
+    if let table = lps_sv_table() {
         let (found, err) = lookupShadow(table, obj, id)
         if err != 0 { return failNull(err) }
-        if let found { return failIfExists ? failNull(LPError.exists) : lp_sv_data(found) }
+        if let found { return failIfExists ? failNull(LPError.exists) : lps_sv_data(found) }
     }
     // Allocated before the lock, as the kernel does; thrown away if another
     // thread adds <obj, id> first.
-    guard let fresh = lp_sv_new(obj, id, Int(bitPattern: size)) else { return failNull(LPError.noMemory) }
+    guard let fresh = lps_sv_new(obj, id, Int(bitPattern: size)) else { return failNull(LPError.noMemory) }
     return withShadowWriter { () -> UnsafeMutableRawPointer? in
-        guard let table = lp_sv_table() ?? lp_sv_table_create() else {
-            lp_sv_drop(fresh)
+        guard let table = lps_sv_table() ?? lps_sv_table_create() else {
+            lps_sv_drop(fresh)
             return failNull(LPError.noMemory)
         }
         // The second look, under the lock: no writer can add <obj, id> now.
         let (found, err) = lookupShadow(table, obj, id)
         if err != 0 || found != nil {
-            lp_sv_drop(fresh)
+            lps_sv_drop(fresh)
             if err != 0 { return failNull(err) }
-            return failIfExists ? failNull(LPError.exists) : lp_sv_data(found!)
+            return failIfExists ? failNull(LPError.exists) : lps_sv_data(found!)
         }
         if let ctor {
-            let ret = ctor(obj, lp_sv_data(fresh), ctorData)
+            let ret = ctor(obj, lps_sv_data(fresh), ctorData)
             if ret != 0 {
-                lp_sv_drop(fresh)
+                lps_sv_drop(fresh)
                 return failNull(constructorFailure(ret))
             }
         }
         // Registered by the lookup above, so this cannot fail. cds_lfht_add
         // publishes with rcu_assign_pointer: a reader that finds the record
-        // sees what the constructor wrote (pairs with lp_sv_lookup).
-        _ = lp_sv_rcu_enter()
-        lp_sv_add(table, shadowHash(obj, id), fresh)
-        lp_sv_rcu_exit()
-        return lp_sv_data(fresh)
+        // sees what the constructor wrote (pairs with lps_sv_lookup).
+        _ = lps_sv_rcu_enter()
+        lps_sv_add(table, shadowHash(obj, id), fresh)
+        lps_sv_rcu_exit()
+        return lps_sv_data(fresh)
     }
 }
 
@@ -120,15 +120,15 @@ func shadowGetOrAlloc(_ obj: UnsafeMutableRawPointer?, _ id: UInt, _ size: UInt,
 func destroyShadows(_ chain: ShadowRecord?, _ dtor: lp_shadow_dtor_t?) {
     var cursor = chain
     while let sv = cursor {
-        cursor = lp_sv_reap(sv)
-        dtor?(lp_sv_obj(sv), lp_sv_data(sv))
-        lp_sv_retire(sv)
+        cursor = lps_sv_reap(sv)
+        dtor?(lps_sv_obj(sv), lps_sv_data(sv))
+        lps_sv_retire(sv)
     }
 }
 
 /// Errno for the calls that return nothing; they have no other channel.
 func shadowVoidFailure(_ negativeErrno: Int32) {
-    lp_sys_set_errno(-negativeErrno)
+    lps_sys_set_errno(-negativeErrno)
 }
 
 // MARK: - C API
@@ -138,10 +138,10 @@ func shadowVoidFailure(_ negativeErrno: Int32) {
 /// liburcu). Lock-free. C: `lp_shadow_get`.
 @c public func lp_shadow_get(_ obj: UnsafeMutableRawPointer?, _ id: UInt) -> UnsafeMutableRawPointer? {
     guard let obj else { return failNull(LPError.invalid) }
-    guard let table = lp_sv_table() else { return failNull(LPError.notFound) }
+    guard let table = lps_sv_table() else { return failNull(LPError.notFound) }
     let (found, err) = lookupShadow(table, obj, id)
     guard let found else { return failNull(err != 0 ? err : LPError.notFound) }
-    return lp_sv_data(found)
+    return lps_sv_data(found)
 }
 
 /// A new shadow variable <obj, id> of `size` zeroed bytes, constructed by
@@ -163,7 +163,7 @@ func shadowVoidFailure(_ negativeErrno: Int32) {
 @c public func lp_shadow_free(_ obj: UnsafeMutableRawPointer?, _ id: UInt, _ dtor: lp_shadow_dtor_t?) {
     guard let obj else { return shadowVoidFailure(LPError.invalid) }
     if insideShadowCallback() { return shadowVoidFailure(LPError.deadlock) }
-    guard let table = lp_sv_table() else { return }
+    guard let table = lps_sv_table() else { return }
     withShadowWriter {
         let (found, err) = lookupShadow(table, obj, id)
         guard let found else {
@@ -171,11 +171,11 @@ func shadowVoidFailure(_ negativeErrno: Int32) {
             return
         }
         // Unlinked here; readers that found it keep reading it until the
-        // grace period that lp_sv_retire waits for.
-        _ = lp_sv_rcu_enter()
-        lp_sv_del(table, found)
-        lp_sv_rcu_exit()
-        lp_sv_set_reap(found, nil)
+        // grace period that lps_sv_retire waits for.
+        _ = lps_sv_rcu_enter()
+        lps_sv_del(table, found)
+        lps_sv_rcu_exit()
+        lps_sv_set_reap(found, nil)
         destroyShadows(found, dtor)
     }
 }
@@ -184,24 +184,24 @@ func shadowVoidFailure(_ negativeErrno: Int32) {
 /// C: `lp_shadow_free_all`.
 @c public func lp_shadow_free_all(_ id: UInt, _ dtor: lp_shadow_dtor_t?) {
     if insideShadowCallback() { return shadowVoidFailure(LPError.deadlock) }
-    guard let table = lp_sv_table() else { return }
+    guard let table = lps_sv_table() else { return }
     withShadowWriter {
-        let err = lp_sv_rcu_enter()
+        let err = lps_sv_rcu_enter()
         guard err == 0 else { return shadowVoidFailure(err) }
         // Unlinked during the walk (rculfhash allows deleting the node an
         // iterator is on), destroyed after it, outside the read section.
         var chain: ShadowRecord? = nil
         var iter = cds_lfht_iter()
-        var cursor = lp_sv_first(table, &iter)
+        var cursor = lps_sv_first(table, &iter)
         while let sv = cursor {
-            cursor = lp_sv_next(table, &iter)
-            if lp_sv_id(sv) == id {
-                lp_sv_del(table, sv)
-                lp_sv_set_reap(sv, chain)
+            cursor = lps_sv_next(table, &iter)
+            if lps_sv_id(sv) == id {
+                lps_sv_del(table, sv)
+                lps_sv_set_reap(sv, chain)
                 chain = sv
             }
         }
-        lp_sv_rcu_exit()
+        lps_sv_rcu_exit()
         destroyShadows(chain, dtor)
     }
 }
@@ -211,18 +211,18 @@ func shadowVoidFailure(_ negativeErrno: Int32) {
 /// when the thread could not be registered with liburcu.
 /// C: `lp_shadow_read_lock`.
 @c public func lp_shadow_read_lock() -> Int32 {
-    let err = lp_sv_rcu_enter()
+    let err = lps_sv_rcu_enter()
     guard err == 0 else { return err }
-    lp_sv_tls()!.pointee.readers += 1
+    lps_sv_tls()!.pointee.readers += 1
     return 0
 }
 
 /// Closes the innermost lp_shadow_read_lock section. -EINVAL when this thread
 /// has none open. C: `lp_shadow_read_unlock`.
 @c public func lp_shadow_read_unlock() -> Int32 {
-    let tls = lp_sv_tls()!
+    let tls = lps_sv_tls()!
     guard tls.pointee.readers > 0 else { return LPError.invalid }
     tls.pointee.readers -= 1
-    lp_sv_rcu_exit()
+    lps_sv_rcu_exit()
     return 0
 }

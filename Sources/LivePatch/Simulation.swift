@@ -1,9 +1,9 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Simulation mode: deterministic, replayable interleavings of real pthreads.
 //
 // One simulated thread runs at a time: it holds the baton until it offers it
-// (lp_sim_point), blocks (an engine wait routed here by the shim, or
+// (lp_sim_point), blocks (an engine wait routed here by the syscall seam, Core/Syscalls.swift, or
 // lp_sim_wait) or leaves. The holder then decides, with the run's seeded
 // PRNG (LP_SIM_RANDOM) or PCT priorities (LP_SIM_PCT), which thread runs
 // next, and passes the baton with a release store on that thread's futex
@@ -12,7 +12,7 @@ import CLivePatchShim
 // what the threads did, and the same seed replays the same run.
 //
 // Scheduler state is written only by the baton holder (or, before the run
-// begins, under lp_sim_lock); the acquire load that takes the baton pairs
+// begins, under the simulation lock); the acquire load that takes the baton pairs
 // with the release store that passed it, which orders every write of one
 // holder before the next holder's reads.
 //
@@ -104,7 +104,7 @@ func fnvMix(_ h: UInt64, _ v: UInt64) -> UInt64 {
 /// The calling thread's id if it is a simulated thread of a run being
 /// decided (so it holds the baton); nil otherwise.
 func simSelfInRun() -> Int? {
-    let s = lp_sim_self()
+    let s = lps_sim_self()
     guard s != 0, sim.started, !sim.letGo else { return nil }
     return Int(s &- 1)
 }
@@ -195,17 +195,17 @@ func letGo(_ outcome: Int32) {
 /// everything the holder wrote is seen by the next one.
 func pass(to next: Int) {
     let w = simWords! + next
-    lp_store_release_u32(w, 1)
-    lp_sys_futex_wake_raw(w, 1)
+    lps_store_release_u32(w, 1)
+    lps_sys_futex_wake(w, 1)
 }
 
 /// Sleeps until this thread holds the baton, then takes it.
 func waitForBaton(_ me: Int) {
     let w = simWords! + me
-    while lp_load_acquire_u32(w) == 0 { _ = lp_sys_futex_wait_raw(w, 0, 0) }
+    while lps_load_acquire_u32(w) == 0 { _ = lps_sys_futex_wait(w, 0, 0) }
     // Only this thread clears its word, only while it holds the baton, so the
     // next pass (a release store of 1) always comes after this store.
-    lp_store_u32(w, 0)
+    lps_store_u32(w, 0)
 }
 
 /// The holder `me` offers the baton at a point of kind `kind` (it may be
@@ -228,15 +228,15 @@ func deliverPendingSignal(_ me: Int) {
     let signo = t.pointee.pendingSignal
     guard signo != 0 else { return }
     t.pointee.pendingSignal = 0
-    _ = lp_sys_pthread_kill_raw(t.pointee.pthread, signo)
+    _ = lps_sys_pthread_kill(t.pointee.pthread, signo)
 }
 
-// MARK: - the shim's ops (a simulated thread's waits, clock and nudges)
+// MARK: - the syscall interception (a simulated thread's waits, clock and nudges)
 
 func simFutexWait(_ word: UnsafeMutablePointer<UInt32>?, _ expected: UInt32, _ timeoutNs: UInt64) -> Int32 {
-    guard let me = simSelfInRun(), let word else { return LP_SIM_PASS }
+    guard let me = simSelfInRun(), let word else { return syscallPassThrough }
     // The check and the sleep are atomic: no other thread runs in between.
-    if lp_load_u32(word) != expected { return LPError.again }
+    if lps_load_u32(word) != expected { return LPError.again }
     let t = simThreads! + me
     t.pointee.state = SimThreadState.blocked
     t.pointee.blockedOn = word
@@ -259,13 +259,13 @@ func simFutexWake(_ word: UnsafeMutablePointer<UInt32>?, _ count: Int32) {
 }
 
 func simNow() -> UInt64 {
-    guard simSelfInRun() != nil else { return lp_sys_now_ns_raw() }
+    guard simSelfInRun() != nil else { return lps_sys_now_ns() }
     sim.now &+= 1
     return sim.now
 }
 
 func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
-    guard let me = simSelfInRun() else { return LP_SIM_PASS }
+    guard let me = simSelfInRun() else { return syscallPassThrough }
     let t = simThreads!
     for i in 0..<sim.threadCount where i != me && t[i].pthread == thread
         && (t[i].state == SimThreadState.runnable || t[i].state == SimThreadState.blocked) {
@@ -277,7 +277,7 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
         }
         return 0
     }
-    return LP_SIM_PASS // not a simulated thread, or the caller itself: a real, synchronous signal
+    return syscallPassThrough // not a simulated thread, or the caller itself: a real, synchronous signal
 }
 
 // MARK: - C API
@@ -288,27 +288,28 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     guard c.threads >= 1, c.threads <= UInt32(LP_SIM_MAX_THREADS),
           c.strategy == Int32(LP_SIM_RANDOM) || c.strategy == Int32(LP_SIM_PCT),
           c.pct_depth <= UInt32(LP_SIM_MAX_THREADS) else { return LPError.invalid }
-    lp_sim_lock()
-    defer { lp_sim_unlock() }
+    lps_lock_simulation()
+    defer { lps_unlock_simulation() }
     if sim.armed { return LPError.busy }
     if simThreads == nil {
         // The shim's malloc, checked: no memory is -ENOMEM, not a crash.
-        guard let threads = lp_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<SimThread>.stride) else {
+        guard let threads = lps_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<SimThread>.stride) else {
             return LPError.noMemory
         }
-        guard let words = lp_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<UInt32>.stride) else {
-            lp_sys_free(threads)
+        guard let words = lps_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<UInt32>.stride) else {
+            lps_sys_free(threads)
             return LPError.noMemory
         }
-        guard lp_sim_exit_hook({ _ = lp_sim_thread_leave() }) == 0 else {
-            lp_sys_free(threads)
-            lp_sys_free(words)
+        guard lps_sim_exit_hook({ _ = lp_sim_thread_leave() }) == 0 else {
+            lps_sys_free(threads)
+            lps_sys_free(words)
             return LPError.noMemory
         }
         simThreads = threads.bindMemory(to: SimThread.self, capacity: Int(LP_SIM_MAX_THREADS))
         simThreads!.initialize(repeating: SimThread(), count: Int(LP_SIM_MAX_THREADS))
         simWords = words.bindMemory(to: UInt32.self, capacity: Int(LP_SIM_MAX_THREADS))
-        lp_sim_install({ simFutexWait($0, $1, $2) }, { simFutexWake($0, $1) }, { simNow() }, { simKill($0, $1) })
+        interceptSyscalls(SyscallInterception(futexWait: { simFutexWait($0, $1, $2) }, futexWake: { simFutexWake($0, $1) },
+                                                now: { simNow() }, signalThread: { simKill($0, $1) }))
     }
     var s = Simulation()
     s.armed = true
@@ -318,7 +319,7 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
     s.rng = c.seed
     for i in 0..<s.threadCount {
         simThreads![i] = SimThread()
-        lp_store_u32(simWords! + i, 0)
+        lps_store_u32(simWords! + i, 0)
     }
     if c.strategy == Int32(LP_SIM_PCT) {
         // PCT (Burckhardt et al., ASPLOS 2010): distinct random initial
@@ -342,24 +343,24 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
 /// The calling thread joins the armed run as thread `id` and returns when
 /// it is first scheduled. C: `lp_sim_thread_join`.
 @c public func lp_sim_thread_join(_ id: UInt32) -> Int32 {
-    lp_sim_lock()
+    lps_lock_simulation()
     guard sim.armed, !sim.started else {
-        lp_sim_unlock()
+        lps_unlock_simulation()
         return LPError.notFound
     }
     guard Int(id) < sim.threadCount else {
-        lp_sim_unlock()
+        lps_unlock_simulation()
         return LPError.invalid
     }
     let me = Int(id)
     let t = simThreads! + me
-    guard lp_sim_self() == 0, t.pointee.state == SimThreadState.absent else {
-        lp_sim_unlock()
+    guard lps_sim_self() == 0, t.pointee.state == SimThreadState.absent else {
+        lps_unlock_simulation()
         return LPError.exists
     }
     t.pointee.state = SimThreadState.runnable
-    t.pointee.pthread = lp_sys_pthread_self()
-    lp_sim_set_self(UInt32(id) + 1)
+    t.pointee.pthread = lps_sys_pthread_self()
+    lps_sim_set_self(UInt32(id) + 1)
     sim.joined += 1
     if sim.joined == sim.threadCount {
         // The last to arrive starts the run: the first decision.
@@ -367,7 +368,7 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
         let first = decide(-1, kind: simKindJoin)
         if first >= 0 { pass(to: first) }
     }
-    lp_sim_unlock()
+    lps_unlock_simulation()
     waitForBaton(me)
     deliverPendingSignal(me)
     return 0
@@ -382,31 +383,31 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
 /// Blocks while `*word == expected` (see the header). C: `lp_sim_wait`.
 @c public func lp_sim_wait(_ word: UnsafeMutablePointer<UInt32>?, _ expected: UInt32, _ timeoutNs: UInt64) -> Int32 {
     guard let word else { return LPError.invalid }
-    return lp_sys_futex_wait(word, expected, timeoutNs)
+    return lps_sys_futex_wait(word, expected, timeoutNs)
 }
 
 /// Wakes every thread waiting on `word`. C: `lp_sim_wake`.
 @c public func lp_sim_wake(_ word: UnsafeMutablePointer<UInt32>?) {
     guard let word else { return }
-    lp_sys_futex_wake(word, Int32.max)
+    lps_sys_futex_wake(word, Int32.max)
 }
 
 /// The logical clock on a simulated thread, else CLOCK_MONOTONIC.
 /// C: `lp_sim_now`.
-@c public func lp_sim_now() -> UInt64 { lp_sys_now_ns() }
+@c public func lp_sim_now() -> UInt64 { monotonicNow() }
 
 /// The calling thread leaves the run. C: `lp_sim_thread_leave`.
 @c public func lp_sim_thread_leave() -> Int32 {
-    let s = lp_sim_self()
+    let s = lps_sim_self()
     guard s != 0 else { return LPError.notFound }
-    lp_sim_set_self(0)
+    lps_sim_set_self(0)
     // Let go: the run's state is frozen and the threads run freely; they
     // are still counted, so that lp_sim_stop waits for every one of them (a
     // thread of this run must not take part in the next one).
     guard sim.started, !sim.letGo else {
-        lp_sim_lock()
+        lps_lock_simulation()
         sim.left += 1
-        lp_sim_unlock()
+        lps_unlock_simulation()
         return 0
     }
     let me = Int(s &- 1)
@@ -419,8 +420,8 @@ func simKill(_ thread: UInt64, _ signo: Int32) -> Int32 {
 
 /// Ends the run and reports it. C: `lp_sim_stop`.
 @c public func lp_sim_stop(_ out: UnsafeMutablePointer<lp_sim_result_t>?) -> Int32 {
-    lp_sim_lock()
-    defer { lp_sim_unlock() }
+    lps_lock_simulation()
+    defer { lps_unlock_simulation() }
     guard sim.armed else { return LPError.notFound }
     guard sim.started && sim.left == sim.threadCount else { return LPError.busy }
     if let out {

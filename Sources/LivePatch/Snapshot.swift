@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The status snapshot, in the manner of the kernel's sysfs: per patch
 // (/sys/kernel/livepatch/<patch>/{enabled,transition}), per thread
@@ -46,18 +46,18 @@ func patchInfos() -> [lp_patch_info_t] {
 /// Every live registered thread, with its patch state for `tx`. Patcher lock held.
 func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
     var states: [lp_thread_state_t] = []
-    let rows = lp_global_fn_counts()
-    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_counts()
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
     let everyFunctionSwitched = tx.map { tx in
-        tx.functions.allSatisfy { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) == tx.target }
+        tx.functions.allSatisfy { lps_load_u32(&functionRecord($0.index).pointee.fn_universe) == tx.target }
     } ?? false
     forEachLiveThread { t in
         var s = lp_thread_state_t()
         s.name = t.pointee.name
         s.tid = t.pointee.tid
-        s.offline = Int32(lp_load_u32(&t.pointee.offline))
-        s.kernel_depth = lp_load_u32(&t.pointee.kdepth)
-        s.function_depth = lp_load_u32(&t.pointee.fdepth)
+        s.offline = Int32(lps_load_u32(&t.pointee.offline))
+        s.kernel_depth = lps_load_u32(&t.pointee.kdepth)
+        s.function_depth = lps_load_u32(&t.pointee.fdepth)
         s.patch_state = Int32(LP_PATCH_STATE_NONE)
         if let tx {
             fillInside(t, tx.epoch, count: &s.n_inside, &s.inside)
@@ -71,7 +71,7 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
             } else {
                 s.blocking = blockReason(t, tx).reason
                 atTarget = model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue
-                    ? lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target : s.blocking == 0
+                    ? lps_load_u32(&lps_global_ref().pointee.kuniv) == tx.target : s.blocking == 0
             }
             // The target is "patched" when the transition heads to the patch applied.
             s.patch_state = Int32(atTarget == tx.isPatching ? LP_PATCH_STATE_PATCHED : LP_PATCH_STATE_UNPATCHED)

@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The status snapshot as JSON: one formatter for lp_status_json() and the
 // CLI. Built byte by byte (no Foundation, no String formatting: the engine

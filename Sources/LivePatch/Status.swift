@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Introspection and stragglers: the status snapshot, the stalled-thread
 // walk, and nudges.
@@ -15,12 +15,12 @@ func nudgeStalled() {
     let signo = nudgeSignal
     guard signo != 0 else { return }
     let targets = lastStalled
-    lp_lock_registry()
-    for s in targets where lp_load_u32(&s.thread.pointee.state) == UInt32(LP_REC_LIVE)
-        && lp_load_u64(&s.thread.pointee.generation) == s.generation {
-        if lp_sys_pthread_kill(s.thread.pointee.pthread, signo) == 0 { nudgesSent &+= 1 }
+    lps_lock_registry()
+    for s in targets where lps_load_u32(&s.thread.pointee.state) == UInt32(LPS_REC_LIVE)
+        && lps_load_u64(&s.thread.pointee.generation) == s.generation {
+        if signalThread(s.thread.pointee.pthread, signo) == 0 { nudgesSent &+= 1 }
     }
-    lp_unlock_registry()
+    lps_unlock_registry()
 }
 
 func copyBytes<T>(_ bytes: [UInt8], into field: inout T) {
@@ -56,16 +56,16 @@ func fillTransitionStatus(_ s: inout lp_transition_status_t) {
 /// The registry and misuse counters of lp_transition_status_t.
 func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     var unbalanced: UInt64 = 0
-    forEachLiveThread { t in unbalanced &+= lp_load_u64(&t.pointee.unbalanced) }
-    lp_lock_registry()
+    forEachLiveThread { t in unbalanced &+= lps_load_u64(&t.pointee.unbalanced) }
+    lps_lock_registry()
     s.registered_threads = threadRegistry.live
     s.registered_functions = UInt64(functionRegistry.count)
     s.unbalanced_exits = unbalanced &+ threadRegistry.unbalancedOfExited
-        &+ lp_load_u64(&lp_global_ref().pointee.unbalanced_unregistered)
+        &+ lps_load_u64(&lps_global_ref().pointee.unbalanced_unregistered)
     s.exited_inside = threadRegistry.exitedInside
-    lp_unlock_registry()
-    s.unregistered_calls = lp_load_u64(&lp_global_ref().pointee.unregistered_calls)
-    s.abandoned_exits = lp_load_u64(&lp_global_ref().pointee.abandoned_exits)
+    lps_unlock_registry()
+    s.unregistered_calls = lps_load_u64(&lps_global_ref().pointee.unregistered_calls)
+    s.abandoned_exits = lps_load_u64(&lps_global_ref().pointee.abandoned_exits)
 }
 
 /// A snapshot of the transition state and the misuse counters.
@@ -95,8 +95,8 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
             info.name = s.thread.pointee.name
             info.tid = s.thread.pointee.tid
             info.reason = s.reason
-            info.kernel_depth = lp_load_u32(&s.thread.pointee.kdepth)
-            info.function_depth = lp_load_u32(&s.thread.pointee.fdepth)
+            info.kernel_depth = lps_load_u32(&s.thread.pointee.kdepth)
+            info.function_depth = lps_load_u32(&s.thread.pointee.fdepth)
             fillInside(s.thread, tx.epoch, count: &info.n_inside, &info.inside)
             infos.append(info)
         }
@@ -111,7 +111,7 @@ func fillRegistryStatus(_ s: inout lp_transition_status_t) {
 /// The signal lp_transition_wait() sends to stalled threads; 0 turns nudges
 /// off. C: `lp_set_nudge_signal`.
 @c public func lp_set_nudge_signal(_ signo: Int32) -> Int32 {
-    guard signo == 0 || lp_sys_signal_catchable(signo) != 0 else { return LPError.invalid }
+    guard signo == 0 || lps_sys_signal_catchable(signo) != 0 else { return LPError.invalid }
     withPatcherLock { nudgeSignal = signo }
     return 0
 }

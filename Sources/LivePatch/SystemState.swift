@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // System state (Documentation/livepatch/system-state.rst): each patch says
 // which states it modifies, at which version; enabling checks them against

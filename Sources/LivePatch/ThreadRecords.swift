@@ -1,12 +1,12 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
-// Thread records: one 512-byte slot of lp_thread_table per live registered
+// Thread records: one 512-byte slot of lps_thread_table per live registered
 // thread, linked into liburcu's RCU list that the patcher scans under the
 // memb read lock. A record is unlinked when its thread exits and its slot
 // returns to the free list from a call_rcu callback, once no scan can still
 // see it. Slots are static so that registering needs no malloc.
 
-/// Registry state, guarded by lp_lock_registry().
+/// Registry state, guarded by lps_lock_registry().
 struct ThreadRegistry {
     var freeSlots: [UInt32] = []
     var highWater: UInt32 = 0
@@ -23,12 +23,12 @@ struct ThreadRegistry {
 func initializeOnce() {
     guard !threadRegistry.initialized else { return }
     threadRegistry.initialized = true
-    lp_sys_membarrier_init()
-    _ = lp_sys_thread_exit_hook { value in
-        if let value { threadExited(value.assumingMemoryBound(to: lp_thread_rec_t.self)) }
+    lps_patcher_side_fence_init()
+    _ = lps_sys_thread_exit_hook { value in
+        if let value { threadExited(value.assumingMemoryBound(to: lps_thread_rec_t.self)) }
     }
-    _ = lp_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
-    lp_rcu_set_free_callback { slotIsFree($0) }
+    _ = lps_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
+    lps_rcu_set_free_callback { slotIsFree($0) }
     initializeGlobals()
 }
 
@@ -36,40 +36,40 @@ func initializeOnce() {
 /// engine now, before fork handlers exist: Embedded Swift's swift_once
 /// spins while another thread runs an initializer, so a child forked in
 /// the middle of one would spin forever at its first use of that global.
-/// Each read goes to lp_sys_keep so that the optimizer keeps it; a global
+/// Each read goes to lps_sys_keep so that the optimizer keeps it; a global
 /// with a non-constant initializer added to the engine belongs here.
 func initializeGlobals() {
-    lp_sys_keep(UInt64(UInt(bitPattern: patchTableBase)))
-    lp_sys_keep(UInt64(UInt(bitPattern: functionTableBase)))
-    lp_sys_keep(UInt64(patchRegistry.nextSlot))
-    lp_sys_keep(UInt64(patcherEvents.busy))
-    lp_sys_keep(UInt64(threadRegistry.highWater))
-    lp_sys_keep(transitionStats.started)
-    lp_sys_keep(UInt64(lastStalled.count))
-    lp_sys_keep(UInt64(retiredCounterRows.count))
-    lp_sys_keep(UInt64(userModels.count))
-    lp_sys_keep(UInt64(builtinModelNames.count))
-    lp_sys_keep(UInt64(sim.threadCount))
-    lp_sys_keep(UInt64(SwitchPoints.all.rawValue))
+    lps_sys_keep(UInt64(UInt(bitPattern: patchTableBase)))
+    lps_sys_keep(UInt64(UInt(bitPattern: functionTableBase)))
+    lps_sys_keep(UInt64(patchRegistry.nextSlot))
+    lps_sys_keep(UInt64(patcherEvents.busy))
+    lps_sys_keep(UInt64(threadRegistry.highWater))
+    lps_sys_keep(transitionStats.started)
+    lps_sys_keep(UInt64(lastStalled.count))
+    lps_sys_keep(UInt64(retiredCounterRows.count))
+    lps_sys_keep(UInt64(userModels.count))
+    lps_sys_keep(UInt64(builtinModelNames.count))
+    lps_sys_keep(UInt64(sim.threadCount))
+    lps_sys_keep(UInt64(SwitchPoints.all.rawValue))
     for cell in [Cell.immediate, Cell.kgraft, Cell.kpatch, Cell.renew] {
-        lp_sys_keep(UInt64(cell.switchPoints.rawValue))
+        lps_sys_keep(UInt64(cell.switchPoints.rawValue))
     }
 }
 
 func ensureInitialized() {
-    lp_lock_registry()
+    lps_lock_registry()
     initializeOnce()
-    lp_unlock_registry()
+    lps_unlock_registry()
 }
 
 /// Registers the calling thread; nil when the capacity is exhausted, or when
 /// a signal handler interrupted this thread's own registration.
 func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
-    let tls = lp_tls_block()!
+    let tls = lps_tls_block()!
     guard tls.pointee.registering == 0 else { return nil }
     tls.pointee.registering = 1
     defer { tls.pointee.registering = 0 }
-    lp_lock_registry()
+    lps_lock_registry()
     initializeOnce()
     var slot: UInt32
     if let reused = threadRegistry.freeSlots.popLast() {
@@ -78,14 +78,14 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
         slot = threadRegistry.highWater
         threadRegistry.highWater += 1
     } else {
-        lp_unlock_registry()
+        lps_unlock_registry()
         return nil
     }
-    let t = lp_thread_table_base() + Int(slot)
+    let t = lps_thread_table_base() + Int(slot)
     if t.pointee.rows == nil {
-        guard let rows = lp_sys_rows_map() else {
+        guard let rows = lps_sys_rows_map() else {
             threadRegistry.freeSlots.append(slot)
-            lp_unlock_registry()
+            lps_unlock_registry()
             return nil
         }
         // A plain store: published to scans (lp_func_counts) by the release
@@ -96,13 +96,12 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     clearFunctionCounters(slot: slot)
     // Pairs with the acquire load of state in the scans: a scan that sees
     // LIVE sees the fields stored above.
-    lp_store_release_u32(&t.pointee.state, UInt32(LP_REC_LIVE))
-    lp_thread_list_add(t)
+    lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_LIVE))
+    lps_thread_list_add(t)
     threadRegistry.live += 1
-    lp_unlock_registry()
+    lps_unlock_registry()
     tls.pointee.rec = t
-    tls.pointee.generation = lp_load_u64(&t.pointee.generation)
-    lp_sys_thread_exit_arm(t)
+    lps_sys_thread_exit_arm(t)
     return t
 }
 
@@ -112,18 +111,18 @@ func registerFromHook() -> ThreadRecord? {
 }
 
 func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
-    lp_store_u32(&t.pointee.fdepth, 0)
-    lp_store_u32(&t.pointee.kdepth, 0)
-    lp_store_u64(&t.pointee.fepoch, 0)
-    lp_store_u64(&t.pointee.kepoch, 0)
-    lp_store_u64(&t.pointee.act, Act.none)
-    lp_store_u32(&t.pointee.offline, 0)
-    lp_store_u64(&t.pointee.unbalanced, 0)
-    lp_store_u32(&t.pointee.slot, slot)
-    lp_store_u64(&t.pointee.generation, lp_load_u64(&t.pointee.generation) &+ 1)
-    t.pointee.tid = lp_sys_gettid()
+    lps_store_u32(&t.pointee.fdepth, 0)
+    lps_store_u32(&t.pointee.kdepth, 0)
+    lps_store_u64(&t.pointee.fepoch, 0)
+    lps_store_u64(&t.pointee.kepoch, 0)
+    lps_store_u64(&t.pointee.act, Act.none)
+    lps_store_u32(&t.pointee.offline, 0)
+    lps_store_u64(&t.pointee.unbalanced, 0)
+    lps_store_u32(&t.pointee.slot, slot)
+    lps_store_u64(&t.pointee.generation, lps_load_u64(&t.pointee.generation) &+ 1)
+    t.pointee.tid = lps_sys_gettid()
     t.pointee.exited_inside = 0
-    t.pointee.pthread = lp_sys_pthread_self()
+    t.pointee.pthread = lps_sys_pthread_self()
     withUnsafeMutableBytes(of: &t.pointee.name) { buf in
         buf.initializeMemory(as: UInt8.self, repeating: 0)
         if let name {
@@ -165,70 +164,70 @@ func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
 /// function count).
 func flushCounts(_ t: ThreadRecord) {
     for index in 0..<functionRegistry.count {
-        let row = lp_rec_row(t, index)
-        let e = lp_load_u64(&row.pointee.entries), x = lp_load_u64(&row.pointee.exits)
+        let row = lps_rec_row(t, index)
+        let e = lps_load_u64(&row.pointee.entries), x = lps_load_u64(&row.pointee.exits)
         guard e | x != 0 else { continue }
         let f = functionRecord(index)
-        _ = lp_fetch_add_u64(&f.pointee.entries, e)
-        _ = lp_fetch_add_u64(&f.pointee.exits, x)
-        lp_store_u64(&row.pointee.entries, 0)
-        lp_store_u64(&row.pointee.exits, 0)
+        _ = lps_fetch_add_u64(&f.pointee.entries, e)
+        _ = lps_fetch_add_u64(&f.pointee.exits, x)
+        lps_store_u64(&row.pointee.entries, 0)
+        lps_store_u64(&row.pointee.exits, 0)
     }
 }
 
 /// Removes the calling thread's record; shared by lp_thread_unregister()
 /// and the thread-exit destructor.
 func retire(_ t: ThreadRecord, exiting: Bool) {
-    let inside = lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
-    lp_store_u64(&t.pointee.act, Act.none)
-    clearFunctionCounters(slot: lp_load_u32(&t.pointee.slot))
+    let inside = lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0
+    lps_store_u64(&t.pointee.act, Act.none)
+    clearFunctionCounters(slot: lps_load_u32(&t.pointee.slot))
     // From DEAD to the queued free, under the fork gate: a fork child finds
     // every DEAD record's free queued (liburcu runs it in the child), never
     // one a vanished thread was about to queue.
-    lp_fork_gate_enter()
-    defer { lp_fork_gate_exit() }
-    lp_lock_registry()
+    lps_fork_gate_enter()
+    defer { lps_fork_gate_exit() }
+    lps_lock_registry()
     flushCounts(t)
     if inside && exiting {
         threadRegistry.exitedInside += 1
         t.pointee.exited_inside = 1
     }
-    threadRegistry.unbalancedOfExited &+= lp_load_u64(&t.pointee.unbalanced)
+    threadRegistry.unbalancedOfExited &+= lps_load_u64(&t.pointee.unbalanced)
     // A scan that still holds this record sees DEAD and skips it.
-    lp_store_release_u32(&t.pointee.state, UInt32(LP_REC_DEAD))
-    lp_thread_list_del(t)
+    lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_DEAD))
+    lps_thread_list_del(t)
     threadRegistry.live -= 1
-    lp_unlock_registry()
-    lp_tls_block()!.pointee.rec = nil
-    lp_sys_thread_exit_arm(nil)
+    lps_unlock_registry()
+    lps_tls_block()!.pointee.rec = nil
+    lps_sys_thread_exit_arm(nil)
     // It may have been the last thread a waiting patcher waited for.
-    if lp_load_u32(&lp_global_ref().pointee.waiting) != 0 { notifyPatcher() }
-    lp_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
-    defer { lp_rcu_reader_offline() }
-    lp_rcu_free_thread(t)
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+    lps_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
+    defer { lps_rcu_reader_offline() }
+    lps_rcu_free_thread(t)
 }
 
 /// call_rcu callback: no scan can see the record any more; its slot is free.
 func slotIsFree(_ rec: ThreadRecord?) {
     guard let rec else { return }
-    lp_lock_registry()
-    lp_store_u32(&rec.pointee.state, UInt32(LP_REC_FREE))
-    threadRegistry.freeSlots.append(lp_load_u32(&rec.pointee.slot))
-    lp_unlock_registry()
+    lps_lock_registry()
+    lps_store_u32(&rec.pointee.state, UInt32(LPS_REC_FREE))
+    threadRegistry.freeSlots.append(lps_load_u32(&rec.pointee.slot))
+    lps_unlock_registry()
 }
 
 func threadExited(_ t: ThreadRecord) {
-    guard lp_tls_rec() == t else { return }
+    guard lps_tls_rec() == t else { return }
     retire(t, exiting: true)
 }
 
 /// Zeroes a slot's SWITCH_FUNCTION counter row, so that a reused slot
 /// never inherits counts.
 func clearFunctionCounters(slot: UInt32) {
-    guard let base = lp_global_fn_counts() else { return }
-    let stride = lp_load_u64(&lp_global_ref().pointee.fn_stride)
+    guard let base = lps_global_fn_counts() else { return }
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
     let row = base + Int(UInt64(slot) &* stride)
-    for i in 0..<Int(stride) { lp_store_u64(row + i, 0) }
+    for i in 0..<Int(stride) { lps_store_u64(row + i, 0) }
 }
 
 /// Calls `body` for each live record, under the memb read lock.
@@ -238,18 +237,18 @@ func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
     // Its fork handlers exist even in a program that scans before any
     // thread registers.
     ensureInitialized()
-    lp_fork_gate_enter()
-    defer { lp_fork_gate_exit() }
-    lp_rcu_reader_online()
-    lp_rcu_read_lock()
-    var cursor = lp_thread_list_first()
+    lps_fork_gate_enter()
+    defer { lps_fork_gate_exit() }
+    lps_rcu_reader_online()
+    lps_rcu_read_lock()
+    var cursor = lps_thread_list_first()
     while let t = cursor {
         // Pairs with the release store of LIVE in registerCurrentThread().
-        if lp_load_acquire_u32(&t.pointee.state) == UInt32(LP_REC_LIVE) { body(t) }
-        cursor = lp_thread_list_next(t)
+        if lps_load_acquire_u32(&t.pointee.state) == UInt32(LPS_REC_LIVE) { body(t) }
+        cursor = lps_thread_list_next(t)
     }
-    lp_rcu_read_unlock()
-    lp_rcu_reader_offline()
+    lps_rcu_read_unlock()
+    lps_rcu_reader_offline()
 }
 
 // MARK: - fork
@@ -261,17 +260,17 @@ func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
 // that mutex to start the worker; before the registry lock, because the
 // worker may be waiting for it (slotIsFree) and pauses only between frees.
 func forkPrepare() {
-    lp_lock_patcher()
-    lp_fork_gate_lock()
-    lp_rcu_before_fork()
-    lp_lock_registry()
+    lockPatcher()
+    lps_fork_gate_lock()
+    lps_rcu_before_fork()
+    lps_lock_registry()
 }
 
 func forkParent() {
-    lp_unlock_registry()
-    lp_rcu_after_fork_parent()
-    lp_fork_gate_unlock()
-    lp_unlock_patcher()
+    lps_unlock_registry()
+    lps_rcu_after_fork_parent()
+    lps_fork_gate_unlock()
+    unlockPatcher()
 }
 
 /// In the child only the forking thread exists: every other live record is
@@ -280,51 +279,51 @@ func forkParent() {
 /// its slot until its queued free runs, in the child, after liburcu's
 /// grace period (the gate made sure it was queued).
 func forkChild() {
-    lp_locks_reinit_after_fork()
-    let me = lp_tls_rec()
-    lp_thread_list_reset()
+    lps_locks_reinit_after_fork()
+    let me = lps_tls_rec()
+    lps_thread_list_reset()
     threadRegistry.freeSlots.removeAll()
     threadRegistry.live = 0
     var slot: UInt32 = 0
     while slot < threadRegistry.highWater {
-        let t = lp_thread_table_base() + Int(slot)
+        let t = lps_thread_table_base() + Int(slot)
         if t == me {
-            lp_thread_list_add(t)
+            lps_thread_list_add(t)
             threadRegistry.live = 1
-        } else if lp_load_u32(&t.pointee.state) != UInt32(LP_REC_DEAD) {
+        } else if lps_load_u32(&t.pointee.state) != UInt32(LPS_REC_DEAD) {
             // Its thread is not in the child, and never flushed its rows.
-            lp_sys_rows_discard(t.pointee.rows)
-            lp_store_u32(&t.pointee.state, UInt32(LP_REC_FREE))
+            lps_sys_rows_discard(t.pointee.rows)
+            lps_store_u32(&t.pointee.state, UInt32(LPS_REC_FREE))
             threadRegistry.freeSlots.append(slot)
         }
         slot += 1
     }
     // No waiter of the parent's exists here.
-    lp_store_u32(&lp_global_ref().pointee.waiting, 0)
+    lps_store_u32(&lps_global_ref().pointee.waiting, 0)
     patcherEventsAfterFork()
     // Last: this starts the child's call_rcu worker, whose slotIsFree
     // appends to the free list that the loop above rebuilt.
-    lp_rcu_after_fork_child()
+    lps_rcu_after_fork_child()
 }
 
 // MARK: - C API
 
 /// Registers the calling thread under `name`. C: `lp_thread_register`.
 @c public func lp_thread_register(_ name: UnsafePointer<CChar>?) -> Int32 {
-    if lp_tls_rec() != nil { return LPError.exists }
+    if lps_tls_rec() != nil { return LPError.exists }
     return registerCurrentThread(name: name) == nil ? LPError.noMemory : 0
 }
 
 /// Unregisters the calling thread. C: `lp_thread_unregister`.
 @c public func lp_thread_unregister() -> Int32 {
-    guard let t = lp_tls_rec() else { return LPError.notFound }
-    dropFramesBelow(t, key: lp_frame_key())
-    if lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0 { return LPError.busy }
+    guard let t = lps_tls_rec() else { return LPError.notFound }
+    dropFramesBelow(t, key: lps_frame_key())
+    if lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0 { return LPError.busy }
     retire(t, exiting: false)
     return 0
 }
 
 @inline(never)
 func countUnregisteredCall() {
-    _ = lp_fetch_add_u64(&lp_global_ref().pointee.unregistered_calls, 1)
+    _ = lps_fetch_add_u64(&lps_global_ref().pointee.unregistered_calls, 1)
 }

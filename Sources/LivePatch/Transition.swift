@@ -1,8 +1,8 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // The transition engine, in the kernel's verbs: start (publish), try
 // complete, reverse, force, complete. Guarded by the patcher lock; the
-// hooks read what it publishes in lp_global and the function records.
+// hooks read what it publishes in lps_global and the function records.
 
 struct TransitionFunction {
     let index: UInt32
@@ -32,7 +32,7 @@ struct Transition {
     var holdTimeouts: UInt32 = 0
     /// Stalled holds since the last one that did not stall.
     var stalledHolds: UInt32 = 0
-    let startedAt: UInt64 = lp_sys_now_ns()
+    let startedAt: UInt64 = monotonicNow()
     var checks: UInt64 = 0
     var reversals: UInt32 = 0
     /// The model asked to be asked again by this time (0: no such request).
@@ -69,7 +69,7 @@ struct Transition {
     /// stall (a sleeper that would have left a little later) costs little and
     /// a lasting one takes at most 1/holdDuty of the program's time.
     mutating func holdFailed(_ outcome: HoldOutcome, startedAt: UInt64) {
-        let now = lp_sys_now_ns()
+        let now = monotonicNow()
         var pause = switchPolicy.retryNs
         switch outcome {
         case .switched, .cutShort:
@@ -151,30 +151,30 @@ func startTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
         let r = prepareStackCheck(functions)
         if r != 0 { return r }
     }
-    let epoch = lp_load_u64(&lp_global_ref().pointee.epoch) &+ 1
+    let epoch = lps_load_u64(&lps_global_ref().pointee.epoch) &+ 1
     for (i, fn) in functions.enumerated() {
         let f = functionRecord(fn.index)
-        lp_store_release_ptr(&f.pointee.tx_old, fn.old)
-        lp_store_release_ptr(&f.pointee.tx_new, fn.new)
-        lp_store_u32(&f.pointee.tx_index, UInt32(i))
-        lp_store_u32(&f.pointee.hold, 0)
-        lp_store_u32(&f.pointee.fn_universe, universeOld)
-        lp_store_release_u64(&f.pointee.tx_epoch, epoch)
+        lps_store_release_ptr(&f.pointee.tx_old, fn.old)
+        lps_store_release_ptr(&f.pointee.tx_new, fn.new)
+        lps_store_u32(&f.pointee.tx_index, UInt32(i))
+        lps_store_u32(&f.pointee.hold, 0)
+        lps_store_u32(&f.pointee.fn_universe, universeOld)
+        lps_store_release_u64(&f.pointee.tx_epoch, epoch)
     }
-    lp_store_u32(&lp_global_ref().pointee.leave, model.leave)
-    lp_store_u32(&lp_global_ref().pointee.sw, model.effectiveSwitch)
-    lp_store_u32(&lp_global_ref().pointee.flags, model.flags)
-    lp_store_u32(&lp_global_ref().pointee.target, universeNew)
-    lp_store_u32(&lp_global_ref().pointee.kuniv, universeOld)
-    lp_store_u32(&lp_global_ref().pointee.hold, 0)
-    lp_store_u32(&lp_global_ref().pointee.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
-    // Pairs with the acquire loads of lp_global.epoch at every outermost
+    lps_store_u32(&lps_global_ref().pointee.leave, model.leave)
+    lps_store_u32(&lps_global_ref().pointee.sw, model.effectiveSwitch)
+    lps_store_u32(&lps_global_ref().pointee.flags, model.flags)
+    lps_store_u32(&lps_global_ref().pointee.target, universeNew)
+    lps_store_u32(&lps_global_ref().pointee.kuniv, universeOld)
+    lps_store_u32(&lps_global_ref().pointee.hold, 0)
+    lps_store_u32(&lps_global_ref().pointee.kernel_area, model.leave == LP_LEAVE_KERNEL.rawValue ? 1 : 0)
+    // Pairs with the acquire loads of lps_global.epoch at every outermost
     // entry (Hooks.swift): a thread that reads this epoch sees all of the above.
-    lp_store_release_u64(&lp_global_ref().pointee.epoch, epoch)
-    // Pairs with lp_signal_fence() in the hooks: after this, every thread's
+    lps_store_release_u64(&lps_global_ref().pointee.epoch, epoch)
+    // Pairs with lps_thread_side_fence() in the hooks: after this, every thread's
     // next outermost entry reads the new epoch, and every activation it had
     // begun is visible to the scans.
-    if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lp_sys_membarrier() }
+    if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lps_patcher_side_fence() }
     patch.inTransition = true
     transition = Transition(patch: patch, enabling: enabling, model: model, epoch: epoch, functions: functions,
                             from: from, to: to)
@@ -206,12 +206,12 @@ func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
 func ensureCounterRows(_ count: Int) -> Bool {
     // Eight spare words per row for late targets that join the transition.
     let needed = UInt64((count + 8 + 7) & ~7)
-    if lp_global_fn_counts() != nil && lp_load_u64(&lp_global_ref().pointee.fn_stride) >= needed { return true }
-    let stride = max(needed, 2 * lp_load_u64(&lp_global_ref().pointee.fn_stride))
-    guard let raw = lp_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
-    if let old = lp_global_fn_counts() { retiredCounterRows.append(old) }
+    if lps_global_fn_counts() != nil && lps_load_u64(&lps_global_ref().pointee.fn_stride) >= needed { return true }
+    let stride = max(needed, 2 * lps_load_u64(&lps_global_ref().pointee.fn_stride))
+    guard let raw = lps_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
+    if let old = lps_global_fn_counts() { retiredCounterRows.append(old) }
     // Published before the epoch (release) in startTransition().
-    lp_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
+    lps_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
     return true
 }
 
@@ -226,13 +226,13 @@ func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
     if model.countsNothing {
         done = true
     } else if model.checksStacks && model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
-        done = lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target || stackStopMachine(&tx, deadline: deadline)
+        done = lps_load_u32(&lps_global_ref().pointee.kuniv) == tx.target || stackStopMachine(&tx, deadline: deadline)
     } else if model.checksStacks {
         done = stackSwitchThreads(&tx, deadline: deadline)
     } else if model.countsPerFunction {
         done = switchFunctions(&tx, deadline: deadline)
     } else if model.effectiveSwitch == LP_SWITCH_KERNEL.rawValue {
-        done = lp_load_u32(&lp_global_ref().pointee.kuniv) == tx.target || holdAndSwitchKernel(&tx, deadline: deadline)
+        done = lps_load_u32(&lps_global_ref().pointee.kuniv) == tx.target || holdAndSwitchKernel(&tx, deadline: deadline)
     } else {
         done = scan(tx).blocked == 0
     }
@@ -247,14 +247,14 @@ func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
 func applyModelDecision(_ tx: inout Transition) -> Bool {
     let progress = TransitionProgress(
         patch: patchTableBase + tx.patch.slot, patching: tx.isPatching, enabling: tx.enabling,
-        elapsedNs: lp_sys_now_ns() &- tx.startedAt, checks: tx.checks,
+        elapsedNs: monotonicNow() &- tx.startedAt, checks: tx.checks,
         pendingThreads: transitionStats.lastPending, pendingFunctions: transitionStats.lastPendingFunctions,
         reversals: tx.reversals, holdTimeouts: tx.holdTimeouts)
     let decision = tx.model.pending(progress)
     tx.recheckAt = 0
     switch decision.action {
     case .wait:
-        if decision.recheckInNs != 0 { tx.recheckAt = saturatingAdd(lp_sys_now_ns(), decision.recheckInNs) }
+        if decision.recheckInNs != 0 { tx.recheckAt = saturatingAdd(monotonicNow(), decision.recheckInNs) }
         return false
     case .reverse:
         reverseLocked(&tx)
@@ -268,23 +268,23 @@ func applyModelDecision(_ tx: inout Transition) -> Bool {
 /// SWITCH_KERNEL: hold new outermost activations back, wait (bounded) for
 /// the live ones to drain, and switch everything at the instant none is left.
 func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
-    let now = lp_sys_now_ns()
+    let now = monotonicNow()
     guard now >= tx.nextHoldAt else {
         transitionStats.lastPending = UInt64(scan(tx).blocked)
         return false
     }
     transitionStats.holdAttempts += 1
     let current = tx
-    let outcome = holding(&lp_global_ref().pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
+    let outcome = holding(&lps_global_ref().pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
         let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
         return injectedBug == LP_BUG_FLIP_BUSY_KERNEL ? 0 : blocked
     }
     if outcome == .switched {
-        lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
+        lps_store_u32(&lps_global_ref().pointee.kuniv, tx.target)
     } else {
         tx.holdFailed(outcome, startedAt: now)
     }
-    releaseHold(&lp_global_ref().pointee.hold)
+    releaseHold(&lps_global_ref().pointee.hold)
     return outcome == .switched
 }
 
@@ -297,22 +297,22 @@ func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// counts until the hold ran out. With one held function, every thread
 /// inside it can run to its exit (a recursive entry is never held).
 func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
-    var pending = tx.functions.filter { lp_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
+    var pending = tx.functions.filter { lps_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
     transitionStats.lastPendingFunctions = UInt64(pending.count)
     if pending.isEmpty { return true }
-    guard lp_sys_now_ns() >= tx.nextHoldAt else { return false }
+    guard monotonicNow() >= tx.nextHoldAt else { return false }
     _ = scan(tx) // names the threads to nudge
     let current = tx
     while let fn = pending.first {
         transitionStats.holdAttempts += 1
         let f = functionRecord(fn.index)
-        let slot = Int(lp_load_u32(&f.pointee.tx_index))
-        let startedAt = lp_sys_now_ns()
+        let slot = Int(lps_load_u32(&f.pointee.tx_index))
+        let startedAt = monotonicNow()
         let outcome = holding(&f.pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
             let live = liveCounts(current)[slot]
             return injectedBug == LP_BUG_SWITCH_BUSY_THREAD ? 0 : live
         }
-        if outcome == .switched { lp_store_u32(&f.pointee.fn_universe, tx.target) }
+        if outcome == .switched { lps_store_u32(&f.pointee.fn_universe, tx.target) }
         releaseHold(&f.pointee.hold)
         guard outcome == .switched else {
             tx.holdFailed(outcome, startedAt: startedAt)
@@ -335,23 +335,23 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// The caller releases the hold.
 func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt64, deadline: UInt64,
              _ pending: () -> UInt64) -> HoldOutcome {
-    lp_store_u32(word, 1)
-    _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, 1)
-    defer { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) }
-    // Pairs with lp_signal_fence() in beginActivation / enterCountedFunction:
+    lps_store_u32(word, 1)
+    _ = lps_fetch_add_u32(&lps_global_ref().pointee.waiting, 1)
+    defer { _ = lps_fetch_add_u32(&lps_global_ref().pointee.waiting, UInt32.max) }
+    // Pairs with lps_thread_side_fence() in beginActivation / enterCountedFunction:
     // after it, a thread either is visible in the scan or sees the hold.
-    lp_sys_membarrier()
-    let start = lp_sys_now_ns()
+    lps_patcher_side_fence()
+    let start = monotonicNow()
     let boundEnd = saturatingAdd(start, bound)
     let end = min(boundEnd, deadline)
     var fewest = UInt64.max
     var lastFall = start
     var nudged = false
     while true {
-        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
+        let seq = lps_load_u32(&lps_global_ref().pointee.wake_seq)
         let count = pending()
         if count == 0 { return .switched }
-        let now = lp_sys_now_ns()
+        let now = monotonicNow()
         if count < fewest {
             fewest = count
             lastFall = now
@@ -369,7 +369,7 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt
         var stallAt = saturatingAdd(lastFall, switchPolicy.holdNs)
         if now >= stallAt {
             _ = scan(tx)
-            guard lastStalled.contains(where: { lp_sys_thread_runnable($0.thread.pointee.tid) != 0 }) else {
+            guard lastStalled.contains(where: { threadRunnable($0.thread.pointee.tid) }) else {
                 transitionStats.holdTimeouts += 1
                 return .stalled
             }
@@ -377,15 +377,15 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt
             stallAt = saturatingAdd(now, switchPolicy.holdNs)
         }
         // Both bounds lie ahead, so the timeout is never 0 (which would mean none).
-        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(end, stallAt) - now)
+        _ = futexWait(&lps_global_ref().pointee.wake_seq, seq, min(end, stallAt) - now)
     }
 }
 
 /// Lets held threads go on. Pairs with the acquire load in waitWhileHeld():
 /// every store before this one (the new universe) is seen by them.
 func releaseHold(_ word: UnsafeMutablePointer<UInt32>) {
-    lp_store_release_u32(word, 0)
-    lp_sys_futex_wake(word, Int32.max)
+    lps_store_release_u32(word, 0)
+    futexWake(word, Int32.max)
 }
 
 /// complete: every function takes its final implementation, then leaves the
@@ -395,13 +395,13 @@ func complete() {
     guard let tx = transition else { return }
     for fn in tx.functions {
         let f = functionRecord(fn.index)
-        lp_store_release_ptr(&f.pointee.impl, tx.target == universeNew ? fn.new : fn.old)
+        lps_store_release_ptr(&f.pointee.impl, tx.target == universeNew ? fn.new : fn.old)
     }
     for fn in tx.functions {
         // Release: a hook that reads tx_epoch == 0 (acquire) sees impl above.
-        lp_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
+        lps_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
     }
-    lp_store_u32(&lp_global_ref().pointee.kernel_area, 0)
+    lps_store_u32(&lps_global_ref().pointee.kernel_area, 0)
     let switchedOver = tx.target == universeNew
     if switchedOver {
         // Atomic replace: the replaced patches leave the stack disabled.
@@ -414,7 +414,7 @@ func complete() {
         // implementation, which is the final one unless the transition was
         // reversed. The hooks load impl relaxed (tx_epoch is 0 for them), so
         // nothing orders this store for them: they see it eventually.
-        lp_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
+        lps_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
     }
     tx.patch.inTransition = false
     transition = nil
@@ -433,9 +433,9 @@ func complete() {
 /// The caller would wait for itself.
 @inline(__always) // the frame key is the exported call's: see dropFramesBelow
 func callerIsInside() -> Bool {
-    guard let t = lp_tls_rec() else { return false }
-    dropFramesBelow(t, key: lp_frame_key())
-    return lp_load_u32(&t.pointee.fdepth) != 0 || lp_load_u32(&t.pointee.kdepth) != 0
+    guard let t = lps_tls_rec() else { return false }
+    dropFramesBelow(t, key: lps_frame_key())
+    return lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0
 }
 
 // MARK: - C API
@@ -452,7 +452,7 @@ func callerIsInside() -> Bool {
 @c public func lp_transition_wait(_ timeoutNs: UInt64) -> Int32 {
     if callerIsInside() { return LPError.deadlock }
     defer { drainPatcherEvents() } // the completion's log lines and post_* callback
-    let start = lp_sys_now_ns()
+    let start = monotonicNow()
     let deadline = timeoutNs == 0 ? UInt64.max : saturatingAdd(start, timeoutNs)
     // Whether the threads bump wake_seq as they leave the area for us. A
     // hold-based transition switches only inside a hold, which asks for
@@ -460,10 +460,10 @@ func callerIsInside() -> Bool {
     // wake-up on every activation's end (a futex syscall each) would cost a
     // program whose lock functions are in the set most of its throughput.
     var askingWakes = false
-    defer { if askingWakes { _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, UInt32.max) } }
+    defer { if askingWakes { _ = lps_fetch_add_u32(&lps_global_ref().pointee.waiting, UInt32.max) } }
     var nextNudge = start &+ nudgePeriodNs
     while true {
-        let seq = lp_load_u32(&lp_global_ref().pointee.wake_seq)
+        let seq = lps_load_u32(&lps_global_ref().pointee.wake_seq)
         var wakeAt = deadline
         let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
             if tryCompleteLocked(deadline: deadline) == 1 { return (true, false, false) }
@@ -477,17 +477,17 @@ func callerIsInside() -> Bool {
         if state.done { return 0 }
         if state.wantsWakes != askingWakes {
             askingWakes = state.wantsWakes
-            _ = lp_fetch_add_u32(&lp_global_ref().pointee.waiting, askingWakes ? 1 : UInt32.max)
+            _ = lps_fetch_add_u32(&lps_global_ref().pointee.waiting, askingWakes ? 1 : UInt32.max)
             if askingWakes {
-                // Pairs with lp_signal_fence() after a thread leaves an
+                // Pairs with lps_thread_side_fence() after a thread leaves an
                 // activation: from here on, a thread that unblocks us either
                 // is seen by the next check (run now) or sees `waiting` and
                 // bumps wake_seq.
-                lp_sys_membarrier()
+                lps_patcher_side_fence()
                 continue
             }
         }
-        let now = lp_sys_now_ns()
+        let now = monotonicNow()
         if now >= deadline { return LPError.timedOut }
         if nudgeSignal != 0 {
             if now >= nextNudge {
@@ -502,7 +502,7 @@ func callerIsInside() -> Bool {
         // second cap is a backstop against a lost wake-up, not a poll.
         if wakeAt <= now { continue }
         let cap: UInt64 = state.transient ? 20_000 : 1_000_000_000
-        _ = lp_sys_futex_wait(&lp_global_ref().pointee.wake_seq, seq, min(wakeAt - now, cap))
+        _ = futexWait(&lps_global_ref().pointee.wake_seq, seq, min(wakeAt - now, cap))
     }
 }
 
@@ -526,10 +526,10 @@ func reverseLocked(_ tx: inout Transition) {
     tx.stalledHolds = 0
     tx.reversals += 1
     transitionStats.reversed += 1
-    lp_store_u32(&lp_global_ref().pointee.target, tx.target)
-    // Pairs with lp_signal_fence() in beginActivation: activations that
+    lps_store_u32(&lps_global_ref().pointee.target, tx.target)
+    // Pairs with lps_thread_side_fence() in beginActivation: activations that
     // begin after this take the new target, earlier ones are scanned.
-    lp_sys_membarrier()
+    lps_patcher_side_fence()
     notifyPatcher()
 }
 
@@ -548,8 +548,8 @@ func reverseLocked(_ tx: inout Transition) {
 func forceSwitch(_ tx: Transition) {
     logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
                                 : "forcing remaining threads to the unpatched state")
-    lp_store_u32(&lp_global_ref().pointee.kuniv, tx.target)
-    for fn in tx.functions { lp_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
+    lps_store_u32(&lps_global_ref().pointee.kuniv, tx.target)
+    for fn in tx.functions { lps_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
     transitionStats.forced += 1
 }
 

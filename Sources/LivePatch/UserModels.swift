@@ -1,4 +1,4 @@
-import CLivePatchShim
+internal import CLivePatchShim
 
 // Models registered at run time, from Swift (any ConsistencyModel) or from C
 // (lp_model_ops_t), and the description of any model. Guarded by the
@@ -95,7 +95,7 @@ struct ForeignModel: ConsistencyModel {
           let switches = SwitchUnit(rawValue: ops.pointee.switches.rawValue),
           ops.pointee.switch_points & ~(SwitchPoints.all.rawValue | LP_MODEL_F_STACK_CHECK) == 0
     else {
-        lp_sys_set_errno(-LPError.invalid)
+        lps_sys_set_errno(-LPError.invalid)
         return LP_MODEL_INVALID
     }
     let model = ForeignModel(ops: ops.pointee, counts: counts, switches: switches,
@@ -104,7 +104,7 @@ struct ForeignModel: ConsistencyModel {
     do {
         return try registerModel(model, bytes: bytes)
     } catch {
-        lp_sys_set_errno(-error.code)
+        lps_sys_set_errno(-error.code)
         return LP_MODEL_INVALID
     }
 }

@@ -10,14 +10,14 @@ extension LivePatchError: CustomStringConvertible {
     /// lp_strerror's text, e.g. "the transition did not complete in time (ETIMEDOUT)".
     public var description: String { String(cString: lp_strerror(code)) }
 
-    public static let invalidArgument = LivePatchError(code: -Int32(LP_EINVAL.rawValue))
-    public static let notFound = LivePatchError(code: -Int32(LP_ENOENT.rawValue))
-    public static let exists = LivePatchError(code: -Int32(LP_EEXIST.rawValue))
-    public static let busy = LivePatchError(code: -Int32(LP_EBUSY.rawValue))
-    public static let timedOut = LivePatchError(code: -Int32(LP_ETIMEDOUT.rawValue))
-    public static let noMemory = LivePatchError(code: -Int32(LP_ENOMEM.rawValue))
-    public static let deadlock = LivePatchError(code: -Int32(LP_EDEADLK.rawValue))
-    public static let canceled = LivePatchError(code: -Int32(LP_ECANCELED.rawValue))
+    public static let invalidArgument = LivePatchError(code: -EINVAL)
+    public static let notFound = LivePatchError(code: -ENOENT)
+    public static let exists = LivePatchError(code: -EEXIST)
+    public static let busy = LivePatchError(code: -EBUSY)
+    public static let timedOut = LivePatchError(code: -ETIMEDOUT)
+    public static let noMemory = LivePatchError(code: -ENOMEM)
+    public static let deadlock = LivePatchError(code: -EDEADLK)
+    public static let canceled = LivePatchError(code: -ECANCELED)
 
     /// Throws for a negative return of the C API; returns a non-negative one.
     @discardableResult

@@ -1,17 +1,17 @@
 /*
- * The out-of-line half of the shadow shim (see lp_shadow_shim.h for why it
+ * The out-of-line half of the shadow shim (see lps_shadow_shim.h for why it
  * is C): liburcu's hash table, read side and call_rcu, the writer lock and
  * the per-thread registration. No shadow-variable logic lives here.
  */
 #define _GNU_SOURCE
-#include "lp_shadow_shim.h"
+#include "lps_shadow_shim.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 
-__thread lp_sv_tls_t lp_sv_tls_block __attribute__((tls_model("initial-exec")));
+__thread lps_sv_tls_t lps_sv_tls_block __attribute__((tls_model("initial-exec")));
 
-lp_sv_tls_t *lp_sv_tls(void) { return &lp_sv_tls_block; }
+lps_sv_tls_t *lps_sv_tls(void) { return &lps_sv_tls_block; }
 
 /* ---- writer lock, the thread-exit key, fork ----------------------------------- */
 
@@ -19,16 +19,16 @@ static pthread_mutex_t sv_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t sv_once = PTHREAD_ONCE_INIT;
 static pthread_key_t sv_exit_key;
 
-/* At thread exit: give back the memb registration taken in lp_sv_rcu_enter.
- * lp_rcu_reader_online() nests, so the engine's own per-use registrations on
+/* At thread exit: give back the memb registration taken in lps_sv_rcu_enter.
+ * lps_rcu_reader_online() nests, so the engine's own per-use registrations on
  * this thread (thread retirement runs call_rcu from another exit destructor)
  * keep working whichever destructor runs first. */
 static void sv_thread_exit(void *value)
 {
     (void)value;
-    if (lp_sv_tls_block.registered) {
-        lp_sv_tls_block.registered = 0;
-        lp_rcu_reader_offline();
+    if (lps_sv_tls_block.registered) {
+        lps_sv_tls_block.registered = 0;
+        lps_rcu_reader_offline();
     }
 }
 
@@ -45,8 +45,8 @@ static void sv_init_once(void)
         sv_once_error = pthread_atfork(sv_prepare, sv_parent, sv_child);
 }
 
-void lp_sv_lock(void) { pthread_mutex_lock(&sv_lock); }
-void lp_sv_unlock(void) { pthread_mutex_unlock(&sv_lock); }
+void lps_sv_lock(void) { pthread_mutex_lock(&sv_lock); }
+void lps_sv_unlock(void) { pthread_mutex_unlock(&sv_lock); }
 
 /* ---- read side ------------------------------------------------------------------
  * A thread stays registered with urcu_memb from its first shadow call to its
@@ -63,12 +63,12 @@ static __attribute__((noinline)) int sv_register_slow(void)
      * registered without a destructor to unregister it at exit. */
     if (pthread_setspecific(sv_exit_key, (void *)1) != 0)
         return -ENOMEM;
-    lp_rcu_reader_online();
-    lp_sv_tls_block.registered = 1;
+    lps_rcu_reader_online();
+    lps_sv_tls_block.registered = 1;
     return 0;
 }
 
-int lp_sv_rcu_enter(void)
+int lps_sv_rcu_enter(void)
 {
     if (caa_unlikely(!URCU_TLS(urcu_memb_reader).registered)) {
         int err = sv_register_slow();
@@ -79,20 +79,20 @@ int lp_sv_rcu_enter(void)
     return 0;
 }
 
-void lp_sv_rcu_exit(void) { urcu_memb_read_unlock(); }
+void lps_sv_rcu_exit(void) { urcu_memb_read_unlock(); }
 
 /* ---- the table ----------------------------------------------------------------- */
 
 static struct cds_lfht *sv_table;
 
-struct cds_lfht *lp_sv_table(void)
+struct cds_lfht *lps_sv_table(void)
 {
-    /* Pairs with the release store in lp_sv_table_create: a reader that sees
+    /* Pairs with the release store in lps_sv_table_create: a reader that sees
      * the table sees it initialised. */
     return __atomic_load_n(&sv_table, __ATOMIC_ACQUIRE);
 }
 
-struct cds_lfht *lp_sv_table_create(void)
+struct cds_lfht *lps_sv_table_create(void)
 {
     pthread_once(&sv_once, sv_init_once);
     if (sv_once_error != 0)
@@ -102,7 +102,7 @@ struct cds_lfht *lp_sv_table_create(void)
     struct cds_lfht *ht = cds_lfht_new_flavor(64, 64, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
                                               &urcu_memb_flavor, NULL);
     if (ht)
-        __atomic_store_n(&sv_table, ht, __ATOMIC_RELEASE); /* pairs with lp_sv_table() */
+        __atomic_store_n(&sv_table, ht, __ATOMIC_RELEASE); /* pairs with lps_sv_table() */
     return ht;
 }
 
@@ -113,7 +113,7 @@ typedef struct sv_key {
 
 static int sv_match(struct cds_lfht_node *node, const void *key)
 {
-    const lp_sv_t *sv = caa_container_of(node, lp_sv_t, node);
+    const lps_sv_t *sv = caa_container_of(node, lps_sv_t, node);
     const sv_key_t *k = key;
     return sv->obj == k->obj && sv->id == k->id;
 }
@@ -121,32 +121,32 @@ static int sv_match(struct cds_lfht_node *node, const void *key)
 /* cds_lfht_lookup reads the chain with rcu_dereference, which pairs with the
  * rcu_assign_pointer in cds_lfht_add: a record found here is seen with the
  * fields, and the data its constructor wrote, before it was added. */
-lp_sv_t *lp_sv_lookup(struct cds_lfht *ht, unsigned long hash, void *obj, unsigned long id)
+lps_sv_t *lps_sv_lookup(struct cds_lfht *ht, unsigned long hash, void *obj, unsigned long id)
 {
     sv_key_t key = { obj, id };
     struct cds_lfht_iter iter;
     cds_lfht_lookup(ht, hash, sv_match, &key, &iter);
     struct cds_lfht_node *node = cds_lfht_iter_get_node(&iter);
-    return node ? caa_container_of(node, lp_sv_t, node) : NULL;
+    return node ? caa_container_of(node, lps_sv_t, node) : NULL;
 }
 
-lp_sv_t *lp_sv_first(struct cds_lfht *ht, struct cds_lfht_iter *iter)
+lps_sv_t *lps_sv_first(struct cds_lfht *ht, struct cds_lfht_iter *iter)
 {
     cds_lfht_first(ht, iter);
     struct cds_lfht_node *node = cds_lfht_iter_get_node(iter);
-    return node ? caa_container_of(node, lp_sv_t, node) : NULL;
+    return node ? caa_container_of(node, lps_sv_t, node) : NULL;
 }
 
-lp_sv_t *lp_sv_next(struct cds_lfht *ht, struct cds_lfht_iter *iter)
+lps_sv_t *lps_sv_next(struct cds_lfht *ht, struct cds_lfht_iter *iter)
 {
     cds_lfht_next(ht, iter);
     struct cds_lfht_node *node = cds_lfht_iter_get_node(iter);
-    return node ? caa_container_of(node, lp_sv_t, node) : NULL;
+    return node ? caa_container_of(node, lps_sv_t, node) : NULL;
 }
 
-void lp_sv_add(struct cds_lfht *ht, unsigned long hash, lp_sv_t *sv) { cds_lfht_add(ht, hash, &sv->node); }
+void lps_sv_add(struct cds_lfht *ht, unsigned long hash, lps_sv_t *sv) { cds_lfht_add(ht, hash, &sv->node); }
 
-void lp_sv_del(struct cds_lfht *ht, lp_sv_t *sv)
+void lps_sv_del(struct cds_lfht *ht, lps_sv_t *sv)
 {
     /* Only writers delete, under the writer lock, so the node is still in
      * the table and cds_lfht_del cannot fail. */
@@ -155,11 +155,11 @@ void lp_sv_del(struct cds_lfht *ht, lp_sv_t *sv)
 
 /* ---- records -------------------------------------------------------------------- */
 
-lp_sv_t *lp_sv_new(void *obj, unsigned long id, size_t size)
+lps_sv_t *lps_sv_new(void *obj, unsigned long id, size_t size)
 {
-    if (size > SIZE_MAX - sizeof(lp_sv_t))
+    if (size > SIZE_MAX - sizeof(lps_sv_t))
         return NULL;
-    lp_sv_t *sv = calloc(1, sizeof(lp_sv_t) + size); /* zeroed, as the kernel's kzalloc */
+    lps_sv_t *sv = calloc(1, sizeof(lps_sv_t) + size); /* zeroed, as the kernel's kzalloc */
     if (sv) {
         sv->obj = obj;
         sv->id = id;
@@ -167,10 +167,10 @@ lp_sv_t *lp_sv_new(void *obj, unsigned long id, size_t size)
     return sv;
 }
 
-void lp_sv_drop(lp_sv_t *sv) { free(sv); }
+void lps_sv_drop(lps_sv_t *sv) { free(sv); }
 
-static void sv_reclaim(struct rcu_head *head) { free(caa_container_of(head, lp_sv_t, rcu)); }
+static void sv_reclaim(struct rcu_head *head) { free(caa_container_of(head, lps_sv_t, rcu)); }
 
 /* Every reader that could have found the record is out of its read section
  * before sv_reclaim runs. */
-void lp_sv_retire(lp_sv_t *sv) { urcu_memb_call_rcu(&sv->rcu, sv_reclaim); }
+void lps_sv_retire(lps_sv_t *sv) { urcu_memb_call_rcu(&sv->rcu, sv_reclaim); }

@@ -5,12 +5,12 @@
  * A walk is reliable only if every step can be trusted: the interrupted PC
  * and each return address lie in a loaded executable mapping, and each
  * frame pointer lies inside the thread's stack, above the one before it.
- * Anything else is LP_STACK_UNRELIABLE, which blocks. Memory is read with
+ * Anything else is LPS_STACK_UNRELIABLE, which blocks. Memory is read with
  * process_vm_readv on our own pid, so a wild frame pointer gives EFAULT in
  * the handler, never a crash.
  */
 #define _GNU_SOURCE
-#include "lp_stack_shim.h"
+#include "lps_stack_shim.h"
 
 #include <errno.h>
 #include <link.h>
@@ -23,9 +23,9 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-LP_INTERNAL lp_stack_cell_t lp_stack_cells[LP_MAX_THREADS];
+LPS_INTERNAL lps_stack_cell_t lps_stack_cells[LP_MAX_THREADS];
 
-static lp_stack_range_t ranges[LP_STACK_RANGES_MAX];
+static lps_stack_range_t ranges[LPS_STACK_RANGES_MAX];
 static uint32_t n_ranges;
 #define TEXT_MAX 512
 static struct { uintptr_t lo, hi; } text[TEXT_MAX];
@@ -44,13 +44,13 @@ static uint32_t released;
 static int skip_frame; /* LP_BUG_STACK_SKIP_FRAME: the innermost hooked frame and the first machine frame */
 static int installed;
 
-int lp_stack_signal(void) { return SIGRTMIN + 6; }
+int lps_stack_signal(void) { return SIGRTMIN + 6; }
 
-void lp_stack_set_skip_frame(int on) { __atomic_store_n(&skip_frame, on, __ATOMIC_RELAXED); }
+void lps_stack_set_skip_frame(int on) { __atomic_store_n(&skip_frame, on, __ATOMIC_RELAXED); }
 
-void lp_stack_set_universe(lp_thread_rec_t *rec, uint64_t epoch, uint32_t universe)
+void lps_stack_set_universe(lps_thread_rec_t *rec, uint64_t epoch, uint32_t universe)
 {
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     /* Never back to an older transition: a switch point or a late answer
      * that read an epoch just replaced would erase the thread's switch in
      * the new one. Only the owner and its handlers write the cell. */
@@ -59,7 +59,7 @@ void lp_stack_set_universe(lp_thread_rec_t *rec, uint64_t epoch, uint32_t univer
         return;
     __atomic_store_n(&c->universe, universe, __ATOMIC_RELAXED);
     __atomic_store_n(&c->generation, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
-    /* Pairs with the acquire load in lp_stack_universe(). */
+    /* Pairs with the acquire load in lps_stack_universe(). */
     __atomic_store_n(&c->epoch, epoch, __ATOMIC_RELEASE);
 }
 
@@ -94,64 +94,64 @@ static uint32_t in_set(uintptr_t pc)
  * the instructions between the hook's return and the call of the
  * implementation it returned, where no frame of the implementation exists
  * yet. A hooked frame of a set function is on the stack for this check. */
-static uint32_t shadow_in_set(lp_thread_rec_t *rec, int *unreliable)
+static uint32_t shadow_in_set(lps_thread_rec_t *rec, int *unreliable)
 {
     uint32_t depth = __atomic_load_n(&rec->fdepth, __ATOMIC_RELAXED);
     if (depth > LP_FRAMES_KNOWN) {
         *unreliable = 1;
         return UINT32_MAX;
     }
-    lp_frame_t *frames = lp_rec_frames(rec);
+    lps_frame_t *frames = lps_rec_frames(rec);
     if (depth != 0 && __atomic_load_n(&skip_frame, __ATOMIC_RELAXED)) depth--;
     for (uint32_t i = 0; i < depth; i++) {
-        const struct lp_func *f = lp_frame_func(&frames[i]);
+        const struct lp_func *f = lps_frame_func(&frames[i]);
         if (f && __atomic_load_n(&f->tx_epoch, __ATOMIC_RELAXED) == __atomic_load_n(&req_epoch, __ATOMIC_RELAXED)) return f->index;
     }
     return UINT32_MAX;
 }
 
 #if defined(__x86_64__)
-static int walk(lp_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
+static int walk(lps_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
 {
     uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
     uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
     uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     int unreliable = 0;
-    if ((*func = shadow_in_set(rec, &unreliable)) != UINT32_MAX) return LP_STACK_IN_SET;
-    if (unreliable || !attributable(pc)) return LP_STACK_UNRELIABLE;
-    if ((*func = in_set(pc)) != UINT32_MAX) return LP_STACK_IN_SET;
+    if ((*func = shadow_in_set(rec, &unreliable)) != UINT32_MAX) return LPS_STACK_IN_SET;
+    if (unreliable || !attributable(pc)) return LPS_STACK_UNRELIABLE;
+    if ((*func = in_set(pc)) != UINT32_MAX) return LPS_STACK_IN_SET;
     /* A leaf may run without a frame of its own (its return address at
      * sp, out of the chain): read that word too, conservatively. */
     uintptr_t top;
-    if (read_own(sp, &top, sizeof top) == 0 && (*func = in_set(top - 1)) != UINT32_MAX) return LP_STACK_IN_SET;
+    if (read_own(sp, &top, sizeof top) == 0 && (*func = in_set(top - 1)) != UINT32_MAX) return LPS_STACK_IN_SET;
     uintptr_t lo = c->stack_lo, hi = c->stack_hi;
-    if (hi == 0 || sp < lo || sp >= hi) return LP_STACK_UNRELIABLE;
+    if (hi == 0 || sp < lo || sp >= hi) return LPS_STACK_UNRELIABLE;
     int skipped = !__atomic_load_n(&skip_frame, __ATOMIC_RELAXED);
     for (unsigned n = 0; fp != 0; n++) {
         uintptr_t frame[2];
         if (n > 100000 || fp < sp || fp + sizeof frame > hi || (fp & 7) != 0 || read_own(fp, frame, sizeof frame) != 0)
-            return LP_STACK_UNRELIABLE;
+            return LPS_STACK_UNRELIABLE;
         uintptr_t next = frame[0], ret = frame[1];
         /* The outermost frame of a thread: the C library's entry code
          * leaves a zero frame pointer and return address behind it. */
         if (ret == 0) break;
-        if (!attributable(ret)) return LP_STACK_UNRELIABLE;
+        if (!attributable(ret)) return LPS_STACK_UNRELIABLE;
         if (!skipped) {
             skipped = 1; /* LP_BUG_STACK_SKIP_FRAME */
         } else if ((*func = in_set(ret - 1)) != UINT32_MAX) {
-            return LP_STACK_IN_SET;
+            return LPS_STACK_IN_SET;
         }
-        if (next != 0 && next <= fp) return LP_STACK_UNRELIABLE;
+        if (next != 0 && next <= fp) return LPS_STACK_UNRELIABLE;
         fp = next;
     }
-    return LP_STACK_CLEAN;
+    return LPS_STACK_CLEAN;
 }
 #else
-static int walk(lp_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
+static int walk(lps_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
 {
     (void)rec, (void)uc, (void)func;
-    return LP_STACK_UNRELIABLE; /* no walker for this architecture: nothing can be proven */
+    return LPS_STACK_UNRELIABLE; /* no walker for this architecture: nothing can be proven */
 }
 #endif
 
@@ -159,10 +159,10 @@ static void handler(int signo, siginfo_t *si, void *context)
 {
     (void)signo, (void)si;
     int saved = errno;
-    lp_thread_rec_t *rec = lp_tls_rec();
+    lps_thread_rec_t *rec = lps_tls_rec();
     if (!rec) goto out;
-    lp_stack_cell_t *c = lp_stack_cell(rec);
-    /* Pairs with the release store of request in lp_stack_request(). */
+    lps_stack_cell_t *c = lps_stack_cell(rec);
+    /* Pairs with the release store of request in lps_stack_request(). */
     uint32_t seq = __atomic_load_n(&c->request, __ATOMIC_ACQUIRE);
     if (seq == __atomic_load_n(&c->answered, __ATOMIC_RELAXED)) goto out; /* a duplicate signal */
     int mode = __atomic_load_n(&req_mode, __ATOMIC_RELAXED);
@@ -172,36 +172,36 @@ static void handler(int signo, siginfo_t *si, void *context)
     /* A request answered after the transition was reversed must not switch
      * toward the target it was sent for (the next round asks again): the
      * target is read again after the switch, and a reverse in between undoes
-     * it before the thread runs on. Pairs with the store of lp_global.target
+     * it before the thread runs on. Pairs with the store of lps_global.target
      * and the membarrier after it in reverseLocked(). */
     uint32_t target = __atomic_load_n(&req_target, __ATOMIC_RELAXED);
     uint64_t epoch = __atomic_load_n(&req_epoch, __ATOMIC_RELAXED);
     /* Nor may a request of a transition that has ended switch anything
      * (its walk looked for another set). */
-    if (verdict == LP_STACK_CLEAN && mode == LP_STACK_SWITCH && __atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) == target
-        && __atomic_load_n(&lp_global.epoch, __ATOMIC_ACQUIRE) == epoch) {
-        uint32_t before = lp_stack_universe(rec, epoch, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED));
-        lp_stack_set_universe(rec, epoch, target);
+    if (verdict == LPS_STACK_CLEAN && mode == LPS_STACK_SWITCH && __atomic_load_n(&lps_global.target, __ATOMIC_RELAXED) == target
+        && __atomic_load_n(&lps_global.epoch, __ATOMIC_ACQUIRE) == epoch) {
+        uint32_t before = lps_stack_universe(rec, epoch, __atomic_load_n(&rec->generation, __ATOMIC_RELAXED));
+        lps_stack_set_universe(rec, epoch, target);
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (__atomic_load_n(&lp_global.target, __ATOMIC_RELAXED) != target) lp_stack_set_universe(rec, epoch, before);
+        if (__atomic_load_n(&lps_global.target, __ATOMIC_RELAXED) != target) lps_stack_set_universe(rec, epoch, before);
     }
     __atomic_store_n(&c->verdict, verdict, __ATOMIC_RELAXED);
     __atomic_store_n(&c->func, func, __ATOMIC_RELAXED);
-    /* Pairs with the acquire load in lp_stack_answered(): the verdict and
+    /* Pairs with the acquire load in lps_stack_answered(): the verdict and
      * the universe are seen with the answer. */
     __atomic_store_n(&c->answered, seq, __ATOMIC_RELEASE);
     __atomic_fetch_add(&answers, 1, __ATOMIC_RELEASE);
-    lp_sys_futex_wake_raw(&answers, INT32_MAX);
-    if (mode == LP_STACK_PARK) {
-        /* Pairs with the release increment in lp_stack_release(): the
+    lps_sys_futex_wake(&answers, INT32_MAX);
+    if (mode == LPS_STACK_PARK) {
+        /* Pairs with the release increment in lps_stack_release(): the
          * universe switched while we were parked is seen after it. */
-        while (__atomic_load_n(&released, __ATOMIC_ACQUIRE) == park_seq) lp_sys_futex_wait_raw(&released, park_seq, 0);
+        while (__atomic_load_n(&released, __ATOMIC_ACQUIRE) == park_seq) lps_sys_futex_wait(&released, park_seq, 0);
     }
 out:
     errno = saved;
 }
 
-int lp_stack_install(void)
+int lps_stack_install(void)
 {
     if (installed) return 0;
     struct sigaction sa;
@@ -209,14 +209,14 @@ int lp_stack_install(void)
     sa.sa_sigaction = handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    if (sigaction(lp_stack_signal(), &sa, NULL) != 0) return -errno;
+    if (sigaction(lps_stack_signal(), &sa, NULL) != 0) return -errno;
     installed = 1;
     return 0;
 }
 
-int lp_stack_set_ranges(const lp_stack_range_t *r, uint32_t n)
+int lps_stack_set_ranges(const lps_stack_range_t *r, uint32_t n)
 {
-    if (n > LP_STACK_RANGES_MAX) return -ENOMEM;
+    if (n > LPS_STACK_RANGES_MAX) return -ENOMEM;
     memcpy(ranges, r, n * sizeof *r);
     n_ranges = n;
     return 0;
@@ -235,52 +235,52 @@ static int add_text(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
-int lp_stack_refresh_text(void)
+int lps_stack_refresh_text(void)
 {
     n_text = 0;
     dl_iterate_phdr(add_text, NULL);
     return n_text == TEXT_MAX ? -ENOMEM : 0;
 }
 
-int lp_stack_request(lp_thread_rec_t *rec, uint64_t pthread, int mode, uint64_t epoch, uint32_t target)
+int lps_stack_request(lps_thread_rec_t *rec, uint64_t pthread, int mode, uint64_t epoch, uint32_t target)
 {
     __atomic_store_n(&req_mode, mode, __ATOMIC_RELAXED);
     /* A handler that runs after this round's release does not park. */
     __atomic_store_n(&req_park, __atomic_load_n(&released, __ATOMIC_RELAXED), __ATOMIC_RELAXED);
     __atomic_store_n(&req_epoch, epoch, __ATOMIC_RELAXED);
     __atomic_store_n(&req_target, target, __ATOMIC_RELAXED);
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     /* The verdict stays the last answer's until this one's: what a stall
      * report shows of a thread that has not answered yet. */
     /* Pairs with the acquire load in the handler: it sees the request's
      * fields (and the ranges) stored before. */
     __atomic_store_n(&c->request, __atomic_load_n(&c->request, __ATOMIC_RELAXED) + 1, __ATOMIC_RELEASE);
-    int r = pthread_kill((pthread_t)pthread, lp_stack_signal());
+    int r = pthread_kill((pthread_t)pthread, lps_stack_signal());
     return -r;
 }
 
-void lp_stack_answer_self(lp_thread_rec_t *rec, int mode, uint64_t epoch, uint32_t target)
+void lps_stack_answer_self(lps_thread_rec_t *rec, int mode, uint64_t epoch, uint32_t target)
 {
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     uint32_t seq = __atomic_load_n(&c->request, __ATOMIC_RELAXED) + 1;
-    if (mode == LP_STACK_SWITCH) lp_stack_set_universe(rec, epoch, target);
-    __atomic_store_n(&c->verdict, LP_STACK_CLEAN, __ATOMIC_RELAXED);
+    if (mode == LPS_STACK_SWITCH) lps_stack_set_universe(rec, epoch, target);
+    __atomic_store_n(&c->verdict, LPS_STACK_CLEAN, __ATOMIC_RELAXED);
     __atomic_store_n(&c->request, seq, __ATOMIC_RELAXED);
     __atomic_store_n(&c->answered, seq, __ATOMIC_RELAXED);
 }
 
-int lp_stack_answered(const lp_thread_rec_t *rec)
+int lps_stack_answered(const lps_thread_rec_t *rec)
 {
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     return __atomic_load_n(&c->answered, __ATOMIC_ACQUIRE) == __atomic_load_n(&c->request, __ATOMIC_RELAXED);
 }
 
-uint32_t lp_stack_answer_seq(void) { return __atomic_load_n(&answers, __ATOMIC_ACQUIRE); }
+uint32_t lps_stack_answer_seq(void) { return __atomic_load_n(&answers, __ATOMIC_ACQUIRE); }
 
-void lp_stack_wait_answers(uint32_t seen, uint64_t timeout_ns) { lp_sys_futex_wait_raw(&answers, seen, timeout_ns); }
+void lps_stack_wait_answers(uint32_t seen, uint64_t timeout_ns) { lps_sys_futex_wait(&answers, seen, timeout_ns); }
 
-void lp_stack_release(void)
+void lps_stack_release(void)
 {
     __atomic_fetch_add(&released, 1, __ATOMIC_RELEASE);
-    lp_sys_futex_wake_raw(&released, INT32_MAX);
+    lps_sys_futex_wake(&released, INT32_MAX);
 }

@@ -1,8 +1,8 @@
 /*
  * Arming and disarming pads while threads run them (docs/FTRACE.md, "The
  * protocol"; Verification/ftrace_text.pml). The armed pad is `jmp rel32`
- * with rel32 = 0x90909090, which lands at pad + 5 + LP_FTRACE_REL32, where
- * the object's stub jumps to the trampoline (lp_ftrace_stubs.c). The bytes
+ * with rel32 = 0x90909090, which lands at pad + 5 + LPS_FTRACE_REL32, where
+ * the object's stub jumps to the trampoline (lps_ftrace_stubs.c). The bytes
  * change by the kernel's text_poke_bp: int3 on the first byte, the other
  * four, the first, with every core serialised after each step. For a GCC
  * pad (five one-byte NOPs) the other four are 0x90 in both states and are
@@ -11,8 +11,8 @@
  * inside.
  */
 #define _GNU_SOURCE
-#include "lp_ftrace_shim.h"
-#include "lp_shim.h"
+#include "lps_ftrace_shim.h"
+#include "lps_shim.h"
 
 #include <errno.h>
 #include <linux/membarrier.h>
@@ -25,7 +25,7 @@
 
 enum { OP_NOP = 0x90, OP_INT3 = 0xcc, OP_JMP = 0xe9 };
 
-static int sync_core_cmd = -1; /* -1: not probed; 0: lp_sys_membarrier */
+static int sync_core_cmd = -1; /* -1: not probed; 0: lps_patcher_side_fence */
 static struct sigaction previous_trap;
 
 /* A thread that fetched the int3 while the pad was in flight: the int3
@@ -38,7 +38,7 @@ static void trap_handler(int signo, siginfo_t *info, void *uctx)
 {
     ucontext_t *uc = uctx;
     greg_t rip = uc->uc_mcontext.gregs[REG_RIP];
-    if (info->si_code == SI_KERNEL && lp_ftrace_pad_func((const void *)(rip - 1)) != NULL) {
+    if (info->si_code == SI_KERNEL && lps_ftrace_pad_func((const void *)(rip - 1)) != NULL) {
         uc->uc_mcontext.gregs[REG_RIP] = rip - 1 + 5;
         return;
     }
@@ -56,7 +56,7 @@ static void trap_handler(int signo, siginfo_t *info, void *uctx)
 
 /* Once, under the patcher lock: the trap handler, and the core-serialising
  * membarrier registered (its intent must be declared before use). Where the
- * kernel lacks it, lp_sys_membarrier stands in: an IPI or a signal, whose
+ * kernel lacks it, lps_patcher_side_fence stands in: an IPI or a signal, whose
  * return to user mode is an IRET, serialising on x86. */
 static void prepare(void)
 {
@@ -81,10 +81,10 @@ static void prepare(void)
 static void sync_cores(void)
 {
     if (sync_core_cmd == 0 || syscall(__NR_membarrier, sync_core_cmd, 0) != 0)
-        lp_sys_membarrier();
+        lps_patcher_side_fence();
 }
 
-int lp_ftrace_pad_usable(const void *pad)
+int lps_ftrace_pad_usable(const void *pad)
 {
     static const unsigned char gcc[5] = {OP_NOP, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
     static const unsigned char clang[4] = {0x0f, 0x1f, 0x44, 0x00};
@@ -100,13 +100,13 @@ static void write_step(volatile unsigned char *pad, const unsigned char *bytes, 
     sync_cores();
 }
 
-int lp_ftrace_set_armed(const struct lp_func *f, int armed)
+int lps_ftrace_set_armed(const struct lp_func *f, int armed)
 {
-    unsigned char *pad = (unsigned char *)lp_ftrace_pad_of(f);
+    unsigned char *pad = (unsigned char *)lps_ftrace_pad_of(f);
     if (pad == NULL)
         return -ENOENT;
     static const unsigned char jmp[5] = {OP_JMP, OP_NOP, OP_NOP, OP_NOP, OP_NOP};
-    const unsigned char *nops = lp_ftrace_pad_nops(f);
+    const unsigned char *nops = lps_ftrace_pad_nops(f);
     const unsigned char *want = armed ? jmp : nops;
     if (memcmp(pad, jmp, 5) != 0 && memcmp(pad, nops, 5) != 0)
         return -EIO;

@@ -5,9 +5,9 @@
  * here), each named by the function symbol that contains it (libelf).
  */
 #define _GNU_SOURCE
-#include "lp_elf_shim.h"
-#include "lp_ftrace_shim.h"
-#include "lp_ftrace_stubs.h"
+#include "lps_elf_shim.h"
+#include "lps_ftrace_shim.h"
+#include "lps_ftrace_stubs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -37,11 +37,11 @@ struct object_list {
 static uintptr_t scanned[MAX_OBJECTS];
 /* Their pads' cells, which their stubs point at: kept for the life of the
  * process (and reachable from here, not only from the stubs). */
-static struct lp_ftrace_cell *object_cells[MAX_OBJECTS];
+static struct lps_ftrace_cell *object_cells[MAX_OBJECTS];
 static size_t scanned_count;
 static unsigned skipped;
 
-unsigned lp_ftrace_skipped_objects(void) { return skipped; }
+unsigned lps_ftrace_skipped_objects(void) { return skipped; }
 
 static int list_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -98,7 +98,7 @@ static uintptr_t *read_pads(Elf *elf, uintptr_t bias, size_t *count)
 }
 
 /* The cell of the first pad in [lo, hi), or NULL. */
-static struct lp_ftrace_cell *pad_within(struct lp_ftrace_cell *cells, size_t count, uintptr_t lo, uintptr_t hi)
+static struct lps_ftrace_cell *pad_within(struct lps_ftrace_cell *cells, size_t count, uintptr_t lo, uintptr_t hi)
 {
     size_t a = 0, b = count;
     while (a < b) {
@@ -113,9 +113,9 @@ static struct lp_ftrace_cell *pad_within(struct lp_ftrace_cell *cells, size_t co
 
 struct object_pads {
     uintptr_t bias;
-    struct lp_ftrace_cell *cells;
+    struct lps_ftrace_cell *cells;
     size_t count;
-    lp_ftrace_pad_cb cb;
+    lps_ftrace_pad_cb cb;
     void *ctx;
 };
 
@@ -123,13 +123,13 @@ static int pad_symbol(const char *name, const char *qualified, uint64_t value, u
 {
     struct object_pads *op = ctx;
     uintptr_t func = op->bias + value;
-    struct lp_ftrace_cell *cell = pad_within(op->cells, op->count, func, func + size);
-    if (cell == NULL || !lp_ftrace_pad_usable(cell->pad))
+    struct lps_ftrace_cell *cell = pad_within(op->cells, op->count, func, func + size);
+    if (cell == NULL || !lps_ftrace_pad_usable(cell->pad))
         return 0;
     return op->cb(name, qualified, (const void *)func, size, cell, op->ctx);
 }
 
-static int scan_object(const struct object *o, struct lp_ftrace_cell **kept, lp_ftrace_pad_cb cb, void *ctx)
+static int scan_object(const struct object *o, struct lps_ftrace_cell **kept, lps_ftrace_pad_cb cb, void *ctx)
 {
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -138,11 +138,11 @@ static int scan_object(const struct object *o, struct lp_ftrace_cell **kept, lp_
     size_t count = 0;
     uintptr_t *pads = elf && elf_kind(elf) == ELF_K_ELF ? read_pads(elf, o->bias, &count) : NULL;
     /* The stubs point at the cells: they live as long as the process. */
-    struct lp_ftrace_cell *cells = count ? calloc(count, sizeof *cells) : NULL;
+    struct lps_ftrace_cell *cells = count ? calloc(count, sizeof *cells) : NULL;
     for (size_t i = 0; cells && i < count; i++)
         cells[i].pad = (const void *)pads[i];
     free(pads);
-    if (count != 0 && (!cells || lp_ftrace_map_stubs(cells, count) != 0)) {
+    if (count != 0 && (!cells || lps_ftrace_map_stubs(cells, count) != 0)) {
         skipped++;
         free(cells);
         cells = NULL;
@@ -151,14 +151,14 @@ static int scan_object(const struct object *o, struct lp_ftrace_cell **kept, lp_
     *kept = cells;
     struct object_pads op = {.bias = o->bias, .cells = cells, .count = count, .cb = cb, .ctx = ctx};
     /* An object without a symbol table has pads no name can reach: none. */
-    int r = count ? lp_elf_for_each_function_symbol(elf, pad_symbol, &op) : 0;
+    int r = count ? lps_elf_for_each_function_symbol(elf, pad_symbol, &op) : 0;
     if (elf)
         elf_end(elf);
     close(fd);
     return r == -ENOEXEC ? 0 : r;
 }
 
-int lp_ftrace_scan(lp_ftrace_pad_cb cb, void *ctx)
+int lps_ftrace_scan(lps_ftrace_pad_cb cb, void *ctx)
 {
     if (elf_version(EV_CURRENT) == EV_NONE)
         return -ENOEXEC;

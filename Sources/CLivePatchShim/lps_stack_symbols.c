@@ -5,7 +5,7 @@
  * stack bounds. Patcher side only: none of this is async-signal-safe.
  */
 #define _GNU_SOURCE
-#include "lp_stack_shim.h"
+#include "lps_stack_shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -61,7 +61,7 @@ static int search(Elf *elf, Elf64_Word type, uintptr_t addr, uintptr_t *lo, uint
     return -ENOENT;
 }
 
-int lp_stack_symbol_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
+int lps_stack_symbol_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
 {
     struct containing q = {.addr = (uintptr_t)addr};
     dl_iterate_phdr(find_containing, &q);
@@ -84,9 +84,9 @@ int lp_stack_symbol_range(const void *addr, uintptr_t *lo, uintptr_t *hi)
     return r;
 }
 
-void lp_stack_learn_bounds(lp_thread_rec_t *rec, uint64_t pthread, uint64_t generation)
+void lps_stack_learn_bounds(lps_thread_rec_t *rec, uint64_t pthread, uint64_t generation)
 {
-    lp_stack_cell_t *c = lp_stack_cell(rec);
+    lps_stack_cell_t *c = lps_stack_cell(rec);
     /* The bounds are the patcher's own: it alone writes them, before the
      * request whose release store publishes them to the handler. */
     if (c->stack_hi != 0 && c->bounds_generation == generation) return;

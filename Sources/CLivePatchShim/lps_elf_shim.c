@@ -4,7 +4,7 @@
  * functions included: .symtab first, .dynsym when the file is stripped.
  */
 #define _GNU_SOURCE
-#include "lp_elf_shim.h"
+#include "lps_elf_shim.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,7 +96,7 @@ static Elf_Scn *symbol_table(Elf *elf, GElf_Shdr *shdr)
     return dynsym;
 }
 
-int lp_elf_for_each_function_symbol(Elf *elf, lp_elf_symbol_cb cb, void *ctx)
+int lps_elf_for_each_function_symbol(Elf *elf, lps_elf_symbol_cb cb, void *ctx)
 {
     GElf_Shdr shdr;
     Elf_Scn *scn = symbol_table(elf, &shdr);
@@ -133,7 +133,7 @@ int lp_elf_for_each_function_symbol(Elf *elf, lp_elf_symbol_cb cb, void *ctx)
 struct walk {
     uintptr_t bias;
     const char *name_glob;
-    lp_elf_function_cb cb;
+    lps_elf_function_cb cb;
     void *ctx;
 };
 
@@ -164,7 +164,7 @@ static int register_symbol(const char *name, const char *qualified, uint64_t val
     return w->cb(name, fallback, (const void *)(w->bias + value), w->ctx);
 }
 
-int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_function_cb cb, void *ctx)
+int lps_elf_for_each_function(const char *object, const char *name_glob, lps_elf_function_cb cb, void *ctx)
 {
     /* The object is only located under the loader's lock; its file is read
      * after, so cb may call anything. */
@@ -179,7 +179,7 @@ int lp_elf_for_each_function(const char *object, const char *name_glob, lp_elf_f
         return errno == ENOMEM ? -ENOMEM : -ENOEXEC;
     Elf *elf = elf_begin(fd, ELF_C_READ, NULL);
     struct walk w = {.bias = q.bias, .name_glob = name_glob, .cb = cb, .ctx = ctx};
-    int r = elf && elf_kind(elf) == ELF_K_ELF ? lp_elf_for_each_function_symbol(elf, register_symbol, &w) : -ENOEXEC;
+    int r = elf && elf_kind(elf) == ELF_K_ELF ? lps_elf_for_each_function_symbol(elf, register_symbol, &w) : -ENOEXEC;
     if (elf)
         elf_end(elf);
     close(fd);

@@ -1,13 +1,13 @@
 /*
- * The return hook's shadow stack, which lp_ftrace_trampoline.S pushes and
+ * The return hook's shadow stack, which lps_ftrace_trampoline.S pushes and
  * pops, and the trampoline's slow paths. Each hooked call keeps {real
  * return address, stack pointer at its return, function} on the calling
  * thread's shadow stack, as the kernel's function_graph tracer does; the
  * trampoline's return site pops by stack pointer, so entries left by
  * longjmp are dropped at the next return below them.
  */
-#include "lp_ftrace_shim.h"
-#include "lp_shim.h"
+#include "lps_ftrace_shim.h"
+#include "lps_shim.h"
 
 #include <stddef.h>
 #include <stdio.h>
@@ -21,35 +21,35 @@ struct shadow_entry {
 
 typedef struct shadow_stack {
     uint32_t depth;
-    struct shadow_entry e[LP_FTRACE_SHADOW_DEPTH];
+    struct shadow_entry e[LPS_FTRACE_SHADOW_DEPTH];
 } shadow_stack_t;
 
-/* initial-exec, as lp_tls: the trampoline may run in a signal handler, and
+/* initial-exec, as lps_tls: the trampoline may run in a signal handler, and
  * a dynamic TLS access may allocate. The trampoline pushes and pops it
- * (lp_ftrace_trampoline.S): the entry is stored before the depth is
+ * (lps_ftrace_trampoline.S): the entry is stored before the depth is
  * raised, so that a signal handler landing in between pushes above it and
  * pops its own by stack pointer; an entry is read before the depth drops
  * below it. */
-LP_INTERNAL __thread shadow_stack_t lp_ftrace_shadow __attribute__((tls_model("initial-exec")));
+LPS_INTERNAL __thread shadow_stack_t lps_ftrace_shadow __attribute__((tls_model("initial-exec")));
 
-/* What the trampoline reads, at the offsets of lp_ftrace_layout.h. */
-_Static_assert(offsetof(struct lp_func, orig) == LP_FUNC_ORIG, "LP_FUNC_ORIG");
-_Static_assert(offsetof(struct lp_ftrace_cell, pad) == LP_CELL_PAD, "LP_CELL_PAD");
-_Static_assert(offsetof(shadow_stack_t, e) == LP_SHADOW_E, "LP_SHADOW_E");
+/* What the trampoline reads, at the offsets of lps_ftrace_layout.h. */
+_Static_assert(offsetof(struct lp_func, orig) == LPS_FUNC_ORIG, "LPS_FUNC_ORIG");
+_Static_assert(offsetof(struct lps_ftrace_cell, pad) == LPS_CELL_PAD, "LPS_CELL_PAD");
+_Static_assert(offsetof(shadow_stack_t, e) == LPS_SHADOW_E, "LPS_SHADOW_E");
 _Static_assert(offsetof(shadow_stack_t, depth) == 0 && sizeof(struct shadow_entry) == 24 &&
                offsetof(struct shadow_entry, sp) == 8 && offsetof(struct shadow_entry, f) == 16,
                "the trampoline's shadow entries");
 
 /* From the trampoline: a pad reached it before discovery published it (only
  * an armed pad jumps there, and a pad is published before it is armed). */
-LP_INTERNAL __attribute__((noreturn)) void lp_ftrace_unpublished(const struct lp_ftrace_cell *cell)
+LPS_INTERNAL __attribute__((noreturn)) void lps_ftrace_unpublished(const struct lps_ftrace_cell *cell)
 {
     fprintf(stderr, "livepatch: ftrace trampoline reached from %p, which is no published pad\n", cell->pad);
     abort();
 }
 
 /* From the trampoline's return site: no hooked call returns at sp. */
-LP_INTERNAL __attribute__((noreturn)) void lp_ftrace_unmatched(uintptr_t sp)
+LPS_INTERNAL __attribute__((noreturn)) void lps_ftrace_unmatched(uintptr_t sp)
 {
     fprintf(stderr, "livepatch: ftrace return at sp %p matches no hooked call\n", (void *)sp);
     abort();
@@ -58,19 +58,19 @@ LP_INTERNAL __attribute__((noreturn)) void lp_ftrace_unmatched(uintptr_t sp)
 /* From the trampoline, when the shadow stack is full: the call runs
  * uncounted and unhooked, in f's steady implementation (its body after
  * the pad for its own). */
-LP_INTERNAL const void *lp_ftrace_unhooked_target(const struct lp_ftrace_cell *cell)
+LPS_INTERNAL const void *lps_ftrace_unhooked_target(const struct lps_ftrace_cell *cell)
 {
     const struct lp_func *f = cell->f;
     const void *impl = __atomic_load_n(&f->impl, __ATOMIC_RELAXED);
     return impl == f->orig ? (const char *)cell->pad + 5 : impl;
 }
 
-const void *lp_ftrace_real_return(const void *ret, const void *slot)
+const void *lps_ftrace_real_return(const void *ret, const void *slot)
 {
-    if (ret != (const void *)lp_ftrace_return_site)
+    if (ret != (const void *)lps_ftrace_return_site)
         return ret;
-    for (uint32_t d = lp_ftrace_shadow.depth; d > 0; d--)
-        if (lp_ftrace_shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))
-            return (const void *)lp_ftrace_shadow.e[d - 1].ret;
+    for (uint32_t d = lps_ftrace_shadow.depth; d > 0; d--)
+        if (lps_ftrace_shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))
+            return (const void *)lps_ftrace_shadow.e[d - 1].ret;
     return ret;
 }

@@ -2,29 +2,29 @@
  * The trampoline of armed pads, x86-64 System V (docs/FTRACE.md).
  *
  * An armed pad of f is `jmp` to its stub, which loads the pad's cell
- * (struct lp_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
+ * (struct lps_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
  * the caller's stack pointer before its call, and the return stack buffer
  * holds R alone, as for any call. The trampoline saves f's argument
  * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
  * call, r10: a static chain, xmm0-7), keeps R on the thread's shadow stack
- * (lp_ftrace_shadow.c), calls lp_func_enter(f) for the implementation,
+ * (lps_ftrace_shadow.c), calls lp_func_enter(f) for the implementation,
  * restores the registers and *calls* the
  * implementation with rsp = S: its return address lands in R's slot and
  * its stack arguments are where they were. When it returns here
- * (lp_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
+ * (lps_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
  * are saved, the shadow stack popped, lp_func_exit(f) called, and the
  * trampoline returns to R. Every call and ret pairs up: no return is
  * mispredicted.
  *
  * Both hooks are called with rsp = S - 224, so lp_func_enter and
- * lp_func_exit see the same frame key (lp_frame_key: their frame address,
+ * lp_func_exit see the same frame key (lps_frame_key: their frame address,
  * S - 240) and keys nest as the calls do. Not saved: the upper halves of
  * ymm/zmm arguments and an x87 return value (long double).
  *
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
  */
-#include "lp_ftrace_layout.h"
+#include "lps_ftrace_layout.h"
 
 /* The argument registers, as saved at the trampoline's entry. */
 .macro RESTORE_ARGUMENTS
@@ -48,13 +48,13 @@
 
     .text
 
-    .globl lp_ftrace_trampoline
-    .hidden lp_ftrace_trampoline
-    .globl lp_ftrace_return_site
-    .hidden lp_ftrace_return_site
-    .type lp_ftrace_trampoline, @function
+    .globl lps_ftrace_trampoline
+    .hidden lps_ftrace_trampoline
+    .globl lps_ftrace_return_site
+    .hidden lps_ftrace_return_site
+    .type lps_ftrace_trampoline, @function
     .p2align 4
-lp_ftrace_trampoline:
+lps_ftrace_trampoline:
     .cfi_startproc
     pushq %rbp
     .cfi_def_cfa_offset 16
@@ -81,18 +81,18 @@ lp_ftrace_trampoline:
     movq %r10, 184(%rsp)
     movq %r11, 200(%rsp)            /* the pad's cell */
     /* The shadow push, inline: f = cell->f; when the stack has room,
-     * e[depth] = {R, S, f}, then depth + 1 (lp_ftrace_shadow.c: the entry
+     * e[depth] = {R, S, f}, then depth + 1 (lps_ftrace_shadow.c: the entry
      * before the depth, for a signal handler landing in between; x86 keeps
      * the two stores in this order). */
     movq (%r11), %rax
     testq %rax, %rax
     jz 3f
-    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movq lps_ftrace_shadow@gottpoff(%rip), %rcx
     movl %fs:(%rcx), %edx
-    cmpl $LP_FTRACE_SHADOW_DEPTH, %edx
+    cmpl $LPS_FTRACE_SHADOW_DEPTH, %edx
     jae 2f
     leaq (%rdx,%rdx,2), %rsi
-    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
     movq 8(%rbp), %rdi
     movq %rdi, %fs:(%rsi)           /* R */
     leaq 16(%rbp), %rdi
@@ -107,9 +107,9 @@ lp_ftrace_trampoline:
      * run the pad again). */
     movq 192(%rsp), %rdi
     movq 200(%rsp), %r11
-    movq LP_CELL_PAD(%r11), %r11
+    movq LPS_CELL_PAD(%r11), %r11
     addq $5, %r11
-    cmpq LP_FUNC_ORIG(%rdi), %rax
+    cmpq LPS_FUNC_ORIG(%rdi), %rax
     cmovneq %rax, %r11
     RESTORE_ARGUMENTS
     leave
@@ -120,7 +120,7 @@ lp_ftrace_trampoline:
      * ftrace_graph_ret_addr). */
     .cfi_undefined %rip
     call *%r11
-lp_ftrace_return_site:
+lps_ftrace_return_site:
     subq $8, %rsp
     pushq %rbp
     movq %rsp, %rbp
@@ -133,13 +133,13 @@ lp_ftrace_return_site:
      * pointer; those above it were left by a jump (longjmp) and go too.
      * The entry is read before the depth drops below it. */
     leaq 16(%rbp), %rdi             /* S */
-    movq lp_ftrace_shadow@gottpoff(%rip), %rcx
+    movq lps_ftrace_shadow@gottpoff(%rip), %rcx
     movl %fs:(%rcx), %edx
 4:  testl %edx, %edx
     jz 5f
     decl %edx
     leaq (%rdx,%rdx,2), %rsi
-    leaq LP_SHADOW_E(%rcx,%rsi,8), %rsi
+    leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
     cmpq %fs:8(%rsi), %rdi
     jne 4b
     movq %fs:(%rsi), %r8
@@ -157,19 +157,19 @@ lp_ftrace_return_site:
     ret
 3:  /* an unpublished pad */
     movq %r11, %rdi
-    call lp_ftrace_unpublished
+    call lps_ftrace_unpublished
 5:  /* a return that matches no hooked call */
-    call lp_ftrace_unmatched
+    call lps_ftrace_unmatched
 2:  /* the shadow stack is full: unhooked */
     .cfi_restore_state
     movq 200(%rsp), %rdi
-    call lp_ftrace_unhooked_target
+    call lps_ftrace_unhooked_target
     movq %rax, %r11
     RESTORE_ARGUMENTS
     leave
     .cfi_def_cfa %rsp, 8
     jmp *%r11
     .cfi_endproc
-    .size lp_ftrace_trampoline, .-lp_ftrace_trampoline
+    .size lps_ftrace_trampoline, .-lps_ftrace_trampoline
 
     .section .note.GNU-stack,"",@progbits

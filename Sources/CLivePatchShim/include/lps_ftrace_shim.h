@@ -6,8 +6,8 @@
  * per-thread shadow return stack of the return hook. Ftrace.swift registers
  * the functions and decides when a pad is armed.
  */
-#ifndef LP_FTRACE_SHIM_H
-#define LP_FTRACE_SHIM_H
+#ifndef LPS_FTRACE_SHIM_H
+#define LPS_FTRACE_SHIM_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -16,54 +16,54 @@ struct lp_func;
 
 /* One pad, as its stub knows it: the stub's slot loads the cell's address
  * into r11 for the trampoline. */
-struct lp_ftrace_cell {
-    struct lp_func *f; /* NULL until published (lp_ftrace_pad_publish) */
+struct lps_ftrace_cell {
+    struct lp_func *f; /* NULL until published (lps_ftrace_pad_publish) */
     const void *pad;
 };
 
-/* ---- discovery (lp_ftrace_scan.c) ------------------------------------------ */
+/* ---- discovery (lps_ftrace_scan.c) ------------------------------------------ */
 
 /* Called once per pad found: the function's symbol name, the name to
  * register it under when another function took that one ("file.c:f"; NULL:
  * none), its loaded address and size, and the pad's cell. A nonzero return
- * stops the scan and is returned by lp_ftrace_scan. */
-typedef int (*lp_ftrace_pad_cb)(const char *name, const char *fallback, const void *func, size_t size,
-                                struct lp_ftrace_cell *cell, void *ctx);
+ * stops the scan and is returned by lps_ftrace_scan. */
+typedef int (*lps_ftrace_pad_cb)(const char *name, const char *fallback, const void *func, size_t size,
+                                struct lps_ftrace_cell *cell, void *ctx);
 
 /* Calls cb for every pad of every loaded object (dl_iterate_phdr; the
  * section is read where the loader mapped and relocated it) whose function
  * has a symbol, after mapping the object's trampoline stubs (below). Objects
  * already scanned are skipped, so a second call reports what dlopen brought.
  * 0 or cb's nonzero return; -ENOMEM. An object whose file is not readable as
- * ELF, or whose stub range is taken, is skipped (lp_ftrace_skipped_objects). */
-int lp_ftrace_scan(lp_ftrace_pad_cb cb, void *ctx);
+ * ELF, or whose stub range is taken, is skipped (lps_ftrace_skipped_objects). */
+int lps_ftrace_scan(lps_ftrace_pad_cb cb, void *ctx);
 /* Objects with pads the scans could not use, in all. */
-unsigned lp_ftrace_skipped_objects(void);
+unsigned lps_ftrace_skipped_objects(void);
 
-/* ---- the pad table (lp_ftrace_pads.c) -------------------------------------- */
+/* ---- the pad table (lps_ftrace_pads.c) -------------------------------------- */
 
 /* Records that the cell's pad belongs to f (a function of [func,
  * func+size)). Insert-only and lock-free for readers: the int3 handler
  * looks pads up, the trampoline reads the cell. 0, -EEXIST pad already
  * known. Callers serialise (the patcher lock). */
-int lp_ftrace_pad_publish(struct lp_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f);
+int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f);
 /* The function whose pad starts at `pad`, or NULL. Async-signal-safe. */
-struct lp_func *lp_ftrace_pad_func(const void *pad);
+struct lp_func *lps_ftrace_pad_func(const void *pad);
 /* The pad of f, or NULL when f has none. */
-const void *lp_ftrace_pad_of(const struct lp_func *f);
+const void *lps_ftrace_pad_of(const struct lp_func *f);
 /* The five bytes of f's pad as compiled (f has a pad). */
-const unsigned char *lp_ftrace_pad_nops(const struct lp_func *f);
+const unsigned char *lps_ftrace_pad_nops(const struct lp_func *f);
 /* The pad-patched function whose code [func, func+size) holds addr, or NULL
  * (for stack checking: "is this return address inside f"). */
-struct lp_func *lp_ftrace_func_containing(const void *addr);
+struct lp_func *lps_ftrace_func_containing(const void *addr);
 /* Calls fn for each pad-patched function, in discovery order. */
-void lp_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size_t size, void *ctx), void *ctx);
+void lps_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size_t size, void *ctx), void *ctx);
 
-/* ---- text patching (lp_ftrace_text.c) -------------------------------------- */
+/* ---- text patching (lps_ftrace_text.c) -------------------------------------- */
 
 /* Whether the five bytes at pad are a pad this library can rewrite: five
  * one-byte NOPs (GCC) or one five-byte NOP, 0F 1F 44 00 xx (clang). */
-int lp_ftrace_pad_usable(const void *pad);
+int lps_ftrace_pad_usable(const void *pad);
 /* Turns the pad of f into a jmp to the trampoline (armed) or back into its
  * NOPs, by the kernel's text_poke_bp protocol (docs/FTRACE.md): int3 on the
  * first byte, then the other four, then the first, every core serialised
@@ -73,24 +73,24 @@ int lp_ftrace_pad_usable(const void *pad);
  * pad is one instruction, which no thread can be inside.
  * Callers serialise (the patcher lock). 0, -ENOENT f has no pad, -EPERM
  * mprotect refused, -EIO the pad does not hold what it should. */
-int lp_ftrace_set_armed(const struct lp_func *f, int armed);
+int lps_ftrace_set_armed(const struct lp_func *f, int armed);
 
 /* The displacement every armed pad's jmp has: a GCC pad's four NOPs read
- * as rel32. The jmp lands at pad + 5 + LP_FTRACE_REL32, in the object's
+ * as rel32. The jmp lands at pad + 5 + LPS_FTRACE_REL32, in the object's
  * stub range. */
-#define LP_FTRACE_REL32 ((int64_t)(int32_t)0x90909090u)
+#define LPS_FTRACE_REL32 ((int64_t)(int32_t)0x90909090u)
 
-/* ---- the trampoline (lp_ftrace_trampoline.S, lp_ftrace_shadow.c) ---------- */
+/* ---- the trampoline (lps_ftrace_trampoline.S, lps_ftrace_shadow.c) ---------- */
 
-void lp_ftrace_trampoline(void);
+void lps_ftrace_trampoline(void);
 /* Where a hooked call's implementation returns to, in the trampoline. */
-void lp_ftrace_return_site(void);
+void lps_ftrace_return_site(void);
 
-#include "lp_ftrace_layout.h"
+#include "lps_ftrace_layout.h"
 /* The real return address for a return address read from a stack slot
  * (`slot`: where it was read), as the kernel's ftrace_graph_ret_addr: the
  * return trampoline is replaced by the address it will return to. Others
  * come back unchanged. For the calling thread's own stack. */
-const void *lp_ftrace_real_return(const void *ret, const void *slot);
+const void *lps_ftrace_real_return(const void *ret, const void *slot);
 
 #endif

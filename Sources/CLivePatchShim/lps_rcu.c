@@ -1,0 +1,73 @@
+/*
+ * liburcu, memb flavour (lps_rcu.h).
+ *
+ * The thread list is liburcu's RCU list: writers hold registry_lock, readers
+ * (the patcher's scans) hold the memb read lock, and a record returns to the
+ * free list through call_rcu once no scan can still see it. liburcu's list
+ * writers publish with plain volatile stores and a compiler barrier, which
+ * ThreadSanitizer cannot pair with the readers' atomic loads: scripts/tsan.supp
+ * names exactly these list functions. The record fields the list leads to
+ * are all read and written with the atomics of lps_shim.h.
+ */
+#define _GNU_SOURCE
+#include "../CLiburcu/CLiburcu.h" /* first: _LGPL_SOURCE */
+#include "lps_shim.h"
+
+static CDS_LIST_HEAD(lps_thread_list);
+
+/* Readers register for the span of one use and unregister right after, so a
+ * thread never exits (or forks) while liburcu still lists it. A thread the
+ * program registered with urcu-memb itself (liburcu asserts on a second
+ * registration) is used as it is and left registered: the registration is
+ * the program's, for as long as it keeps it. initial-exec, as lps_tls. */
+static __thread uint32_t urcu_ours __attribute__((tls_model("initial-exec"))); /* 1: the outermost online registered */
+
+void lps_rcu_reader_online(void)
+{
+    if (lps_tls.urcu_online++ == 0) {
+        urcu_ours = !URCU_TLS(urcu_memb_reader).registered;
+        if (urcu_ours)
+            urcu_memb_register_thread();
+    }
+}
+
+void lps_rcu_reader_offline(void)
+{
+    if (--lps_tls.urcu_online == 0 && urcu_ours)
+        urcu_memb_unregister_thread();
+}
+
+void lps_rcu_read_lock(void) { urcu_memb_read_lock(); }
+void lps_rcu_read_unlock(void) { urcu_memb_read_unlock(); }
+
+void lps_thread_list_add(lps_thread_rec_t *rec) { cds_list_add_tail_rcu(&rec->node, &lps_thread_list); }
+void lps_thread_list_del(lps_thread_rec_t *rec) { cds_list_del_rcu(&rec->node); }
+void lps_thread_list_reset(void) { CDS_INIT_LIST_HEAD(&lps_thread_list); }
+
+lps_thread_rec_t *lps_thread_list_first(void)
+{
+    struct cds_list_head *n = rcu_dereference(lps_thread_list.next);
+    return n == &lps_thread_list ? NULL : caa_container_of(n, lps_thread_rec_t, node);
+}
+
+lps_thread_rec_t *lps_thread_list_next(lps_thread_rec_t *rec)
+{
+    struct cds_list_head *n = rcu_dereference(rec->node.next);
+    return n == &lps_thread_list ? NULL : caa_container_of(n, lps_thread_rec_t, node);
+}
+
+/* Set once, under the registry lock, before the first record can retire. */
+static void (*rcu_free_fn)(lps_thread_rec_t *);
+
+void lps_rcu_set_free_callback(void (*fn)(lps_thread_rec_t *)) { rcu_free_fn = fn; }
+
+static void rcu_free_trampoline(struct rcu_head *head)
+{
+    rcu_free_fn(caa_container_of(head, lps_thread_rec_t, rcu));
+}
+
+void lps_rcu_free_thread(lps_thread_rec_t *rec) { urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline); }
+
+void lps_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
+void lps_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
+void lps_rcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }

@@ -28,7 +28,10 @@ ensure_liburcu() {
 
 build_embedded() {
     # Its progress lines ([n/m] ...) show, so that a first build (about two
-    # minutes) is not silent.
+    # minutes) is not silent. The archive is rebuilt whole: SwiftPM adds to an
+    # existing one, which would keep the objects of source files since moved
+    # or removed (duplicate symbols at the link).
+    rm -f "$EMBEDDED_DIR/liblivepatch.a"
     LP_EMBEDDED=1 swift build -c release --scratch-path "$EMBEDDED_SCRATCH" 2>&1 | grep -v '^\[[0-9]*/[0-9]*\] Write'
     # swift build's status, not grep's: after a failed build the libraries of
     # an earlier one are still there and would pass the test below.

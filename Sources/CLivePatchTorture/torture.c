@@ -27,6 +27,8 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <livepatch.h>
+#include <livepatch/debug.h>
+#include <livepatch/sim.h>
 #include "deadline_reverse.h"
 #include "pad_workload.h"
 #include <pthread.h>

@@ -27,3 +27,17 @@ func unlockPatcher() {
     _ = lps_fetch_add_u32(unlocks, 1)
     futexWake(unlocks, Int32.max)
 }
+
+/// Runs `body` under the patcher lock, then the events it queued.
+func withPatcher<R>(_ body: () -> R) -> R {
+    let result = withPatcherLock(body)
+    drainPatcherEvents()
+    return result
+}
+
+/// Runs `body` with the patcher lock held.
+func withPatcherLock<R>(_ body: () -> R) -> R {
+    lockPatcher()
+    defer { unlockPatcher() }
+    return body()
+}

@@ -1,0 +1,16 @@
+internal import CLivePatchShim
+
+/// Registers the calling thread under `name`. C: `lp_thread_register`.
+@c public func lp_thread_register(_ name: UnsafePointer<CChar>?) -> Int32 {
+    if lps_tls_rec() != nil { return LPError.exists }
+    return registerCurrentThread(name: name) == nil ? LPError.noMemory : 0
+}
+
+/// Unregisters the calling thread. C: `lp_thread_unregister`.
+@c public func lp_thread_unregister() -> Int32 {
+    guard let t = lps_tls_rec() else { return LPError.notFound }
+    dropFramesBelow(t, key: lps_frame_key())
+    if lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0 { return LPError.busy }
+    retire(t, exiting: false)
+    return 0
+}

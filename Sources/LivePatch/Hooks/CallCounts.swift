@@ -1,0 +1,44 @@
+internal import CLivePatchShim
+
+/// Counts an entry or exit of `f` in the thread's row for it (lps_shim.h,
+/// lps_count_row_t): one increment of a word only this thread writes, in one
+/// instruction, so a signal handler's counts never interleave with it.
+/// lp_func_counts() sums the rows and the totals, so counts are exact
+/// whenever no hook is running.
+@inline(__always)
+func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
+    let row = lps_rec_row(t, f.pointee.index)
+    if entry { lps_local_inc_u64(&row.pointee.entries) } else { lps_local_inc_u64(&row.pointee.exits) }
+}
+
+/// An exit on a thread that never entered anything (it has no record).
+@inline(never)
+func countUnbalancedUnregistered() {
+    _ = lps_fetch_add_u64(&lps_global_ref().pointee.unbalanced_unregistered, 1)
+}
+
+@inline(never)
+func countUnbalanced(_ t: ThreadRecord) {
+    lps_store_u64(&t.pointee.unbalanced, lps_load_u64(&t.pointee.unbalanced) &+ 1)
+}
+
+/// Adds a record's count rows to the functions' totals and zeroes them, so
+/// that the slot's next thread starts from zero. Registry lock held (the
+/// function count).
+func flushCounts(_ t: ThreadRecord) {
+    for index in 0..<functionRegistry.count {
+        let row = lps_rec_row(t, index)
+        let e = lps_load_u64(&row.pointee.entries), x = lps_load_u64(&row.pointee.exits)
+        guard e | x != 0 else { continue }
+        let f = functionRecord(index)
+        _ = lps_fetch_add_u64(&f.pointee.entries, e)
+        _ = lps_fetch_add_u64(&f.pointee.exits, x)
+        lps_store_u64(&row.pointee.entries, 0)
+        lps_store_u64(&row.pointee.exits, 0)
+    }
+}
+
+@inline(never)
+func countUnregisteredCall() {
+    _ = lps_fetch_add_u64(&lps_global_ref().pointee.unregistered_calls, 1)
+}

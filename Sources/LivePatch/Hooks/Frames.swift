@@ -1,0 +1,84 @@
+internal import CLivePatchShim
+
+/// The fast path's test for frames left by a jump: the deepest frame's key
+/// is below `key`, or the thread is deeper than its shadow stack (where
+/// topFrameKey decides, out of line).
+@inline(__always)
+func mayHaveLeftFrames(_ t: ThreadRecord, key: UInt64, depth: UInt32) -> Bool {
+    depth &- 1 < UInt32(LP_FRAMES_KNOWN) ? key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key : depth != 0
+}
+
+@inline(__always)
+func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
+    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    let frame = lps_rec_frames(t) + Int(depth)
+    lps_frame_set_func(frame, f)
+    frame.pointee.key = key // only the owner reads keys
+}
+
+/// The key of the deepest frame the shadow stack holds (depth > 0).
+@inline(__always)
+func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
+    (lps_rec_frames(t) + Int(min(depth, UInt32(LP_FRAMES_KNOWN)) &- 1)).pointee.key
+}
+
+/// A hook runs above frames the thread still counts: they were left without
+/// their exit hooks (longjmp, siglongjmp, an exception through instrumented
+/// code). Each is exited now, as its exit hook would have, and counted in
+/// lps_global.abandoned_exits; returns the depth that remains. `exiting`: the
+/// function an exit hook is ending, whose own frame stays for that exit; if
+/// no frame of it is found where it should be, nothing is dropped (a
+/// mismatched exit, which counts as before). Frames beyond the shadow stack
+/// are dropped with the deepest known one; their functions are unknown, so
+/// their exits are not counted. A handler on the alternate signal stack says
+/// nothing about the interrupted frames: nothing is dropped there.
+@inline(never)
+func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: FunctionRecord?) -> UInt32 {
+    if lps_sys_on_altstack() != 0 { return depth }
+    let frames = lps_rec_frames(t)
+    let known = min(depth, UInt32(LP_FRAMES_KNOWN))
+    var live = known
+    while live > 0 && frames[Int(live) - 1].key < key { live -= 1 }
+    var keep = live
+    if let f = exiting {
+        let own = live > 0 && frames[Int(live) - 1].key == key && lps_frame_func(frames + Int(live) - 1) == UnsafePointer(f)
+        if !own {
+            guard live < known, lps_frame_func(frames + Int(live)) == UnsafePointer(f) else { return depth }
+            keep = live + 1
+        }
+    }
+    var d = depth
+    while d > keep {
+        if d <= UInt32(LP_FRAMES_KNOWN), let g = lps_frame_func(frames + Int(d) - 1) {
+            exitFrame(t, UnsafeMutablePointer(mutating: g), depth: d)
+        } else {
+            lps_store_u32(&t.pointee.fdepth, d &- 1)
+        }
+        _ = lps_fetch_add_u64(&lps_global_ref().pointee.abandoned_exits, 1)
+        d -= 1
+    }
+    return keep
+}
+
+/// mayHaveLeftFrames for an exit of `f`: a deepest frame that is f's own
+/// is the one this exit ends, whatever the keys. GCC's
+/// -finstrument-functions calls __cyg_profile_func_exit after the
+/// function's epilogue (a tail call), so the exit's key lies above the one
+/// its entry hook had, inside the prologue.
+@inline(__always)
+func exitMayHaveLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
+    guard depth &- 1 < UInt32(LP_FRAMES_KNOWN) else { return true }
+    let top = lps_rec_frames(t) + Int(depth &- 1)
+    return key > top.pointee.key && lps_frame_func(top) != UnsafePointer(f)
+}
+
+/// The calling thread's frames whose keys lie below `key`, the frame key of
+/// an exported call, were left by a jump: exits them. For the calls that
+/// would otherwise find the thread inside them (lp_transition_wait,
+/// lp_thread_unregister). From a frame deeper than the exported call's the
+/// key is lower, and fewer frames are dropped, never a live one.
+@inline(never)
+func dropFramesBelow(_ t: ThreadRecord, key: UInt64) {
+    let depth = lps_load_u32(&t.pointee.fdepth)
+    if depth != 0 && key > topFrameKey(t, depth: depth) { _ = dropAbandoned(t, key: key, depth: depth, exiting: nil) }
+}

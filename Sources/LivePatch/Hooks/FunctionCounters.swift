@@ -1,0 +1,137 @@
+internal import CLivePatchShim
+
+/// PATCHED_SET x FUNCTION: counts an execution of `f` in the thread's row of
+/// per-function counters and returns f's universe. A counter word holds the
+/// low 32 bits of its epoch above a 32-bit count, so rows need no clearing
+/// between transitions.
+@inline(never)
+func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UInt32? {
+    guard let word = functionCounter(t, f, epoch: epoch) else { return nil }
+    let tag = epoch << 32
+    while true {
+        var v = lps_load_u64(word)
+        if v & ~UInt64(0xffff_ffff) != tag { v = tag }
+        lps_store_u64(word, v &+ 1)
+        if v != tag {
+            // A recursive entry: this thread already executes f, so f cannot
+            // switch before it returns; holding it would wait for itself.
+            return lps_load_u32(&f.pointee.fn_universe)
+        }
+        // Thread half of the store-then-load pair: the count is stored before
+        // f.hold is read. Pairs with lps_patcher_side_fence() in
+        // Transition.holdFunctions(), run after the patcher sets f.hold and
+        // before it sums the counts.
+        lps_thread_side_fence()
+        if lps_load_acquire_u32(&f.pointee.hold) != 0 {
+            lps_store_u64(word, lps_load_u64(word) &- 1)
+            // As in beginActivation: a later transition's hold is not ours.
+            if lps_load_u64(&lps_global_ref().pointee.epoch) != epoch { return nil }
+            notifyPatcher()
+            waitWhileHeld(&f.pointee.hold, epoch: epoch)
+            continue
+        }
+        return lps_load_u32(&f.pointee.fn_universe)
+    }
+}
+
+/// The exit half of enterCountedFunction.
+@inline(never)
+func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) {
+    guard let word = functionCounter(t, f, epoch: epoch) else { return }
+    let v = lps_load_u64(word)
+    guard v >> 32 == epoch & 0xffff_ffff, v & 0xffff_ffff != 0 else { return }
+    lps_store_u64(word, v &- 1)
+    // Pairs with the membarrier after f.hold is set (see enterCountedFunction).
+    lps_thread_side_fence()
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 && lps_load_u32(&f.pointee.hold) != 0 {
+        notifyPatcher()
+    }
+}
+
+@inline(__always)
+func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
+    // Pairs with the release store of lps_global.epoch in startTransition():
+    // fn_counts and fn_stride are stored before it.
+    guard lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch,
+          let base = lps_global_fn_counts() else { return nil }
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let index = UInt64(lps_load_u32(&f.pointee.tx_index))
+    guard index < stride else { return nil }
+    return base + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride &+ index)
+}
+
+/// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
+/// if an activation that predates the transition may hold one.
+func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
+    if lps_load_u32(&t.pointee.offline) != 0 { return 0 }
+    if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
+        return Int32(LP_STALL_NO_SWITCH_POINT)
+    }
+    guard let rows else { return 0 }
+    let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
+    for fn in tx.functions {
+        let f = functionRecord(fn.index)
+        guard lps_load_u32(&f.pointee.fn_universe) != tx.target else { continue }
+        let v = lps_load_u64(row + Int(lps_load_u32(&f.pointee.tx_index)))
+        if v >> 32 == tx.epoch & 0xffff_ffff && v & 0xffff_ffff != 0 { return Int32(LP_STALL_IN_SET) }
+    }
+    return 0
+}
+
+/// PATCHED_SET x FUNCTION: executions in flight of each function of the
+/// transition, summed over threads (index = tx_index). A thread whose
+/// activation predates the transition and may be inside a set function
+/// makes every count unknown (max).
+func liveCounts(_ tx: Transition) -> [UInt64] {
+    var counts = [UInt64](repeating: 0, count: tx.functions.count)
+    let rows = lps_global_fn_counts()
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let tag = tx.epoch & 0xffff_ffff
+    var unknown = false
+    forEachLiveThread { t in
+        if lps_load_u32(&t.pointee.offline) != 0 { return }
+        // Its calls of every set function run the old universe uncounted
+        // (enterOldActivation), so no function may switch. Outside the set,
+        // its set calls begin counted activations.
+        if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
+            unknown = true
+            return
+        }
+        guard let rows else { return }
+        let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
+        for i in 0..<counts.count {
+            let v = lps_load_u64(row + i)
+            if v >> 32 == tag { counts[i] &+= v & 0xffff_ffff }
+        }
+    }
+    if unknown { return [UInt64](repeating: UInt64.max, count: counts.count) }
+    return counts
+}
+
+/// Zeroes a slot's SWITCH_FUNCTION counter row, so that a reused slot
+/// never inherits counts.
+func clearFunctionCounters(slot: UInt32) {
+    guard let base = lps_global_fn_counts() else { return }
+    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let row = base + Int(UInt64(slot) &* stride)
+    for i in 0..<Int(stride) { lps_store_u64(row + i, 0) }
+}
+
+/// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
+/// the old pointer may still write to it, so they are kept, not freed; each
+/// is at least twice the size of the one before.
+@exclusivity(unchecked) nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
+
+/// SWITCH_FUNCTION rows: one per thread slot, a counter word per function,
+/// padded to whole cache lines so that no two threads share a line.
+func ensureCounterRows(_ count: Int) -> Bool {
+    // Eight spare words per row for late targets that join the transition.
+    let needed = UInt64((count + 8 + 7) & ~7)
+    if lps_global_fn_counts() != nil && lps_load_u64(&lps_global_ref().pointee.fn_stride) >= needed { return true }
+    let stride = max(needed, 2 * lps_load_u64(&lps_global_ref().pointee.fn_stride))
+    guard let raw = lps_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
+    if let old = lps_global_fn_counts() { retiredCounterRows.append(old) }
+    // Published before the epoch (release) in startTransition().
+    lps_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
+    return true
+}

@@ -1,0 +1,267 @@
+internal import CLivePatchShim
+
+// The hooks: the only code on the callers' hot path. They write only the
+// calling thread's record, read the read-mostly line of lps_global and of the
+// function, and never allocate, lock, or call into the Swift runtime
+// (scripts/check-hot-path disassembles them to keep it so).
+
+/// The implementation the calling thread must run now, counting an entry.
+/// C: `lp_func_enter`. Every way off the fast path is a tail call that
+/// takes what it needs as arguments, so the fast path keeps nothing in
+/// callee-saved registers.
+@c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
+    let key = lps_frame_key()
+    guard let f, let t = lps_tls_rec() else { return enterWithoutRecord(f, key: key) }
+    let depth = lps_load_u32(&t.pointee.fdepth)
+    if mayHaveLeftFrames(t, key: key, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
+    return enterFrame(t, f, key: key, depth: depth)
+}
+
+/// lp_func_enter on a thread with no record yet (it registers now), or
+/// with no function.
+@inline(never)
+func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
+    guard let f else { return failNull(LPError.invalid) }
+    guard let t = registerFromHook() else {
+        countUnregisteredCall()
+        return lps_load_ptr(&f.pointee.impl)
+    }
+    return enterFrame(t, f, key: key, depth: lps_load_u32(&t.pointee.fdepth))
+}
+
+/// lp_func_enter above frames that a jump may have left: they are exited
+/// first.
+@inline(never)
+func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    let live = key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: nil) : depth
+    return enterFrame(t, f, key: key, depth: live)
+}
+
+/// Pushes the frame of `f` above `depth`, counts the entry, and picks the
+/// implementation.
+@inline(__always)
+func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    if depth == 0 {
+        // Announce the activation before reading the epoch (the thread half
+        // of the store-then-load pair with startTransition's membarrier):
+        // a scan either sees this depth, or this entry sees the new epoch.
+        // Until the epoch is read, fepoch says "unknown"; the release store
+        // of the depth makes a scan that sees it see that too, so it retries
+        // instead of mistaking a fresh entry for an old one (Verification/
+        // README, finding B1).
+        lps_store_u64(&t.pointee.fepoch, epochUnknown)
+        lps_store_release_u32(&t.pointee.fdepth, 1)
+        lps_thread_side_fence()
+        snapshotEpoch(&t.pointee.fepoch)
+        // After the epoch: "unknown" makes scans retry, so its window stays
+        // short. The frame is still stored before tx_epoch is read below.
+        pushFrame(t, f, key: key, at: 0)
+        lps_thread_side_fence()
+    } else {
+        // The depth before the frame: a signal handler landing between the
+        // two stores pushes its frames above this one, never over it. A scan
+        // that sees the depth but not yet the frame reads a stale entry; it
+        // can only do so if this entry's load of tx_epoch below sees the
+        // transition (the membarrier), and then enterOldActivation decides.
+        lps_store_release_u32(&t.pointee.fdepth, depth &+ 1)
+        pushFrame(t, f, key: key, at: depth)
+        lps_thread_side_fence() // the frame is stored before tx_epoch is read
+    }
+    countCall(t, f, entry: true)
+    // Pairs with the release stores of tx_epoch in startTransition() and
+    // Transition.complete(): a hook that reads 0 sees the final impl.
+    let fe = lps_load_acquire_u64(&f.pointee.tx_epoch)
+    if fe == 0 {
+        // No transition: the steady implementation.
+        return lps_load_ptr(&f.pointee.impl)
+    }
+    if stackChecked(fe) { return enterStackChecked(t, f, epoch: fe) }
+    if fe != lps_load_u64(&t.pointee.fepoch) { return enterOldActivation(t, f, epoch: fe, depth: depth) }
+    return enterInTransition(t, f, epoch: fe, depth: depth)
+}
+
+/// Reads the epoch for an outermost function activation or kernel section
+/// (`word`: fepoch or kepoch), unless a signal handler nested in this very
+/// entry already did: the handler's calls and the interrupted thread's belong
+/// to one activation, so the first reader fixes its epoch for both (the
+/// local CAS is atomic against handlers).
+@inline(__always)
+func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
+    // Pairs with the release store of lps_global.epoch in startTransition():
+    // seeing epoch e implies seeing the tx_* fields of every function of
+    // transition e.
+    _ = lps_local_cas_u64(word, epochUnknown, lps_load_acquire_u64(&lps_global_ref().pointee.epoch))
+}
+
+/// `f` is in transition `epoch`, and the thread's outermost activation did
+/// not read that epoch: it predates the transition, or it is this thread's
+/// own outermost entry, interrupted by the signal handler now running.
+/// Nested in an activation of a set function that predates the transition,
+/// the call stays in that activation's (old) universe. Otherwise this is the
+/// outermost set entry: the frames below it are outside the set, so the
+/// thread re-arms (as at UPSTREAM's kernel exit) and the call begins a set
+/// activation in the transition.
+@inline(never)
+func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    if lps_load_u64(&t.pointee.fepoch) == epochUnknown {
+        if injectedBug == LP_BUG_HANDLER_STEADY { return lps_load_ptr(&f.pointee.impl) }
+        snapshotEpoch(&t.pointee.fepoch)
+    }
+    var fepoch = lps_load_u64(&t.pointee.fepoch)
+    if fepoch != epoch && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
+        lps_store_u64(&t.pointee.fepoch, epoch)
+        // Pairs with the membarrier after lps_global.waiting is set: a scan
+        // that saw the old fepoch and this frame counted the thread as
+        // blocking, and waits for a wake.
+        lps_thread_side_fence()
+        if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+        fepoch = epoch
+    }
+    if fepoch != epoch { return lps_load_ptr(&f.pointee.impl) }
+    return enterInTransition(t, f, epoch: epoch, depth: depth)
+}
+
+/// Whether a frame of `t` below `depth` may be in the set of transition
+/// `epoch`: one is, or some are beyond the shadow stack. Read by the owner
+/// (its own frames) and by scans (frames that may be changing: an entry
+/// below the depth read is stable while that frame lives).
+func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) -> Bool {
+    // Pairs with the release store of lps_global.epoch in startTransition(),
+    // which follows every tx_epoch store of the transition: a function of
+    // the set read below reads as such.
+    guard depth <= UInt32(LP_FRAMES_KNOWN), lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch else { return true }
+    let frames = lps_rec_frames(t)
+    for i in 0..<Int(depth) {
+        guard let g = lps_frame_func(frames + i) else { continue }
+        if lps_load_u64(&UnsafeMutablePointer(mutating: g).pointee.tx_epoch) == epoch { return true }
+    }
+    return false
+}
+
+/// Counts an exit of `f`. C: `lp_func_exit`. As in lp_func_enter, every
+/// way off the fast path is a tail call.
+@c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
+    let key = lps_frame_key()
+    guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
+    let depth = lps_load_u32(&t.pointee.fdepth)
+    guard let f, depth != 0 else { return countUnbalanced(t) }
+    if exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
+    exitFrame(t, f, depth: depth)
+}
+
+/// lp_func_exit above frames that a jump may have left: they are exited
+/// first.
+@inline(never)
+func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
+    exitFrame(t, f, depth: key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
+}
+
+/// Ends the activation of `f` at `depth` (> 0).
+@inline(__always)
+func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
+    let outer = depth &- 1
+    lps_store_u32(&t.pointee.fdepth, outer)
+    // The depth is stored before waiting is read. Pairs with the membarrier
+    // after lps_global.waiting is set: either a scan sees the frame gone, or
+    // this exit wakes it.
+    lps_thread_side_fence()
+    countCall(t, f, entry: false)
+    let a = lps_load_u64(&t.pointee.act)
+    let fe = lps_load_u64(&f.pointee.tx_epoch)
+    // Steady state: no activation, f in no transition, and (at the outermost
+    // exit, or back within the shadow stack) no patcher waiting. Everything
+    // else is out of line.
+    if a | fe != 0 || ((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lps_load_u32(&lps_global_ref().pointee.waiting) != 0) {
+        exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
+    }
+}
+
+@inline(never)
+func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
+    let fepoch = lps_load_u64(&t.pointee.fepoch)
+    // PATCHED_SET x FUNCTION begins no activations: with one of this
+    // transition live, its counters are not in use.
+    if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lps_load_u32(&lps_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
+        && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
+        return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+    }
+    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+}
+
+@inline(never)
+func exitCountedFunctionActivation(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64,
+                                   fepoch: UInt64) {
+    exitCountedFunction(t, f, epoch: fe)
+    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+}
+
+/// The exit's part in area activations: ends the one this frame began, or
+/// tells a waiting patcher that the thread passed a switch point. Every call
+/// is in tail position.
+@inline(__always)
+func exitActivation(_ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64, fepoch: UInt64) {
+    if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
+        lps_store_u64(&t.pointee.act, Act.none)
+        // Pairs with the lps_patcher_side_fence() the patcher runs after it sets
+        // lps_global.waiting: either it sees act cleared, or we see waiting.
+        lps_thread_side_fence()
+        if lps_load_u32(&t.pointee.kdepth) != 0 && lps_load_u32(&lps_global_ref().pointee.kernel_area) != 0
+            && lps_load_u64(&t.pointee.kepoch) == fepoch {
+            return kernelSectionOutlives(t, ended: a, epoch: fepoch)
+        }
+        if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { wakeIfBlocking(a) }
+    } else if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 && fepoch != lps_load_u64(&lps_global_ref().pointee.epoch)
+                && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
+        // Leaving an activation that predates the transition, a set function
+        // inside one, or the frames beyond the shadow stack: a switch point.
+        notifyPatcher()
+    }
+}
+
+/// Re-reads the epoch as if the thread had just left every activation, and
+/// restarts its kernel section's activation.
+@inline(never)
+func rearm(_ t: ThreadRecord) {
+    let a = lps_load_u64(&t.pointee.act)
+    if a != Act.none { lps_store_u64(&t.pointee.act, Act.none) }
+    // Thread half of the store-then-load pair: offline and act are stored
+    // before the epoch is read. Pairs with lps_patcher_side_fence() in
+    // startTransition(), after the epoch store and before act is read.
+    lps_thread_side_fence()
+    let epoch = lps_load_acquire_u64(&lps_global_ref().pointee.epoch)
+    lps_store_u64(&t.pointee.fepoch, epoch)
+    let inKernel = lps_load_u32(&t.pointee.kdepth) != 0
+    if inKernel { lps_store_u64(&t.pointee.kepoch, epoch) }
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+    if inKernel && lps_load_u32(&lps_global_ref().pointee.kernel_area) != 0 {
+        _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
+    }
+}
+
+/// The implementation for a call to `f` while it is in transition `epoch`
+/// and the thread counts for it.
+@inline(never)
+func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    // Reached through enterOldActivation when the epoch was published
+    // after lp_func_enter's check: a stack-checked transition still decides
+    // by the thread's stack-checked universe, never by an activation.
+    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
+    let leave = lps_load_u32(&lps_global_ref().pointee.leave)
+    var universe: UInt32? = nil
+    if leave == LP_LEAVE_FUNCTION.rawValue {
+        universe = lps_load_u32(&lps_global_ref().pointee.target)
+    } else if leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
+        universe = enterCountedFunction(t, f, epoch: epoch)
+    } else {
+        universe = activationUniverse(t, epoch: epoch, depth: depth, leave: leave)
+    }
+    let old = lps_load_ptr(&f.pointee.tx_old)
+    let new = lps_load_ptr(&f.pointee.tx_new)
+    // Seqlock-style re-check: if the transition ended while we decided, what
+    // we read may belong to the next one; the steady impl is then right.
+    lps_acquire_fence()
+    guard let u = universe, lps_load_u64(&f.pointee.tx_epoch) == epoch else {
+        return lps_load_ptr(&f.pointee.impl)
+    }
+    return u == universeNew ? new : old
+}

@@ -1,0 +1,23 @@
+internal import CLivePatchShim
+
+let builtinModelNames: [(model: lp_model_t, name: [UInt8])] = [
+    (Cell.immediate.id, Array("IMMEDIATE".utf8)), (Cell.kgraft.id, Array("KGRAFT".utf8)),
+    (Cell.kpatch.id, Array("KPATCH".utf8)), (Cell.upstream.id, Array("UPSTREAM".utf8)),
+    (Cell.hiramatsu.id, Array("HIRAMATSU".utf8)), (Cell.renew.id, Array("RENEW".utf8)),
+    (Cell.upstreamStack.id, Array("UPSTREAM_STACK".utf8)), (Cell.kpatchStack.id, Array("KPATCH_STACK".utf8)),
+]
+
+/// The name of a built-in model: its preset's, else "LEAVE x SWITCH" with
+/// any extra switch points appended ("+kernel-exit", "+arm-at-kernel-exit")
+/// and "+stack" for the stack-checking detector.
+func builtinName(_ cell: Cell) -> [UInt8] {
+    if let preset = builtinModelNames.first(where: { $0.model == cell.id }) { return preset.name }
+    var name = LogLine() // the engine's byte-string builder
+    name.text(cell.counts.name)
+    name.text(" x ")
+    name.text(cell.switches.name)
+    if cell.switchPoints.contains(.kernelExit) { name.text("+kernel-exit") }
+    if cell.switchPoints.contains(.armAtKernelExit) { name.text("+arm-at-kernel-exit") }
+    if cell.detector == .stack { name.text("+stack") }
+    return name.bytes
+}

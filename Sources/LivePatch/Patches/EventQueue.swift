@@ -1,0 +1,232 @@
+internal import CLivePatchShim
+
+// The patcher's log (the kernel's pr_notice lines of kernel/livepatch/core.c
+// and transition.c) and the callbacks, delivered in program order with no
+// lock held. Both are decided under the patcher lock, where the engine
+// knows what happened, but a user function run there could deadlock by
+// calling the API; so they are queued there and run by the API call that
+// queued them once it has unlocked (drainPatcherEvents). Never on the hook
+// path.
+
+enum CallbackKind {
+    case postPatch
+    case postUnpatch
+}
+
+enum PatcherEvent {
+    case line([UInt8])
+    case callback(Patch, CallbackKind)
+}
+
+typealias LogHandler = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void
+
+struct PatcherEvents {
+    var queue: [PatcherEvent] = []
+    /// A thread is running the queue: the others leave it to that thread,
+    /// so that events run one at a time and in order.
+    var draining = false
+    /// That thread (pthread_self; a callback it runs may call the API again).
+    var drainer: UInt64 = 0
+    /// Events queued since the process began, and events run (a futex word:
+    /// a caller whose events another thread runs sleeps on it until they have).
+    var queued: UInt64 = 0
+    var ran: UInt32 = 0
+    /// The post_* callback the drainer runs now (its callbackEnds follows).
+    var running: Patch? = nil
+    /// Threads whose call queued a post_* callback: only they wait for the
+    /// drainer, as the completion promises; any other call returns at once.
+    var callbackOwners: [UInt64] = []
+    /// The pre_* callback in flight and its thread (Callbacks.swift).
+    var pre: (patch: Patch, thread: UInt64)? = nil
+    /// Queued or running callbacks, plus one while a pre_* callback runs:
+    /// the patcher is busy (enable and disable answer -EBUSY) until the
+    /// callbacks of the last step have run.
+    var busy = 0
+    var handler: LogHandler? = nil
+    var handlerContext: UnsafeMutableRawPointer? = nil
+}
+
+@exclusivity(unchecked) nonisolated(unsafe) var patcherEvents = PatcherEvents()
+
+/// A log line under construction, built without String interpolation
+/// (Embedded Swift).
+struct LogLine {
+    var bytes: [UInt8] = []
+
+    init() {}
+
+    /// "'name': "
+    init(_ patch: Patch) {
+        quoted(patch.name)
+        text(": ")
+    }
+
+    mutating func text(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    mutating func quoted(_ name: [UInt8]) {
+        bytes.append(UInt8(ascii: "'"))
+        bytes.append(contentsOf: name)
+        bytes.append(UInt8(ascii: "'"))
+    }
+
+    mutating func number(_ value: UInt64) {
+        var digits: [UInt8] = []
+        var v = value
+        repeat {
+            digits.append(UInt8(ascii: "0") + UInt8(v % 10))
+            v /= 10
+        } while v != 0
+        bytes.append(contentsOf: digits.reversed())
+    }
+}
+
+/// Queues a line for the log handler. Patcher lock held.
+func logLine(_ line: LogLine) {
+    guard patcherEvents.handler != nil else { return }
+    patcherEvents.queue.append(.line(line.bytes))
+    patcherEvents.queued &+= 1
+}
+
+/// Queues "'name': text". Patcher lock held.
+func logPatch(_ patch: Patch, _ s: StaticString) {
+    var line = LogLine(patch)
+    line.text(s)
+    logLine(line)
+}
+
+/// Queues a post_* callback of `patch`, if it has one. Patcher lock held.
+func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
+    let cb = patch.callbacks
+    let present = kind == .postPatch ? cb.post_patch != nil : cb.post_unpatch != nil
+    guard present else { return }
+    patcherEvents.queue.append(.callback(patch, kind))
+    patcherEvents.queued &+= 1
+    patcherEvents.callbackOwners.append(lps_sys_pthread_self())
+    callbackBegins(patch)
+}
+
+/// A callback of `patch` is queued or about to run: no transition may start
+/// and the patch may not change until callbackEnds. Patcher lock held.
+func callbackBegins(_ patch: Patch) {
+    patcherEvents.busy += 1
+    patch.callbacksInFlight += 1
+}
+
+func callbackEnds(_ patch: Patch) {
+    patcherEvents.busy -= 1
+    patch.callbacksInFlight -= 1
+}
+
+/// The patcher is running or about to run a callback. Patcher lock held.
+var patcherBusy: Bool { patcherEvents.busy != 0 }
+
+/// Runs the queued events, in order, with the patcher lock NOT held; each is
+/// taken off the queue under the lock, so each runs exactly once. Called at
+/// the end of every API call that may queue one. When another thread is
+/// already running the queue, a call that queued a post_* callback waits
+/// until that thread has run every event queued so far (its callback among
+/// them), so that the callback has run before the call that completed the
+/// transition returns; any other call leaves its log lines to that thread
+/// and returns, so that a callback or log handler that waits for it cannot
+/// deadlock.
+func drainPatcherEvents() {
+    let me = lps_sys_pthread_self()
+    let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
+        let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
+        let owner = patcherEvents.callbackOwners.contains(me)
+        patcherEvents.callbackOwners.removeAll { $0 == me }
+        if patcherEvents.draining {
+            // Nested in an event this thread runs: the outer drain runs ours
+            // after it. Otherwise another thread runs them.
+            return (false, owner && patcherEvents.drainer != me, target)
+        }
+        if patcherEvents.queue.isEmpty { return (false, false, target) }
+        patcherEvents.draining = true
+        patcherEvents.drainer = me
+        return (true, false, target)
+    }
+    guard mine else {
+        if wait { waitForEvents(upTo: target) }
+        return
+    }
+    while true {
+        let next = withPatcherLock { () -> (PatcherEvent, LogHandler?, UnsafeMutableRawPointer?)? in
+            if patcherEvents.queue.isEmpty {
+                patcherEvents.draining = false
+                patcherEvents.drainer = 0
+                return nil
+            }
+            let event = patcherEvents.queue.removeFirst()
+            if case .callback(let patch, _) = event { patcherEvents.running = patch }
+            return (event, patcherEvents.handler, patcherEvents.handlerContext)
+        }
+        guard let (event, handler, handlerContext) = next else { return }
+        switch event {
+        case .line(let bytes):
+            if let handler {
+                (bytes + [0]).withUnsafeBufferPointer { buf in
+                    buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { handler($0, handlerContext) }
+                }
+            }
+        case .callback(let patch, let kind):
+            let cb = patch.callbacks
+            let handle = patchTableBase + patch.slot
+            if kind == .postPatch { cb.post_patch?(handle, patch.callbackContext) }
+            else { cb.post_unpatch?(handle, patch.callbackContext) }
+            withPatcherLock {
+                patcherEvents.running = nil
+                callbackEnds(patch)
+            }
+        }
+        eventRan()
+    }
+}
+
+/// One more event has run: wakes the callers waiting for theirs.
+func eventRan() {
+    // Release: pairs with the acquire load in waitForEvents(); whatever the
+    // event did is seen by the caller it wakes.
+    lps_store_release_u32(&patcherEvents.ran, lps_load_u32(&patcherEvents.ran) &+ 1)
+    futexWake(&patcherEvents.ran, Int32.max)
+}
+
+/// Sleeps until the first `target` events ever queued have run (the
+/// counters wrap at 2^32 events). The drainer stops only once the queue is
+/// empty, after counting the last event it ran, so it cannot leave ours
+/// behind; the one-millisecond cap is a backstop, not a poll.
+func waitForEvents(upTo target: UInt32) {
+    while true {
+        // Pairs with the release store in eventRan().
+        let ran = lps_load_acquire_u32(&patcherEvents.ran)
+        if Int32(bitPattern: target &- ran) <= 0 { return }
+        _ = futexWait(&patcherEvents.ran, ran, 1_000_000)
+    }
+}
+
+/// In a fork child: the events the parent's threads were running or were
+/// about to run belong to the parent, which delivers them; the child drops
+/// them, and a pre_* callback that was running on another thread never
+/// returns here (its enable or disable did not happen). A child forked from
+/// inside a callback or the log handler carries on with the queue, as the
+/// parent does. Called with every other thread gone.
+func patcherEventsAfterFork() {
+    let me = lps_sys_pthread_self()
+    // glibc reuses vanished threads' stacks, so their pthread ids may return.
+    patcherEvents.callbackOwners.removeAll { $0 != me }
+    if let pre = patcherEvents.pre, pre.thread != me {
+        callbackEnds(pre.patch)
+        patcherEvents.pre = nil
+    }
+    if patcherEvents.draining && patcherEvents.drainer == me { return }
+    if let patch = patcherEvents.running { callbackEnds(patch) }
+    for case .callback(let patch, _) in patcherEvents.queue { callbackEnds(patch) }
+    patcherEvents.running = nil
+    patcherEvents.queue.removeAll()
+    patcherEvents.draining = false
+    patcherEvents.drainer = 0
+    patcherEvents.callbackOwners.removeAll()
+    // Every event queued so far counts as run: no wait here is for them.
+    patcherEvents.ran = UInt32(truncatingIfNeeded: patcherEvents.queued)
+}

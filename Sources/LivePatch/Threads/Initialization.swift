@@ -1,0 +1,45 @@
+internal import CLivePatchShim
+
+/// One-time set-up: membarrier registration, the thread-exit key, fork
+/// handlers. Called with the registry lock held.
+func initializeOnce() {
+    guard !threadRegistry.initialized else { return }
+    threadRegistry.initialized = true
+    lps_patcher_side_fence_init()
+    _ = lps_sys_thread_exit_hook { value in
+        if let value { threadExited(value.assumingMemoryBound(to: lps_thread_rec_t.self)) }
+    }
+    _ = lps_sys_atfork({ forkPrepare() }, { forkParent() }, { forkChild() })
+    lps_rcu_set_free_callback { slotIsFree($0) }
+    initializeGlobals()
+}
+
+/// Runs the one-time initializer of every lazily initialized global of the
+/// engine now, before fork handlers exist: Embedded Swift's swift_once
+/// spins while another thread runs an initializer, so a child forked in
+/// the middle of one would spin forever at its first use of that global.
+/// Each read goes to lps_sys_keep so that the optimizer keeps it; a global
+/// with a non-constant initializer added to the engine belongs here.
+func initializeGlobals() {
+    lps_sys_keep(UInt64(UInt(bitPattern: patchTableBase)))
+    lps_sys_keep(UInt64(UInt(bitPattern: functionTableBase)))
+    lps_sys_keep(UInt64(patchRegistry.nextSlot))
+    lps_sys_keep(UInt64(patcherEvents.busy))
+    lps_sys_keep(UInt64(threadRegistry.highWater))
+    lps_sys_keep(transitionStats.started)
+    lps_sys_keep(UInt64(lastStalled.count))
+    lps_sys_keep(UInt64(retiredCounterRows.count))
+    lps_sys_keep(UInt64(userModels.count))
+    lps_sys_keep(UInt64(builtinModelNames.count))
+    lps_sys_keep(UInt64(sim.threadCount))
+    lps_sys_keep(UInt64(SwitchPoints.all.rawValue))
+    for cell in [Cell.immediate, Cell.kgraft, Cell.kpatch, Cell.renew] {
+        lps_sys_keep(UInt64(cell.switchPoints.rawValue))
+    }
+}
+
+func ensureInitialized() {
+    lps_lock_registry()
+    initializeOnce()
+    lps_unlock_registry()
+}

@@ -1,0 +1,183 @@
+internal import CLivePatchShim
+
+// Thread records: one 512-byte slot of lps_thread_table per live registered
+// thread, linked into liburcu's RCU list that the patcher scans under the
+// memb read lock. A record is unlinked when its thread exits and its slot
+// returns to the free list from a call_rcu callback, once no scan can still
+// see it. Slots are static so that registering needs no malloc.
+
+/// Registry state, guarded by lps_lock_registry().
+struct ThreadRegistry {
+    var freeSlots: [UInt32] = []
+    var highWater: UInt32 = 0
+    var live: UInt64 = 0
+    var exitedInside: UInt64 = 0
+    var unbalancedOfExited: UInt64 = 0
+    var initialized = false
+}
+
+@exclusivity(unchecked) nonisolated(unsafe) var threadRegistry = ThreadRegistry()
+
+/// Registers the calling thread; nil when the capacity is exhausted, or when
+/// a signal handler interrupted this thread's own registration.
+func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
+    let tls = lps_tls_block()!
+    guard tls.pointee.registering == 0 else { return nil }
+    tls.pointee.registering = 1
+    defer { tls.pointee.registering = 0 }
+    lps_lock_registry()
+    initializeOnce()
+    var slot: UInt32
+    if let reused = threadRegistry.freeSlots.popLast() {
+        slot = reused
+    } else if threadRegistry.highWater < UInt32(LP_MAX_THREADS) {
+        slot = threadRegistry.highWater
+        threadRegistry.highWater += 1
+    } else {
+        lps_unlock_registry()
+        return nil
+    }
+    let t = lps_thread_table_base() + Int(slot)
+    if t.pointee.rows == nil {
+        guard let rows = lps_sys_rows_map() else {
+            threadRegistry.freeSlots.append(slot)
+            lps_unlock_registry()
+            return nil
+        }
+        // A plain store: published to scans (lp_func_counts) by the release
+        // store of state below, which pairs with their acquire load of it.
+        t.pointee.rows = rows
+    }
+    resetRecord(t, slot: slot, name: name)
+    clearFunctionCounters(slot: slot)
+    // Pairs with the acquire load of state in the scans: a scan that sees
+    // LIVE sees the fields stored above.
+    lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_LIVE))
+    lps_thread_list_add(t)
+    threadRegistry.live += 1
+    lps_unlock_registry()
+    tls.pointee.rec = t
+    lps_sys_thread_exit_arm(t)
+    return t
+}
+
+@inline(never)
+func registerFromHook() -> ThreadRecord? {
+    registerCurrentThread(name: nil)
+}
+
+func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
+    lps_store_u32(&t.pointee.fdepth, 0)
+    lps_store_u32(&t.pointee.kdepth, 0)
+    lps_store_u64(&t.pointee.fepoch, 0)
+    lps_store_u64(&t.pointee.kepoch, 0)
+    lps_store_u64(&t.pointee.act, Act.none)
+    lps_store_u32(&t.pointee.offline, 0)
+    lps_store_u64(&t.pointee.unbalanced, 0)
+    lps_store_u32(&t.pointee.slot, slot)
+    lps_store_u64(&t.pointee.generation, lps_load_u64(&t.pointee.generation) &+ 1)
+    t.pointee.tid = lps_sys_gettid()
+    t.pointee.exited_inside = 0
+    t.pointee.pthread = lps_sys_pthread_self()
+    withUnsafeMutableBytes(of: &t.pointee.name) { buf in
+        buf.initializeMemory(as: UInt8.self, repeating: 0)
+        if let name {
+            var i = 0
+            while i < buf.count - 1 && name[i] != 0 {
+                buf[i] = UInt8(bitPattern: name[i])
+                i += 1
+            }
+        } else {
+            writeDefaultName(into: buf, tid: t.pointee.tid)
+        }
+    }
+}
+
+/// "tid-N", written in place: registration may run in a signal handler, so
+/// no String formatting and no array (both allocate).
+func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
+    let prefix: StaticString = "tid-"
+    var n = 0
+    for i in 0..<prefix.utf8CodeUnitCount where n < buf.count - 1 {
+        buf[n] = prefix.utf8Start[i]
+        n += 1
+    }
+    var v = UInt32(bitPattern: tid), digits = 1
+    while v >= 10 { v /= 10; digits += 1 }
+    v = UInt32(bitPattern: tid)
+    var i = min(n + digits, buf.count - 1)
+    let end = i
+    while i > n {
+        i -= 1
+        buf[i] = UInt8(48 + v % 10)
+        v /= 10
+    }
+    if end < buf.count { buf[end] = 0 }
+}
+
+/// Removes the calling thread's record; shared by lp_thread_unregister()
+/// and the thread-exit destructor.
+func retire(_ t: ThreadRecord, exiting: Bool) {
+    let inside = lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0
+    lps_store_u64(&t.pointee.act, Act.none)
+    clearFunctionCounters(slot: lps_load_u32(&t.pointee.slot))
+    // From DEAD to the queued free, under the fork gate: a fork child finds
+    // every DEAD record's free queued (liburcu runs it in the child), never
+    // one a vanished thread was about to queue.
+    lps_fork_gate_enter()
+    defer { lps_fork_gate_exit() }
+    lps_lock_registry()
+    flushCounts(t)
+    if inside && exiting {
+        threadRegistry.exitedInside += 1
+        t.pointee.exited_inside = 1
+    }
+    threadRegistry.unbalancedOfExited &+= lps_load_u64(&t.pointee.unbalanced)
+    // A scan that still holds this record sees DEAD and skips it.
+    lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_DEAD))
+    lps_thread_list_del(t)
+    threadRegistry.live -= 1
+    lps_unlock_registry()
+    lps_tls_block()!.pointee.rec = nil
+    lps_sys_thread_exit_arm(nil)
+    // It may have been the last thread a waiting patcher waited for.
+    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
+    lps_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
+    defer { lps_rcu_reader_offline() }
+    lps_rcu_free_thread(t)
+}
+
+/// call_rcu callback: no scan can see the record any more; its slot is free.
+func slotIsFree(_ rec: ThreadRecord?) {
+    guard let rec else { return }
+    lps_lock_registry()
+    lps_store_u32(&rec.pointee.state, UInt32(LPS_REC_FREE))
+    threadRegistry.freeSlots.append(lps_load_u32(&rec.pointee.slot))
+    lps_unlock_registry()
+}
+
+func threadExited(_ t: ThreadRecord) {
+    guard lps_tls_rec() == t else { return }
+    retire(t, exiting: true)
+}
+
+/// Calls `body` for each live record, under the memb read lock.
+func forEachLiveThread(_ body: (ThreadRecord) -> Void) {
+    // The fork gate: a fork child never inherits this thread's liburcu
+    // registration or read section (a grace period there would wait forever).
+    // Its fork handlers exist even in a program that scans before any
+    // thread registers.
+    ensureInitialized()
+    lps_fork_gate_enter()
+    defer { lps_fork_gate_exit() }
+    lps_rcu_reader_online()
+    lps_rcu_read_lock()
+    var cursor = lps_thread_list_first()
+    while let t = cursor {
+        // Pairs with the release store of LIVE in registerCurrentThread().
+        if lps_load_acquire_u32(&t.pointee.state) == UInt32(LPS_REC_LIVE) { body(t) }
+        cursor = lps_thread_list_next(t)
+    }
+    lps_rcu_read_unlock()
+    lps_rcu_reader_offline()
+}

@@ -1,0 +1,70 @@
+internal import CLivePatchShim
+
+/// complete: every function takes its final implementation, then leaves the
+/// transition; the patch stack and states follow, and the completion's log
+/// lines and post_* callback are queued (run after the lock is released).
+func complete() {
+    guard let tx = transition else { return }
+    for fn in tx.functions {
+        let f = functionRecord(fn.index)
+        lps_store_release_ptr(&f.pointee.impl, tx.target == universeNew ? fn.new : fn.old)
+    }
+    for fn in tx.functions {
+        // Release: a hook that reads tx_epoch == 0 (acquire) sees impl above.
+        lps_store_release_u64(&functionRecord(fn.index).pointee.tx_epoch, 0)
+    }
+    lps_store_u32(&lps_global_ref().pointee.kernel_area, 0)
+    let switchedOver = tx.target == universeNew
+    if switchedOver {
+        // Atomic replace: the replaced patches leave the stack disabled.
+        for slot in tx.from where !tx.to.contains(slot) { patchRegistry.patches[slot]?.enabled = false }
+        for slot in tx.to { patchRegistry.patches[slot]?.enabled = true }
+        patchRegistry.enabledOrder = tx.to
+    }
+    for index in tx.late {
+        // Late functions that could not join: they started in the target's
+        // implementation, which is the final one unless the transition was
+        // reversed. The hooks load impl relaxed (tx_epoch is 0 for them), so
+        // nothing orders this store for them: they see it eventually.
+        lps_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
+    }
+    tx.patch.inTransition = false
+    transition = nil
+    transitionStats.completed += 1
+    transitionStats.lastPending = 0
+    transitionStats.lastPendingFunctions = 0
+    // The kernel's order: "completing", the post_* callback, "complete".
+    let patched = tx.enabling == switchedOver
+    logPatch(tx.patch, patched ? "completing patching transition" : "completing unpatching transition")
+    queueCallback(tx.patch, patched ? .postPatch : .postUnpatch)
+    logPatch(tx.patch, patched ? "patching complete" : "unpatching complete")
+    // A patcher asleep in lp_transition_wait() on another thread may go.
+    notifyPatcher()
+}
+
+/// reverse: the transition heads back to where it started. Patcher lock held.
+func reverseLocked(_ tx: inout Transition) {
+    logPatch(tx.patch, tx.isPatching ? "reversing transition from patching to unpatching"
+                                : "reversing transition from unpatching to patching")
+    tx.target ^= 1
+    tx.nextHoldAt = 0
+    tx.holdTimeouts = 0
+    tx.stalledHolds = 0
+    tx.reversals += 1
+    transitionStats.reversed += 1
+    lps_store_u32(&lps_global_ref().pointee.target, tx.target)
+    // Pairs with lps_thread_side_fence() in beginActivation: activations that
+    // begin after this take the new target, earlier ones are scanned.
+    lps_patcher_side_fence()
+    notifyPatcher()
+}
+
+/// force: every unit takes the target now, whatever the counts say; the
+/// caller completes. Patcher lock held.
+func forceSwitch(_ tx: Transition) {
+    logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
+                                : "forcing remaining threads to the unpatched state")
+    lps_store_u32(&lps_global_ref().pointee.kuniv, tx.target)
+    for fn in tx.functions { lps_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
+    transitionStats.forced += 1
+}

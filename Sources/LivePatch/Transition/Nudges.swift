@@ -1,0 +1,23 @@
+internal import CLivePatchShim
+
+@exclusivity(unchecked) nonisolated(unsafe) var nudgeSignal: Int32 = 0
+
+@exclusivity(unchecked) nonisolated(unsafe) var nudgesSent: UInt64 = 0
+
+let nudgePeriodNs: UInt64 = 10_000_000
+
+/// Sends the nudge signal to each thread of the last scan that is still the
+/// thread it was (same slot generation, still live). Patcher lock held; the
+/// registry lock is taken so that a thread cannot finish exiting while we
+/// signal it.
+func nudgeStalled() {
+    let signo = nudgeSignal
+    guard signo != 0 else { return }
+    let targets = lastStalled
+    lps_lock_registry()
+    for s in targets where lps_load_u32(&s.thread.pointee.state) == UInt32(LPS_REC_LIVE)
+        && lps_load_u64(&s.thread.pointee.generation) == s.generation {
+        if signalThread(s.thread.pointee.pthread, signo) == 0 { nudgesSent &+= 1 }
+    }
+    lps_unlock_registry()
+}

@@ -51,80 +51,13 @@ internal import CLivePatchShim
     }
 }
 
-/// Starts the transition that enables the patch, after its pre_patch
-/// callback (run unlocked, the patcher marked busy meanwhile).
+/// Starts the transition that enables the patch (Patches/Enable.swift).
 /// C: `lp_patch_enable`.
-@c public func lp_patch_enable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
-    let (prepared, err): (Patch?, Int32) = withPatcher {
-        let (patch, err) = lookupPatch(p)
-        guard let patch else { return (nil, err) }
-        if patch.enabled || patch.isEmpty { return (nil, LPError.invalid) }
-        if transition != nil || patcherBusy { return (nil, LPError.busy) }
-        if let refusal = stateRefusal(patch) { return (nil, refusal) }
-        var line = LogLine()
-        line.text("enabling patch ")
-        line.quoted(patch.name)
-        logLine(line)
-        logPatch(patch, "initializing patching transition")
-        preCallbackBegins(patch)
-        return (patch, 0)
-    }
-    guard let patch = prepared else { return err }
-    let cancelled = runPreCallback(patch, patching: true) != 0
-    return withPatcher {
-        preCallbackEnds(patch)
-        if cancelled {
-            var line = LogLine()
-            line.text("pre-patch callback failed for patch ")
-            line.quoted(patch.name)
-            logLine(line)
-            logFailedToEnable(patch)
-            logPatch(patch, "canceling patching transition")
-            return LPError.canceled
-        }
-        let from = patchRegistry.enabledOrder
-        let r = startTransition(patch, enabling: true, from: from, to: patch.replace ? [patch.slot] : from + [patch.slot])
-        if r == 0 {
-            logPatch(patch, "starting patching transition")
-        } else {
-            // pre_patch ran: pair it with post_unpatch, as the kernel's
-            // klp_cancel_transition does.
-            logFailedToEnable(patch)
-            queueCallback(patch, .postUnpatch)
-        }
-        return r
-    }
-}
+@c public func lp_patch_enable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 { enablePatch(p) }
 
-/// Starts the transition that disables the patch, after its pre_unpatch
-/// callback (run unlocked, the patcher marked busy meanwhile).
+/// Starts the transition that disables the patch (Patches/Enable.swift).
 /// C: `lp_patch_disable`.
-@c public func lp_patch_disable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
-    let (prepared, err): (Patch?, Int32) = withPatcher {
-        let (patch, err) = lookupPatch(p)
-        guard let patch else { return (nil, err) }
-        if transition != nil || patcherBusy { return (nil, LPError.busy) }
-        if !patch.enabled { return (nil, LPError.invalid) }
-        if patchRegistry.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
-        logPatch(patch, "initializing unpatching transition")
-        preCallbackBegins(patch)
-        return (patch, 0)
-    }
-    guard let patch = prepared else { return err }
-    _ = runPreCallback(patch, patching: false)
-    return withPatcher {
-        preCallbackEnds(patch)
-        let from = patchRegistry.enabledOrder
-        let r = startTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
-        if r == 0 {
-            logPatch(patch, "starting unpatching transition")
-        } else {
-            // pre_unpatch ran and the patch stays enabled: post_patch pairs it.
-            queueCallback(patch, .postPatch)
-        }
-        return r
-    }
-}
+@c public func lp_patch_disable(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 { disablePatch(p) }
 
 /// Frees a disabled patch. C: `lp_patch_destroy`.
 @c public func lp_patch_destroy(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {

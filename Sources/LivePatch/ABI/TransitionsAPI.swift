@@ -52,14 +52,14 @@ internal import CLivePatchShim
 /// C: `lp_transition_try_complete`.
 @c public func lp_transition_try_complete() -> Int32 {
     if callerIsInside() { return LPError.deadlock }
-    return withPatcher { tryCompleteLocked() }
+    return withPatcherLockDeliveringEvents { tryCompleteTransition() }
 }
 
 /// Drives the transition until it completes or `timeoutNs` passes (0: no
 /// limit). C: `lp_transition_wait`.
 @c public func lp_transition_wait(_ timeoutNs: UInt64) -> Int32 {
     if callerIsInside() { return LPError.deadlock }
-    defer { drainPatcherEvents() } // the completion's log lines and post_* callback
+    defer { deliverQueuedEvents() } // the completion's log lines and post_* callback
     let start = monotonicNow()
     let deadline = timeoutNs == 0 ? UInt64.max : saturatingAdd(start, timeoutNs)
     // Whether the threads bump wake_seq as they leave the area for us. A
@@ -74,7 +74,7 @@ internal import CLivePatchShim
         let seq = lps_load_u32(&lps_global_ref().pointee.wake_seq)
         var wakeAt = deadline
         let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
-            if tryCompleteLocked(deadline: deadline) == 1 { return (true, false, false) }
+            if tryCompleteTransition(deadline: deadline) == 1 { return (true, false, false) }
             guard let tx = transition else { return (false, false, false) }
             // A hold already due (a pause shorter than this step) runs at
             // once: the wake-up must not wait for the backstop.
@@ -116,9 +116,9 @@ internal import CLivePatchShim
 
 /// Turns the transition in flight around. C: `lp_transition_reverse`.
 @c public func lp_transition_reverse() -> Int32 {
-    withPatcher {
+    withPatcherLockDeliveringEvents {
         guard var tx = transition else { return LPError.invalid }
-        reverseLocked(&tx)
+        reverseTransition(&tx)
         transition = tx
         return 0
     }
@@ -126,10 +126,10 @@ internal import CLivePatchShim
 
 /// Completes the transition now. C: `lp_transition_force`.
 @c public func lp_transition_force() -> Int32 {
-    withPatcher {
+    withPatcherLockDeliveringEvents {
         guard let tx = transition else { return LPError.invalid }
-        forceSwitch(tx)
-        complete()
+        forceTransition(tx)
+        completeTransition()
         return 0
     }
 }

@@ -28,16 +28,22 @@ func unlockPatcher() {
     futexWake(unlocks, Int32.max)
 }
 
-/// Runs `body` under the patcher lock, then the events it queued.
-func withPatcher<R>(_ body: () -> R) -> R {
-    let result = withPatcherLock(body)
-    drainPatcherEvents()
-    return result
-}
-
-/// Runs `body` with the patcher lock held.
+/// Runs `body` with the patcher lock held. No user code runs: what body
+/// queues (log lines, post_* callbacks) waits for the next delivery.
 func withPatcherLock<R>(_ body: () -> R) -> R {
     lockPatcher()
     defer { unlockPatcher() }
     return body()
+}
+
+/// Runs `body` with the patcher lock held, then, unlocked, the log lines and
+/// callbacks queued (Patches/EventQueue.swift). The queue is claimed in the
+/// same hold as body, so a call takes the lock once more per event only.
+func withPatcherLockDeliveringEvents<R>(_ body: () -> R) -> R {
+    lockPatcher()
+    let result = body()
+    let claim = claimEvents()
+    unlockPatcher()
+    deliverEvents(claim)
+    return result
 }

@@ -104,7 +104,7 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
 /// registerFunction, with the error returned rather than put in errno.
 func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> (FunctionRecord?, Int32) {
     guard let name, let impl, nameLength(name) != nil else { return (nil, LPError.invalid) }
-    return withPatcher { () -> (FunctionRecord?, Int32) in
+    return withPatcherLockDeliveringEvents { () -> (FunctionRecord?, Int32) in
         lps_lock_registry()
         defer { lps_unlock_registry() }
         if functionRegistry.byName == nil {

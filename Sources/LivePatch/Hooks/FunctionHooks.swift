@@ -69,7 +69,7 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
     }
     countCall(t, f, entry: true)
     // Pairs with the release stores of tx_epoch in startTransition() and
-    // Transition.complete(): a hook that reads 0 sees the final impl.
+    // completeTransition(): a hook that reads 0 sees the final impl.
     let fe = lps_load_acquire_u64(&f.pointee.tx_epoch)
     if fe == 0 {
         // No transition: the steady implementation.

@@ -5,7 +5,7 @@ internal import CLivePatchShim
 // lock held. Both are decided under the patcher lock, where the engine
 // knows what happened, but a user function run there could deadlock by
 // calling the API; so they are queued there and run by the API call that
-// queued them once it has unlocked (drainPatcherEvents). Never on the hook
+// queued them once it has unlocked (deliverEvents). Never on the hook
 // path.
 
 enum CallbackKind {
@@ -122,65 +122,94 @@ func callbackEnds(_ patch: Patch) {
 /// The patcher is running or about to run a callback. Patcher lock held.
 var patcherBusy: Bool { patcherEvents.busy != 0 }
 
-/// Runs the queued events, in order, with the patcher lock NOT held; each is
-/// taken off the queue under the lock, so each runs exactly once. Called at
-/// the end of every API call that may queue one. When another thread is
-/// already running the queue, a call that queued a post_* callback waits
-/// until that thread has run every event queued so far (its callback among
-/// them), so that the callback has run before the call that completed the
-/// transition returns; any other call leaves its log lines to that thread
-/// and returns, so that a callback or log handler that waits for it cannot
-/// deadlock.
-func drainPatcherEvents() {
+// Delivery: the queued events run in order with the patcher lock NOT held;
+// each is taken off the queue under the lock, so each runs exactly once, at
+// the end of every API call that may queue one
+// (withPatcherLockDeliveringEvents). When another thread is already
+// running the queue, a call that queued a post_* callback waits until that
+// thread has run every event queued so far (its callback among them), so
+// that the callback has run before the call that completed the transition
+// returns; any other call leaves its log lines to that thread and returns,
+// so that a callback or log handler that waits for it cannot deadlock.
+
+/// Delivers what is queued, for a caller whose locked sections were many
+/// (lp_transition_wait).
+func deliverQueuedEvents() {
+    deliverEvents(withPatcherLock { claimEvents() })
+}
+
+/// What claimEvents() found: the first event to run, this thread now running
+/// the queue; or the count of events queued so far, to wait for (another
+/// thread runs them); or nothing to do.
+enum EventClaim {
+    case run(PatcherEvent, LogHandler?, UnsafeMutableRawPointer?)
+    case waitFor(UInt32)
+    case nothing
+}
+
+/// Claims the queue for this thread and takes its first event, or says why
+/// not. Patcher lock held.
+func claimEvents() -> EventClaim {
     let me = lps_sys_pthread_self()
-    let (mine, wait, target) = withPatcherLock { () -> (Bool, Bool, UInt32) in
-        let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
-        let owner = patcherEvents.callbackOwners.contains(me)
-        patcherEvents.callbackOwners.removeAll { $0 == me }
-        if patcherEvents.draining {
-            // Nested in an event this thread runs: the outer drain runs ours
-            // after it. Otherwise another thread runs them.
-            return (false, owner && patcherEvents.drainer != me, target)
-        }
-        if patcherEvents.queue.isEmpty { return (false, false, target) }
-        patcherEvents.draining = true
-        patcherEvents.drainer = me
-        return (true, false, target)
+    let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
+    let owner = patcherEvents.callbackOwners.contains(me)
+    patcherEvents.callbackOwners.removeAll { $0 == me }
+    if patcherEvents.draining {
+        // Nested in an event this thread runs: the outer drain runs ours
+        // after it. Otherwise another thread runs them.
+        return owner && patcherEvents.drainer != me ? .waitFor(target) : .nothing
     }
-    guard mine else {
-        if wait { waitForEvents(upTo: target) }
-        return
+    if patcherEvents.queue.isEmpty { return .nothing }
+    patcherEvents.draining = true
+    patcherEvents.drainer = me
+    return nextEvent()!
+}
+
+/// Takes the next event off the queue, or ends this thread's run of it.
+/// Patcher lock held.
+func nextEvent() -> EventClaim? {
+    if patcherEvents.queue.isEmpty {
+        patcherEvents.draining = false
+        patcherEvents.drainer = 0
+        return nil
     }
-    while true {
-        let next = withPatcherLock { () -> (PatcherEvent, LogHandler?, UnsafeMutableRawPointer?)? in
-            if patcherEvents.queue.isEmpty {
-                patcherEvents.draining = false
-                patcherEvents.drainer = 0
-                return nil
-            }
-            let event = patcherEvents.queue.removeFirst()
-            if case .callback(let patch, _) = event { patcherEvents.running = patch }
-            return (event, patcherEvents.handler, patcherEvents.handlerContext)
-        }
-        guard let (event, handler, handlerContext) = next else { return }
-        switch event {
-        case .line(let bytes):
+    let event = patcherEvents.queue.removeFirst()
+    if case .callback(let patch, _) = event { patcherEvents.running = patch }
+    return .run(event, patcherEvents.handler, patcherEvents.handlerContext)
+}
+
+/// Runs what claimEvents() claimed, and every event queued until the queue
+/// is empty. Patcher lock NOT held.
+func deliverEvents(_ claim: EventClaim) {
+    var next: EventClaim? = claim
+    while let claim = next {
+        switch claim {
+        case .nothing:
+            return
+        case .waitFor(let target):
+            waitForEvents(upTo: target)
+            return
+        case .run(.line(let bytes), let handler, let handlerContext):
             if let handler {
                 (bytes + [0]).withUnsafeBufferPointer { buf in
                     buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) { handler($0, handlerContext) }
                 }
             }
-        case .callback(let patch, let kind):
+            eventRan()
+            next = withPatcherLock { nextEvent() }
+        case .run(.callback(let patch, let kind), _, _):
             let cb = patch.callbacks
             let handle = patchTableBase + patch.slot
             if kind == .postPatch { cb.post_patch?(handle, patch.callbackContext) }
             else { cb.post_unpatch?(handle, patch.callbackContext) }
-            withPatcherLock {
+            // One section: the callback's end, and the next event.
+            next = withPatcherLock { () -> EventClaim? in
                 patcherEvents.running = nil
                 callbackEnds(patch)
+                eventRan()
+                return nextEvent()
             }
         }
-        eventRan()
     }
 }
 

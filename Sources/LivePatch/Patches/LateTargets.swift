@@ -32,7 +32,7 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
             start = old
         } else {
             // Unchanged by the transition, or no counter slot left for it:
-            // it starts in the target's implementation and complete() gives
+            // it starts in the target's implementation and completeTransition() gives
             // it the final stack's (header: lp_patch_add_func_by_name).
             order = tx.target == universeNew ? tx.to : tx.from
             tx.late.append(index)
@@ -51,26 +51,20 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
 }
 
 /// Makes function `index`, being registered, one of the transition's
-/// functions, published as startTransition() publishes them (its record is
-/// not live yet, so no hook reads it before registerFunction's release store
-/// of `live`). False when a PATCHED_SET x FUNCTION transition has no counter
-/// slot left for it (startTransition reserves spare ones).
+/// functions, published by the same publish() as start uses. False when a
+/// PATCHED_SET x FUNCTION transition has no counter slot left for it
+/// (initTransition reserves spare ones).
 func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPointer, new: UnsafeRawPointer) -> Bool {
     let slot = tx.functions.count
     if tx.model.countsPerFunction && UInt64(slot) >= lps_load_u64(&lps_global_ref().pointee.fn_stride) { return false }
-    let f = functionRecord(index)
     // No hook reads these before the handle exists: registerFunction
     // returns it after its release store of `live` (validFunction's acquire
     // load), and lp_func_lookup hands it out under the registry lock. (An
     // auto-registered function, the cyg table's, never joins: it takes no
-    // pending replacement.)
-    lps_store_release_ptr(&f.pointee.tx_old, old)
-    lps_store_release_ptr(&f.pointee.tx_new, new)
-    lps_store_u32(&f.pointee.tx_index, UInt32(slot))
-    lps_store_u32(&f.pointee.hold, 0)
-    // SWITCH_FUNCTION: no thread has executed it, so it is at the target now.
-    lps_store_u32(&f.pointee.fn_universe, tx.target)
-    lps_store_release_u64(&f.pointee.tx_epoch, tx.epoch)
-    tx.functions.append(TransitionFunction(index: index, old: old, new: new))
+    // pending replacement.) SWITCH_FUNCTION: no thread has executed it, so
+    // it is at the target now.
+    let fn = TransitionFunction(index: index, old: old, new: new)
+    publish(fn, slot: slot, epoch: tx.epoch, universe: tx.target)
+    tx.functions.append(fn)
     return true
 }

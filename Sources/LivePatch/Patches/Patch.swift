@@ -20,7 +20,7 @@ final class Patch {
     @exclusivity(unchecked) var callbackContext: UnsafeMutableRawPointer? = nil
     @exclusivity(unchecked) var enabled = false
     @exclusivity(unchecked) var inTransition = false
-    /// Its callbacks queued or running (Log.swift): it may not change meanwhile.
+    /// Its callbacks queued or running (EventQueue.swift): it may not change meanwhile.
     @exclusivity(unchecked) var callbacksInFlight = 0
 
     init(slot: Int, name: [UInt8], model: Model, replace: Bool) {

@@ -3,7 +3,7 @@ internal import CLivePatchShim
 /// complete: every function takes its final implementation, then leaves the
 /// transition; the patch stack and states follow, and the completion's log
 /// lines and post_* callback are queued (run after the lock is released).
-func complete() {
+func completeTransition() {
     guard let tx = transition else { return }
     for fn in tx.functions {
         let f = functionRecord(fn.index)
@@ -43,7 +43,7 @@ func complete() {
 }
 
 /// reverse: the transition heads back to where it started. Patcher lock held.
-func reverseLocked(_ tx: inout Transition) {
+func reverseTransition(_ tx: inout Transition) {
     logPatch(tx.patch, tx.isPatching ? "reversing transition from patching to unpatching"
                                 : "reversing transition from unpatching to patching")
     tx.target ^= 1
@@ -61,10 +61,19 @@ func reverseLocked(_ tx: inout Transition) {
 
 /// force: every unit takes the target now, whatever the counts say; the
 /// caller completes. Patcher lock held.
-func forceSwitch(_ tx: Transition) {
+func forceTransition(_ tx: Transition) {
     logPatch(tx.patch, tx.isPatching ? "forcing remaining threads to the patched state"
                                 : "forcing remaining threads to the unpatched state")
     lps_store_u32(&lps_global_ref().pointee.kuniv, tx.target)
     for fn in tx.functions { lps_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
     transitionStats.forced += 1
+}
+
+/// cancel: init could not prepare the transition after the pre_* callback
+/// ran, and nothing was published. As the kernel's klp_cancel_transition,
+/// the callback that pairs with it is queued: post_unpatch after pre_patch,
+/// post_patch after pre_unpatch (the patch stays enabled). Patcher lock held.
+func cancelTransition(_ patch: Patch, enabling: Bool) {
+    if enabling { logFailedToEnable(patch) }
+    queueCallback(patch, enabling ? .postUnpatch : .postPatch)
 }

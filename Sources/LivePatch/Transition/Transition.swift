@@ -22,7 +22,7 @@ struct Transition {
     let from: [Int]
     let to: [Int]
     /// Functions registered during the transition that a patch of the stack
-    /// replaces (lp_patch_add_func_by_name): complete() gives them their
+    /// replaces (lp_patch_add_func_by_name): completeTransition() gives them their
     /// final implementation.
     var late: [UInt32] = []
     var target: UInt32 = universeNew

@@ -2,7 +2,7 @@ internal import CLivePatchShim
 
 /// One completion step. Returns 1 done, 0 pending. A hold it runs ends by
 /// `deadline`. Patcher lock held.
-func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
+func tryCompleteTransition(deadline: UInt64 = UInt64.max) -> Int32 {
     guard var tx = transition else { return 1 }
     transitionStats.checks += 1
     tx.checks += 1
@@ -23,7 +23,7 @@ func tryCompleteLocked(deadline: UInt64 = UInt64.max) -> Int32 {
     }
     if !done { done = applyModelDecision(&tx) }
     transition = tx
-    if done { complete() }
+    if done { completeTransition() }
     return done ? 1 : 0
 }
 
@@ -42,10 +42,10 @@ func applyModelDecision(_ tx: inout Transition) -> Bool {
         if decision.recheckInNs != 0 { tx.recheckAt = saturatingAdd(monotonicNow(), decision.recheckInNs) }
         return false
     case .reverse:
-        reverseLocked(&tx)
+        reverseTransition(&tx)
         return false
     case .force:
-        forceSwitch(tx)
+        forceTransition(tx)
         return true
     }
 }

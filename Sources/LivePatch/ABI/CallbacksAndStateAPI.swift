@@ -48,8 +48,8 @@ internal import CLivePatchShim
 @c public func lp_set_log_handler(_ fn: (@convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?,
                                   _ ctx: UnsafeMutableRawPointer?) -> Int32 {
     withPatcherLock {
-        patcherEvents.handler = fn
-        patcherEvents.handlerContext = ctx
+        patcher.events.handler = fn
+        patcher.events.handlerContext = ctx
     }
     return 0
 }
@@ -74,8 +74,8 @@ internal import CLivePatchShim
 @c public func lp_state_get(_ id: CUnsignedLong, _ version: UnsafeMutablePointer<UInt32>?,
                             _ data: UnsafeMutablePointer<UnsafeMutableRawPointer?>?) -> Int32 {
     withPatcherLock {
-        for slot in patchRegistry.enabledOrder.reversed() {
-            guard let state = patchRegistry.patches[slot]?.states.first(where: { $0.id == id }) else { continue }
+        for slot in patcher.patches.enabledOrder.reversed() {
+            guard let state = patcher.patches.slots[slot]?.states.first(where: { $0.id == id }) else { continue }
             version?.pointee = state.version
             data?.pointee = state.data
             return 0

@@ -47,8 +47,8 @@ internal import CLivePatchShim
             model = Model(cell, raw: m)
         } else if let index = userModelIndex(m) {
             info.user = 1
-            copyBytes(userModels[index].name, into: &info.name)
-            model = userModels[index].model
+            copyBytes(patcher.userModels[index].name, into: &info.name)
+            model = patcher.userModels[index].model
         } else {
             return LPError.invalid
         }

@@ -5,19 +5,19 @@ internal import CLivePatchShim
     guard let name, flags & ~UInt32(LP_PATCH_REPLACE) == 0, let bytes = copyName(name) else { return failNull(LPError.invalid) }
     return withPatcherLock { () -> UnsafeMutablePointer<lp_patch_t>? in
         guard let decoded = Model(model) else { return failNull(LPError.invalid) }
-        if patchRegistry.patches.isEmpty {
-            patchRegistry.patches = [Patch?](repeating: nil, count: Int(LP_MAX_PATCHES))
+        if patcher.patches.slots.isEmpty {
+            patcher.patches.slots = [Patch?](repeating: nil, count: Int(LP_MAX_PATCHES))
         }
-        if patchRegistry.patches.contains(where: { $0?.name == bytes }) { return failNull(LPError.exists) }
+        if patcher.patches.slots.contains(where: { $0?.name == bytes }) { return failNull(LPError.exists) }
         // Slots are handed out round-robin, so a destroyed patch's handle
         // stays unknown (-ENOENT) for as long as possible: until every
         // other slot has been used since.
-        let count = patchRegistry.patches.count
-        guard let offset = (0..<count).first(where: { patchRegistry.patches[(patchRegistry.nextSlot + $0) % count] == nil })
+        let count = patcher.patches.slots.count
+        guard let offset = (0..<count).first(where: { patcher.patches.slots[(patcher.patches.nextSlot + $0) % count] == nil })
         else { return failNull(LPError.noMemory) }
-        let slot = (patchRegistry.nextSlot + offset) % count
-        patchRegistry.nextSlot = (slot + 1) % count
-        patchRegistry.patches[slot] = Patch(slot: slot, name: bytes, model: decoded,
+        let slot = (patcher.patches.nextSlot + offset) % count
+        patcher.patches.nextSlot = (slot + 1) % count
+        patcher.patches.slots[slot] = Patch(slot: slot, name: bytes, model: decoded,
                                                 replace: flags & UInt32(LP_PATCH_REPLACE) != 0)
         let handle = patchTableBase + slot
         handle.pointee.live = 1
@@ -65,7 +65,7 @@ internal import CLivePatchShim
         let (patch, err) = lookupPatch(p)
         guard let patch else { return err }
         if patch.frozen { return LPError.busy }
-        patchRegistry.patches[patch.slot] = nil
+        patcher.patches.slots[patch.slot] = nil
         (patchTableBase + patch.slot).pointee.live = 0
         // A pad no patch names any more goes back to NOPs. Disarming only
         // rewrites a byte already written, on a page already made writable once.

@@ -8,8 +8,8 @@ internal import CLivePatchShim
           c.pct_depth <= UInt32(LP_SIM_MAX_THREADS) else { return LPError.invalid }
     lps_lock_simulation()
     defer { lps_unlock_simulation() }
-    if sim.armed { return LPError.busy }
-    if simThreads == nil {
+    if simulation.run.armed { return LPError.busy }
+    if simulation.threads == nil {
         // The shim's malloc, checked: no memory is -ENOMEM, not a crash.
         guard let threads = lps_sys_calloc(Int(LP_SIM_MAX_THREADS), MemoryLayout<SimThread>.stride) else {
             return LPError.noMemory
@@ -23,9 +23,9 @@ internal import CLivePatchShim
             lps_sys_free(words)
             return LPError.noMemory
         }
-        simThreads = threads.bindMemory(to: SimThread.self, capacity: Int(LP_SIM_MAX_THREADS))
-        simThreads!.initialize(repeating: SimThread(), count: Int(LP_SIM_MAX_THREADS))
-        simWords = words.bindMemory(to: UInt32.self, capacity: Int(LP_SIM_MAX_THREADS))
+        simulation.threads = threads.bindMemory(to: SimThread.self, capacity: Int(LP_SIM_MAX_THREADS))
+        simulation.threads!.initialize(repeating: SimThread(), count: Int(LP_SIM_MAX_THREADS))
+        simulation.words = words.bindMemory(to: UInt32.self, capacity: Int(LP_SIM_MAX_THREADS))
         interceptSyscalls(SyscallInterception(futexWait: { simFutexWait($0, $1, $2) }, futexWake: { simFutexWake($0, $1) },
                                                 now: { simNow() }, signalThread: { simKill($0, $1) }))
     }
@@ -36,8 +36,8 @@ internal import CLivePatchShim
     s.maxSteps = c.max_steps == 0 ? simDefaultSteps : c.max_steps
     s.rng = c.seed
     for i in 0..<s.threadCount {
-        simThreads![i] = SimThread()
-        lps_store_u32(simWords! + i, 0)
+        simulation.threads![i] = SimThread()
+        lps_store_u32(simulation.words! + i, 0)
     }
     if c.strategy == Int32(LP_SIM_PCT) {
         // PCT (Burckhardt et al., ASPLOS 2010): distinct random initial
@@ -48,13 +48,13 @@ internal import CLivePatchShim
         for i in stride(from: order.count - 1, to: 0, by: -1) {
             order.swapAt(i, Int(splitmix(&s.rng) % UInt64(i + 1)))
         }
-        for (rank, id) in order.enumerated() { simThreads![id].priority = UInt64(depth) + UInt64(rank) }
+        for (rank, id) in order.enumerated() { simulation.threads![id].priority = UInt64(depth) + UInt64(rank) }
         var points: [UInt64] = []
         for _ in 1..<max(depth, 1) { points.append(1 + splitmix(&s.rng) % horizon) }
         points.sort()
         s.changePoints = points
     }
-    sim = s
+    simulation.run = s
     return 0
 }
 
@@ -62,16 +62,16 @@ internal import CLivePatchShim
 /// it is first scheduled. C: `lp_sim_thread_join`.
 @c public func lp_sim_thread_join(_ id: UInt32) -> Int32 {
     lps_lock_simulation()
-    guard sim.armed, !sim.started else {
+    guard simulation.run.armed, !simulation.run.started else {
         lps_unlock_simulation()
         return LPError.notFound
     }
-    guard Int(id) < sim.threadCount else {
+    guard Int(id) < simulation.run.threadCount else {
         lps_unlock_simulation()
         return LPError.invalid
     }
     let me = Int(id)
-    let t = simThreads! + me
+    let t = simulation.threads! + me
     guard lps_sim_self() == 0, t.pointee.state == SimThreadState.absent else {
         lps_unlock_simulation()
         return LPError.exists
@@ -79,10 +79,10 @@ internal import CLivePatchShim
     t.pointee.state = SimThreadState.runnable
     t.pointee.pthread = lps_sys_pthread_self()
     lps_sim_set_self(UInt32(id) + 1)
-    sim.joined += 1
-    if sim.joined == sim.threadCount {
+    simulation.run.joined += 1
+    if simulation.run.joined == simulation.run.threadCount {
         // The last to arrive starts the run: the first decision.
-        sim.started = true
+        simulation.run.started = true
         let first = decide(-1, kind: simKindJoin)
         if first >= 0 { pass(to: first) }
     }
@@ -101,13 +101,13 @@ internal import CLivePatchShim
 /// Blocks while `*word == expected` (see the header). C: `lp_sim_wait`.
 @c public func lp_sim_wait(_ word: UnsafeMutablePointer<UInt32>?, _ expected: UInt32, _ timeoutNs: UInt64) -> Int32 {
     guard let word else { return LPError.invalid }
-    return lps_sys_futex_wait(word, expected, timeoutNs)
+    return futexWait(word, expected, timeoutNs)
 }
 
 /// Wakes every thread waiting on `word`. C: `lp_sim_wake`.
 @c public func lp_sim_wake(_ word: UnsafeMutablePointer<UInt32>?) {
     guard let word else { return }
-    lps_sys_futex_wake(word, Int32.max)
+    futexWake(word, Int32.max)
 }
 
 /// The logical clock on a simulated thread, else CLOCK_MONOTONIC.
@@ -122,15 +122,15 @@ internal import CLivePatchShim
     // Let go: the run's state is frozen and the threads run freely; they
     // are still counted, so that lp_sim_stop waits for every one of them (a
     // thread of this run must not take part in the next one).
-    guard sim.started, !sim.letGo else {
+    guard simulation.run.started, !simulation.run.letGo else {
         lps_lock_simulation()
-        sim.left += 1
+        simulation.run.left += 1
         lps_unlock_simulation()
         return 0
     }
     let me = Int(s &- 1)
-    simThreads![me].state = SimThreadState.left
-    sim.left += 1
+    simulation.threads![me].state = SimThreadState.left
+    simulation.run.left += 1
     let next = decide(me, kind: simKindLeave)
     if next >= 0 { pass(to: next) }
     return 0
@@ -140,13 +140,13 @@ internal import CLivePatchShim
 @c public func lp_sim_stop(_ out: UnsafeMutablePointer<lp_sim_result_t>?) -> Int32 {
     lps_lock_simulation()
     defer { lps_unlock_simulation() }
-    guard sim.armed else { return LPError.notFound }
-    guard sim.started && sim.left == sim.threadCount else { return LPError.busy }
+    guard simulation.run.armed else { return LPError.notFound }
+    guard simulation.run.started && simulation.run.left == simulation.run.threadCount else { return LPError.busy }
     if let out {
-        out.pointee = lp_sim_result_t(steps: sim.steps, switches: sim.switches, hash: sim.hash,
-                                      virtual_ns: sim.now, outcome: sim.outcome)
+        out.pointee = lp_sim_result_t(steps: simulation.run.steps, switches: simulation.run.switches, hash: simulation.run.hash,
+                                      virtual_ns: simulation.run.now, outcome: simulation.run.outcome)
     }
-    sim.armed = false
-    sim.started = false
+    simulation.run.armed = false
+    simulation.run.started = false
     return 0
 }

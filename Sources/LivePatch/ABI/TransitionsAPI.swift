@@ -20,9 +20,9 @@ internal import CLivePatchShim
     guard let cb else { return LPError.invalid }
     var infos: [lp_thread_info_t] = []
     withPatcherLock {
-        guard let tx = transition else { return }
+        guard let tx = patcher.transition else { return }
         _ = scan(tx)
-        for s in lastStalled {
+        for s in patcher.stalled {
             var info = lp_thread_info_t()
             info.name = s.thread.pointee.name
             info.tid = s.thread.pointee.tid
@@ -44,7 +44,7 @@ internal import CLivePatchShim
 /// off. C: `lp_set_nudge_signal`.
 @c public func lp_set_nudge_signal(_ signo: Int32) -> Int32 {
     guard signo == 0 || lps_sys_signal_catchable(signo) != 0 else { return LPError.invalid }
-    withPatcherLock { nudgeSignal = signo }
+    withPatcherLock { patcher.nudgeSignal = signo }
     return 0
 }
 
@@ -75,12 +75,12 @@ internal import CLivePatchShim
         var wakeAt = deadline
         let state: (done: Bool, wantsWakes: Bool, transient: Bool) = withPatcherLock {
             if tryCompleteTransition(deadline: deadline) == 1 { return (true, false, false) }
-            guard let tx = transition else { return (false, false, false) }
+            guard let tx = patcher.transition else { return (false, false, false) }
             // A hold already due (a pause shorter than this step) runs at
             // once: the wake-up must not wait for the backstop.
             if tx.holdsEntries { wakeAt = min(wakeAt, tx.nextHoldAt) }
             if tx.recheckAt != 0 { wakeAt = min(wakeAt, tx.recheckAt) }
-            return (false, !tx.holdsEntries, !tx.holdsEntries && lastScanTransient)
+            return (false, !tx.holdsEntries, !tx.holdsEntries && patcher.scanTransient)
         }
         if state.done { return 0 }
         if state.wantsWakes != askingWakes {
@@ -97,7 +97,7 @@ internal import CLivePatchShim
         }
         let now = monotonicNow()
         if now >= deadline { return LPError.timedOut }
-        if nudgeSignal != 0 {
+        if patcher.nudgeSignal != 0 {
             if now >= nextNudge {
                 withPatcherLock { nudgeStalled() }
                 nextNudge = now &+ nudgePeriodNs
@@ -117,9 +117,9 @@ internal import CLivePatchShim
 /// Turns the transition in flight around. C: `lp_transition_reverse`.
 @c public func lp_transition_reverse() -> Int32 {
     withPatcherLockDeliveringEvents {
-        guard var tx = transition else { return LPError.invalid }
+        guard var tx = patcher.transition else { return LPError.invalid }
         reverseTransition(&tx)
-        transition = tx
+        patcher.transition = tx
         return 0
     }
 }
@@ -127,7 +127,7 @@ internal import CLivePatchShim
 /// Completes the transition now. C: `lp_transition_force`.
 @c public func lp_transition_force() -> Int32 {
     withPatcherLockDeliveringEvents {
-        guard let tx = transition else { return LPError.invalid }
+        guard let tx = patcher.transition else { return LPError.invalid }
         forceTransition(tx)
         completeTransition()
         return 0
@@ -141,8 +141,8 @@ internal import CLivePatchShim
         return LPError.invalid
     }
     return withPatcherLock {
-        switchPolicy.holdNs = holdNs
-        switchPolicy.retryNs = retryNs
+        patcher.policy.holdNs = holdNs
+        patcher.policy.retryNs = retryNs
         return 0
     }
 }
@@ -151,7 +151,7 @@ internal import CLivePatchShim
 @c public func lp_set_hold_limit(_ limitNs: UInt64) -> Int32 {
     guard limitNs != 0, limitNs <= switchPolicyMaxNs else { return LPError.invalid }
     return withPatcherLock {
-        switchPolicy.limitNs = limitNs
+        patcher.policy.limitNs = limitNs
         return 0
     }
 }

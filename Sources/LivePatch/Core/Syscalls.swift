@@ -18,19 +18,14 @@ struct SyscallInterception {
     var signalThread: @convention(c) (UInt64, Int32) -> Int32
 }
 
-/// Set once, under the simulation lock, before the first thread joins a run;
-/// never cleared. Read only by a simulated thread (lps_sim_self() != 0),
-/// whose id was set under the same lock after the store: the lock orders
-/// them, so the read needs no atomic.
-@exclusivity(unchecked) nonisolated(unsafe) var syscallInterception: SyscallInterception? = nil
 
 func interceptSyscalls(_ interception: SyscallInterception) {
-    syscallInterception = interception
+    simulation.interception = interception
 }
 
 @inline(__always)
 private func interception() -> SyscallInterception? {
-    lps_sim_self() == 0 ? nil : syscallInterception
+    lps_sim_self() == 0 ? nil : simulation.interception
 }
 
 /// 0 woken, -ETIMEDOUT, -EAGAIN or -EINTR. `timeoutNs` 0: no timeout.

@@ -14,7 +14,7 @@ internal import CLivePatchShim
 func syncPad(_ index: UInt32) -> Int32 {
     let f = functionRecord(index)
     guard lps_ftrace_pad_of(f) != nil else { return 0 }
-    let named = patchRegistry.patches.contains { $0?.contains(index) ?? false }
+    let named = patcher.patches.slots.contains { $0?.contains(index) ?? false }
     if named && injectedBug == LP_BUG_PAD_NOT_WRITTEN { return 0 }
     return lps_ftrace_set_armed(f, named ? 1 : 0) == 0 ? 0 : LPError.invalid
 }
@@ -24,7 +24,7 @@ func syncPad(_ index: UInt32) -> Int32 {
 func functionRegistered(at address: UnsafeRawPointer) -> FunctionRecord? {
     lps_lock_registry()
     defer { lps_unlock_registry() }
-    for index in 0..<functionRegistry.count where functionRecord(index).pointee.orig == address {
+    for index in 0..<registry.functions.count where functionRecord(index).pointee.orig == address {
         return functionRecord(index)
     }
     return nil

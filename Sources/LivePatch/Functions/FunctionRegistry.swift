@@ -15,7 +15,6 @@ struct FunctionRegistry {
 /// Slots of byName: twice the functions, a power of two.
 let byNameSlots = 2 * Int(LP_MAX_FUNCS)
 
-@exclusivity(unchecked) nonisolated(unsafe) var functionRegistry = FunctionRegistry()
 
 /// The index of a registered function's handle, or nil for anything else
 /// (NULL, a foreign pointer, a misaligned one), without dereferencing it
@@ -85,7 +84,7 @@ func nameSlot(_ name: UnsafePointer<CChar>, in byName: UnsafeMutablePointer<UInt
 
 /// The index of the function registered under `name`. Registry lock held.
 func registeredIndex(_ name: UnsafePointer<CChar>) -> UInt32? {
-    guard let byName = functionRegistry.byName else { return nil }
+    guard let byName = registry.functions.byName else { return nil }
     let entry = byName[nameSlot(name, in: byName)]
     return entry == 0 ? nil : entry - 1
 }
@@ -107,19 +106,19 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
     return withPatcherLockDeliveringEvents { () -> (FunctionRecord?, Int32) in
         lps_lock_registry()
         defer { lps_unlock_registry() }
-        if functionRegistry.byName == nil {
+        if registry.functions.byName == nil {
             guard let table = lps_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return (nil, LPError.noMemory) }
-            functionRegistry.byName = table.assumingMemoryBound(to: UInt32.self)
+            registry.functions.byName = table.assumingMemoryBound(to: UInt32.self)
         }
-        let byName = functionRegistry.byName!
+        let byName = registry.functions.byName!
         let slot = nameSlot(name, in: byName)
         if byName[slot] != 0 { return (nil, LPError.exists) }
         let address = byAddress ? probeAddress(impl) : nil
         if let address, address.found { return (nil, LPError.exists) }
-        guard functionRegistry.count < UInt32(LP_MAX_FUNCS), let copy = lps_sys_strdup(name) else {
+        guard registry.functions.count < UInt32(LP_MAX_FUNCS), let copy = lps_sys_strdup(name) else {
             return (nil, LPError.noMemory)
         }
-        let index = functionRegistry.count
+        let index = registry.functions.count
         let f = functionRecord(index)
         f.pointee.name = UnsafePointer(copy)
         f.pointee.orig = impl
@@ -129,7 +128,7 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
         lps_store_release_ptr(&f.pointee.impl, byAddress ? impl : resolveLateTarget(name, index: index))
         // Pairs with the acquire load in validFunction().
         lps_store_release_u64(&f.pointee.live, 1)
-        functionRegistry.count += 1
+        registry.functions.count += 1
         byName[slot] = index + 1
         // Last, with release: pairs with the acquire load of the key in
         // autoFunction(), so a cyg hook that finds f sees it whole.

@@ -26,7 +26,7 @@ func countUnbalanced(_ t: ThreadRecord) {
 /// that the slot's next thread starts from zero. Registry lock held (the
 /// function count).
 func flushCounts(_ t: ThreadRecord) {
-    for index in 0..<functionRegistry.count {
+    for index in 0..<registry.functions.count {
         let row = lps_rec_row(t, index)
         let e = lps_load_u64(&row.pointee.entries), x = lps_load_u64(&row.pointee.exits)
         guard e | x != 0 else { continue }

@@ -117,10 +117,6 @@ func clearFunctionCounters(slot: UInt32) {
     for i in 0..<Int(stride) { lps_store_u64(row + i, 0) }
 }
 
-/// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that read
-/// the old pointer may still write to it, so they are kept, not freed; each
-/// is at least twice the size of the one before.
-@exclusivity(unchecked) nonisolated(unsafe) var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
 
 /// SWITCH_FUNCTION rows: one per thread slot, a counter word per function,
 /// padded to whole cache lines so that no two threads share a line.
@@ -130,7 +126,7 @@ func ensureCounterRows(_ count: Int) -> Bool {
     if lps_global_fn_counts() != nil && lps_load_u64(&lps_global_ref().pointee.fn_stride) >= needed { return true }
     let stride = max(needed, 2 * lps_load_u64(&lps_global_ref().pointee.fn_stride))
     guard let raw = lps_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
-    if let old = lps_global_fn_counts() { retiredCounterRows.append(old) }
+    if let old = lps_global_fn_counts() { patcher.retiredCounterRows.append(old) }
     // Published before the epoch (release) in startTransition().
     lps_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
     return true

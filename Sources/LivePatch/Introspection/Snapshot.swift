@@ -17,7 +17,7 @@ func takeSnapshot() -> Snapshot {
     withPatcherLock {
         fillTransitionStatus(&snap.transition)
         snap.patches = patchInfos()
-        snap.threads = threadStates(transition)
+        snap.threads = threadStates(patcher.transition)
     }
     fillRegistryStatus(&snap.transition)
     return snap
@@ -26,10 +26,10 @@ func takeSnapshot() -> Snapshot {
 /// Every patch: the enabled ones in stack order, then the others by slot.
 /// Patcher lock held.
 func patchInfos() -> [lp_patch_info_t] {
-    let order = patchRegistry.enabledOrder
-    let others = patchRegistry.patches.indices.filter { !order.contains($0) && patchRegistry.patches[$0] != nil }
+    let order = patcher.patches.enabledOrder
+    let others = patcher.patches.slots.indices.filter { !order.contains($0) && patcher.patches.slots[$0] != nil }
     return (order + others).map { slot in
-        let patch = patchRegistry.patches[slot]!
+        let patch = patcher.patches.slots[slot]!
         var info = lp_patch_info_t()
         copyBytes(patch.name, into: &info.name)
         info.model = patch.model.raw

@@ -166,7 +166,7 @@ struct Model {
         if let cell = Cell(raw: raw) {
             self.init(cell, raw: raw)
         } else if let index = userModelIndex(raw) {
-            self = userModels[index].model
+            self = patcher.userModels[index].model
         } else {
             return nil
         }

@@ -10,13 +10,12 @@ struct UserModel {
     let model: Model
 }
 
-@exclusivity(unchecked) nonisolated(unsafe) var userModels: [UserModel] = []
 
 /// The registry index of a user model id, if it names one.
 func userModelIndex(_ raw: lp_model_t) -> Int? {
     guard raw >= LP_MODEL_USER_BASE, raw != LP_MODEL_INVALID else { return nil }
     let index = Int(raw - LP_MODEL_USER_BASE)
-    return index < userModels.count ? index : nil
+    return index < patcher.userModels.count ? index : nil
 }
 
 /// Registers `model` under `name` (at most LP_MODEL_NAME_MAX - 1 bytes,
@@ -33,8 +32,8 @@ func registerModel<M: ConsistencyModel>(_ model: M, bytes: [UInt8]) throws(LiveP
     let result = withPatcherLock { () -> (model: lp_model_t, error: Int32) in
         if !detectorFits(model.detector, model.counts, model.switches) { return (LP_MODEL_INVALID, LPError.invalid) }
         if let e = checkModelName(bytes) { return (LP_MODEL_INVALID, e) }
-        let raw = LP_MODEL_USER_BASE + UInt32(userModels.count)
-        userModels.append(UserModel(name: bytes, model: Model(model, raw: raw)))
+        let raw = LP_MODEL_USER_BASE + UInt32(patcher.userModels.count)
+        patcher.userModels.append(UserModel(name: bytes, model: Model(model, raw: raw)))
         return (raw, 0)
     }
     if result.error != 0 { throw LivePatchError(code: result.error) }
@@ -44,10 +43,10 @@ func registerModel<M: ConsistencyModel>(_ model: M, bytes: [UInt8]) throws(LiveP
 /// Nil if `bytes` may name a new model, else the errno. Patcher lock held.
 func checkModelName(_ bytes: [UInt8]) -> Int32? {
     if bytes.isEmpty || bytes.count >= Int(LP_MODEL_NAME_MAX) || bytes.contains(0) { return LPError.invalid }
-    if userModels.contains(where: { $0.name == bytes }) || builtinModelNames.contains(where: { $0.name == bytes }) {
+    if patcher.userModels.contains(where: { $0.name == bytes }) || builtinModelNames.contains(where: { $0.name == bytes }) {
         return LPError.exists
     }
-    if userModels.count >= Int(LP_MAX_USER_MODELS) { return LPError.noMemory }
+    if patcher.userModels.count >= Int(LP_MAX_USER_MODELS) { return LPError.noMemory }
     return nil
 }
 

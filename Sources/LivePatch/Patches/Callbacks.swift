@@ -28,12 +28,12 @@ struct PreCallback {
 /// The patch's pre_* callback is about to run on this thread. Patcher lock held.
 func preCallbackBegins(_ patch: Patch, patching: Bool) -> PreCallback {
     callbackBegins(patch)
-    patcherEvents.pre = (patch, lps_sys_pthread_self())
+    patcher.events.pre = (patch, lps_sys_pthread_self())
     return PreCallback(patch: patch, patching: patching, callbacks: patch.callbacks, context: patch.callbackContext)
 }
 
 /// It returned. Patcher lock held.
 func preCallbackEnds(_ patch: Patch) {
-    patcherEvents.pre = nil
+    patcher.events.pre = nil
     callbackEnds(patch)
 }

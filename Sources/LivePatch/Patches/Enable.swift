@@ -13,7 +13,7 @@ func enablePatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return (nil, err) }
         if patch.enabled || patch.isEmpty { return (nil, LPError.invalid) }
-        if transition != nil || patcherBusy { return (nil, LPError.busy) }
+        if patcher.transition != nil || patcherBusy { return (nil, LPError.busy) }
         if let refusal = stateRefusal(patch) { return (nil, refusal) }
         var line = LogLine()
         line.text("enabling patch ")
@@ -36,7 +36,7 @@ func enablePatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
             logPatch(patch, "canceling patching transition")
             return LPError.canceled
         }
-        let from = patchRegistry.enabledOrder
+        let from = patcher.patches.enabledOrder
         let r = beginTransition(patch, enabling: true, from: from, to: patch.replace ? [patch.slot] : from + [patch.slot])
         if r == 0 {
             logPatch(patch, "starting patching transition")
@@ -52,9 +52,9 @@ func disablePatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
     let (prepared, err): (PreCallback?, Int32) = withPatcherLockDeliveringEvents {
         let (patch, err) = lookupPatch(p)
         guard let patch else { return (nil, err) }
-        if transition != nil || patcherBusy { return (nil, LPError.busy) }
+        if patcher.transition != nil || patcherBusy { return (nil, LPError.busy) }
         if !patch.enabled { return (nil, LPError.invalid) }
-        if patchRegistry.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
+        if patcher.patches.enabledOrder.last != patch.slot { return (nil, LPError.busy) }
         logPatch(patch, "initializing unpatching transition")
         return (preCallbackBegins(patch, patching: false), 0)
     }
@@ -63,7 +63,7 @@ func disablePatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> Int32 {
     let patch = prepared.patch
     return withPatcherLockDeliveringEvents {
         preCallbackEnds(patch)
-        let from = patchRegistry.enabledOrder
+        let from = patcher.patches.enabledOrder
         let r = beginTransition(patch, enabling: false, from: from, to: Array(from.dropLast()))
         if r == 0 {
             logPatch(patch, "starting unpatching transition")

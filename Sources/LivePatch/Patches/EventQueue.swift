@@ -46,7 +46,6 @@ struct PatcherEvents {
     var handlerContext: UnsafeMutableRawPointer? = nil
 }
 
-@exclusivity(unchecked) nonisolated(unsafe) var patcherEvents = PatcherEvents()
 
 /// A log line under construction, built without String interpolation
 /// (Embedded Swift).
@@ -84,9 +83,9 @@ struct LogLine {
 
 /// Queues a line for the log handler. Patcher lock held.
 func logLine(_ line: LogLine) {
-    guard patcherEvents.handler != nil else { return }
-    patcherEvents.queue.append(.line(line.bytes))
-    patcherEvents.queued &+= 1
+    guard patcher.events.handler != nil else { return }
+    patcher.events.queue.append(.line(line.bytes))
+    patcher.events.queued &+= 1
 }
 
 /// Queues "'name': text". Patcher lock held.
@@ -101,26 +100,26 @@ func queueCallback(_ patch: Patch, _ kind: CallbackKind) {
     let cb = patch.callbacks
     let present = kind == .postPatch ? cb.post_patch != nil : cb.post_unpatch != nil
     guard present else { return }
-    patcherEvents.queue.append(.callback(patch, kind))
-    patcherEvents.queued &+= 1
-    patcherEvents.callbackOwners.append(lps_sys_pthread_self())
+    patcher.events.queue.append(.callback(patch, kind))
+    patcher.events.queued &+= 1
+    patcher.events.callbackOwners.append(lps_sys_pthread_self())
     callbackBegins(patch)
 }
 
 /// A callback of `patch` is queued or about to run: no transition may start
 /// and the patch may not change until callbackEnds. Patcher lock held.
 func callbackBegins(_ patch: Patch) {
-    patcherEvents.busy += 1
+    patcher.events.busy += 1
     patch.callbacksInFlight += 1
 }
 
 func callbackEnds(_ patch: Patch) {
-    patcherEvents.busy -= 1
+    patcher.events.busy -= 1
     patch.callbacksInFlight -= 1
 }
 
 /// The patcher is running or about to run a callback. Patcher lock held.
-var patcherBusy: Bool { patcherEvents.busy != 0 }
+var patcherBusy: Bool { patcher.events.busy != 0 }
 
 // Delivery: the queued events run in order with the patcher lock NOT held;
 // each is taken off the queue under the lock, so each runs exactly once, at
@@ -151,31 +150,31 @@ enum EventClaim {
 /// not. Patcher lock held.
 func claimEvents() -> EventClaim {
     let me = lps_sys_pthread_self()
-    let target = UInt32(truncatingIfNeeded: patcherEvents.queued)
-    let owner = patcherEvents.callbackOwners.contains(me)
-    patcherEvents.callbackOwners.removeAll { $0 == me }
-    if patcherEvents.draining {
+    let target = UInt32(truncatingIfNeeded: patcher.events.queued)
+    let owner = patcher.events.callbackOwners.contains(me)
+    patcher.events.callbackOwners.removeAll { $0 == me }
+    if patcher.events.draining {
         // Nested in an event this thread runs: the outer drain runs ours
         // after it. Otherwise another thread runs them.
-        return owner && patcherEvents.drainer != me ? .waitFor(target) : .nothing
+        return owner && patcher.events.drainer != me ? .waitFor(target) : .nothing
     }
-    if patcherEvents.queue.isEmpty { return .nothing }
-    patcherEvents.draining = true
-    patcherEvents.drainer = me
+    if patcher.events.queue.isEmpty { return .nothing }
+    patcher.events.draining = true
+    patcher.events.drainer = me
     return nextEvent()!
 }
 
 /// Takes the next event off the queue, or ends this thread's run of it.
 /// Patcher lock held.
 func nextEvent() -> EventClaim? {
-    if patcherEvents.queue.isEmpty {
-        patcherEvents.draining = false
-        patcherEvents.drainer = 0
+    if patcher.events.queue.isEmpty {
+        patcher.events.draining = false
+        patcher.events.drainer = 0
         return nil
     }
-    let event = patcherEvents.queue.removeFirst()
-    if case .callback(let patch, _) = event { patcherEvents.running = patch }
-    return .run(event, patcherEvents.handler, patcherEvents.handlerContext)
+    let event = patcher.events.queue.removeFirst()
+    if case .callback(let patch, _) = event { patcher.events.running = patch }
+    return .run(event, patcher.events.handler, patcher.events.handlerContext)
 }
 
 /// Runs what claimEvents() claimed, and every event queued until the queue
@@ -204,7 +203,7 @@ func deliverEvents(_ claim: EventClaim) {
             else { cb.post_unpatch?(handle, patch.callbackContext) }
             // One section: the callback's end, and the next event.
             next = withPatcherLock { () -> EventClaim? in
-                patcherEvents.running = nil
+                patcher.events.running = nil
                 callbackEnds(patch)
                 eventRan()
                 return nextEvent()
@@ -217,8 +216,8 @@ func deliverEvents(_ claim: EventClaim) {
 func eventRan() {
     // Release: pairs with the acquire load in waitForEvents(); whatever the
     // event did is seen by the caller it wakes.
-    lps_store_release_u32(&patcherEvents.ran, lps_load_u32(&patcherEvents.ran) &+ 1)
-    futexWake(&patcherEvents.ran, Int32.max)
+    lps_store_release_u32(&patcher.events.ran, lps_load_u32(&patcher.events.ran) &+ 1)
+    futexWake(&patcher.events.ran, Int32.max)
 }
 
 /// Sleeps until the first `target` events ever queued have run (the
@@ -228,9 +227,9 @@ func eventRan() {
 func waitForEvents(upTo target: UInt32) {
     while true {
         // Pairs with the release store in eventRan().
-        let ran = lps_load_acquire_u32(&patcherEvents.ran)
+        let ran = lps_load_acquire_u32(&patcher.events.ran)
         if Int32(bitPattern: target &- ran) <= 0 { return }
-        _ = futexWait(&patcherEvents.ran, ran, 1_000_000)
+        _ = futexWait(&patcher.events.ran, ran, 1_000_000)
     }
 }
 
@@ -243,19 +242,19 @@ func waitForEvents(upTo target: UInt32) {
 func patcherEventsAfterFork() {
     let me = lps_sys_pthread_self()
     // glibc reuses vanished threads' stacks, so their pthread ids may return.
-    patcherEvents.callbackOwners.removeAll { $0 != me }
-    if let pre = patcherEvents.pre, pre.thread != me {
+    patcher.events.callbackOwners.removeAll { $0 != me }
+    if let pre = patcher.events.pre, pre.thread != me {
         callbackEnds(pre.patch)
-        patcherEvents.pre = nil
+        patcher.events.pre = nil
     }
-    if patcherEvents.draining && patcherEvents.drainer == me { return }
-    if let patch = patcherEvents.running { callbackEnds(patch) }
-    for case .callback(let patch, _) in patcherEvents.queue { callbackEnds(patch) }
-    patcherEvents.running = nil
-    patcherEvents.queue.removeAll()
-    patcherEvents.draining = false
-    patcherEvents.drainer = 0
-    patcherEvents.callbackOwners.removeAll()
+    if patcher.events.draining && patcher.events.drainer == me { return }
+    if let patch = patcher.events.running { callbackEnds(patch) }
+    for case .callback(let patch, _) in patcher.events.queue { callbackEnds(patch) }
+    patcher.events.running = nil
+    patcher.events.queue.removeAll()
+    patcher.events.draining = false
+    patcher.events.drainer = 0
+    patcher.events.callbackOwners.removeAll()
     // Every event queued so far counts as run: no wait here is for them.
-    patcherEvents.ran = UInt32(truncatingIfNeeded: patcherEvents.queued)
+    patcher.events.ran = UInt32(truncatingIfNeeded: patcher.events.queued)
 }

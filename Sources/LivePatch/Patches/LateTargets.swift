@@ -18,15 +18,15 @@ internal import CLivePatchShim
 func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRawPointer {
     var touched: [Patch] = []
     var bytes: [UInt8] = [] // the name, taken from a pending entry: nothing is copied when none waits
-    for case let patch? in patchRegistry.patches where !patch.pendingByName.isEmpty {
+    for case let patch? in patcher.patches.slots where !patch.pendingByName.isEmpty {
         guard let i = patch.pendingByName.firstIndex(where: { sameName($0.name, name) }) else { continue }
         patch.replacements.append((index, patch.pendingByName[i].impl))
         bytes = patch.pendingByName.remove(at: i).name
         touched.append(patch)
     }
-    var order = patchRegistry.enabledOrder
+    var order = patcher.patches.enabledOrder
     var start: UnsafeRawPointer? = nil
-    if var tx = transition, !touched.isEmpty {
+    if var tx = patcher.transition, !touched.isEmpty {
         let old = effectiveImpl(index, order: tx.from), new = effectiveImpl(index, order: tx.to)
         if old != new && joinTransition(&tx, index, old: old, new: new) {
             start = old
@@ -37,9 +37,9 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
             order = tx.target == universeNew ? tx.to : tx.from
             tx.late.append(index)
         }
-        transition = tx
+        patcher.transition = tx
     }
-    let applied = transition.map { $0.from + $0.to } ?? order
+    let applied = patcher.transition.map { $0.from + $0.to } ?? order
     for patch in touched where applied.contains(patch.slot) {
         var line = LogLine(patch)
         line.text("applying patch to late function ")

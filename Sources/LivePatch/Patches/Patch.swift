@@ -42,19 +42,18 @@ final class Patch {
 }
 
 struct PatchRegistry {
-    var patches: [Patch?] = []
+    var slots: [Patch?] = []
     /// Slots of the enabled patches, oldest first: the stack.
     var enabledOrder: [Int] = []
     /// Where the search for a free slot starts.
     var nextSlot = 0
 }
 
-@exclusivity(unchecked) nonisolated(unsafe) var patchRegistry = PatchRegistry()
 
 /// The implementation `function` has when the patches in `order` are enabled.
 func effectiveImpl(_ function: UInt32, order: [Int]) -> UnsafeRawPointer {
     for slot in order.reversed() {
-        if let patch = patchRegistry.patches[slot],
+        if let patch = patcher.patches.slots[slot],
            let r = patch.replacements.last(where: { $0.function == function }) {
             return r.impl
         }
@@ -70,7 +69,7 @@ func lookupPatch(_ p: UnsafeMutablePointer<lp_patch_t>?) -> (Patch?, Int32) {
     let size = MemoryLayout<lp_patch_t>.stride
     guard offset >= 0, offset % size == 0, offset / size < Int(LP_MAX_PATCHES) else { return (nil, LPError.notFound) }
     let slot = offset / size
-    guard slot < patchRegistry.patches.count, p.pointee.live != 0, let patch = patchRegistry.patches[slot] else {
+    guard slot < patcher.patches.slots.count, p.pointee.live != 0, let patch = patcher.patches.slots[slot] else {
         return (nil, LPError.notFound)
     }
     return (patch, 0)

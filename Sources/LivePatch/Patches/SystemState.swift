@@ -14,8 +14,8 @@ struct SystemState {
 /// Why `patch` may not be enabled over the enabled patches (the kernel's
 /// klp_is_patch_compatible), logged; nil when it may. Patcher lock held.
 func stateRefusal(_ patch: Patch) -> Int32? {
-    for slot in patchRegistry.enabledOrder {
-        guard let installed = patchRegistry.patches[slot] else { continue }
+    for slot in patcher.patches.enabledOrder {
+        guard let installed = patcher.patches.slots[slot] else { continue }
         for old in installed.states {
             var line = LogLine(patch)
             if let mine = patch.states.first(where: { $0.id == old.id }) {

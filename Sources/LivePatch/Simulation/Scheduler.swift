@@ -24,8 +24,8 @@ internal import CLivePatchShim
 
 /// Blocked threads whose virtual timeout passed become runnable.
 func expireTimeouts() {
-    let t = simThreads!
-    for i in 0..<sim.threadCount where t[i].state == SimThreadState.blocked && t[i].deadline <= sim.now {
+    let t = simulation.threads!
+    for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.blocked && t[i].deadline <= simulation.run.now {
         t[i].state = SimThreadState.runnable
         t[i].wakeResult = LPError.timedOut
     }
@@ -33,19 +33,19 @@ func expireTimeouts() {
 
 /// The next thread to run among the runnable ones, or -1 if there is none.
 func chooseRunnable() -> Int {
-    let t = simThreads!
-    if sim.strategy == Int32(LP_SIM_PCT) {
+    let t = simulation.threads!
+    if simulation.run.strategy == Int32(LP_SIM_PCT) {
         var best = -1
-        for i in 0..<sim.threadCount where t[i].state == SimThreadState.runnable {
+        for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.runnable {
             if best < 0 || t[i].priority > t[best].priority { best = i }
         }
         return best
     }
     var count: UInt64 = 0
-    for i in 0..<sim.threadCount where t[i].state == SimThreadState.runnable { count += 1 }
+    for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.runnable { count += 1 }
     if count == 0 { return -1 }
-    var k = splitmix(&sim.rng) % count
-    for i in 0..<sim.threadCount where t[i].state == SimThreadState.runnable {
+    var k = splitmix(&simulation.run.rng) % count
+    for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.runnable {
         if k == 0 { return i }
         k -= 1
     }
@@ -56,47 +56,47 @@ func chooseRunnable() -> Int {
 /// point of kind `kind`. Returns the thread that runs next, or -1 when
 /// nobody does: every thread left, or the run was let go.
 func decide(_ me: Int, kind: Int32) -> Int {
-    let t = simThreads!
-    sim.steps += 1
-    if sim.steps > sim.maxSteps {
+    let t = simulation.threads!
+    simulation.run.steps += 1
+    if simulation.run.steps > simulation.run.maxSteps {
         letGo(Int32(LP_SIM_BUDGET))
         return -1
     }
-    sim.now &+= simTickNs
+    simulation.run.now &+= simTickNs
     expireTimeouts()
-    if sim.strategy == Int32(LP_SIM_PCT) && me >= 0 && sim.nextChange < sim.changePoints.count
-        && sim.steps >= sim.changePoints[sim.nextChange] {
+    if simulation.run.strategy == Int32(LP_SIM_PCT) && me >= 0 && simulation.run.nextChange < simulation.run.changePoints.count
+        && simulation.run.steps >= simulation.run.changePoints[simulation.run.nextChange] {
         // PCT's change point: the running thread drops below every initial
         // priority (d-1, d-2, ... 1 for the successive change points).
-        t[me].priority = UInt64(sim.changePoints.count - sim.nextChange)
-        sim.nextChange += 1
+        t[me].priority = UInt64(simulation.run.changePoints.count - simulation.run.nextChange)
+        simulation.run.nextChange += 1
     }
     var next = chooseRunnable()
     if next < 0 {
         var earliest = UInt64.max
-        for i in 0..<sim.threadCount where t[i].state == SimThreadState.blocked { earliest = min(earliest, t[i].deadline) }
+        for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.blocked { earliest = min(earliest, t[i].deadline) }
         if earliest != UInt64.max {
             // Nobody can run before the first timeout: jump to it.
-            sim.now = max(sim.now, earliest)
+            simulation.run.now = max(simulation.run.now, earliest)
             expireTimeouts()
             next = chooseRunnable()
-        } else if sim.left < sim.threadCount {
+        } else if simulation.run.left < simulation.run.threadCount {
             letGo(Int32(LP_SIM_DEADLOCK))
             return -1
         }
     }
-    sim.hash = fnvMix(fnvMix(fnvMix(sim.hash, UInt64(bitPattern: Int64(me))), UInt64(UInt32(bitPattern: kind))),
+    simulation.run.hash = fnvMix(fnvMix(fnvMix(simulation.run.hash, UInt64(bitPattern: Int64(me))), UInt64(UInt32(bitPattern: kind))),
                       UInt64(bitPattern: Int64(next)))
-    if next >= 0 && next != me { sim.switches += 1 }
+    if next >= 0 && next != me { simulation.run.switches += 1 }
     return next
 }
 
 /// Deadlock or budget: release every thread; from now on they run freely.
 func letGo(_ outcome: Int32) {
-    sim.outcome = outcome
-    sim.letGo = true
-    let t = simThreads!
-    for i in 0..<sim.threadCount where t[i].state == SimThreadState.runnable || t[i].state == SimThreadState.blocked {
+    simulation.run.outcome = outcome
+    simulation.run.letGo = true
+    let t = simulation.threads!
+    for i in 0..<simulation.run.threadCount where t[i].state == SimThreadState.runnable || t[i].state == SimThreadState.blocked {
         t[i].wakeResult = 0 // a spurious wake-up: every engine wait re-checks its condition
         pass(to: i)
     }
@@ -105,14 +105,14 @@ func letGo(_ outcome: Int32) {
 /// Passes the baton to `next`. Pairs with the acquire load in waitForBaton():
 /// everything the holder wrote is seen by the next one.
 func pass(to next: Int) {
-    let w = simWords! + next
+    let w = simulation.words! + next
     lps_store_release_u32(w, 1)
     lps_sys_futex_wake(w, 1)
 }
 
 /// Sleeps until this thread holds the baton, then takes it.
 func waitForBaton(_ me: Int) {
-    let w = simWords! + me
+    let w = simulation.words! + me
     while lps_load_acquire_u32(w) == 0 { _ = lps_sys_futex_wait(w, 0, 0) }
     // Only this thread clears its word, only while it holds the baton, so the
     // next pass (a release store of 1) always comes after this store.
@@ -134,8 +134,8 @@ func yieldBaton(_ me: Int, kind: Int32) {
 /// thread itself: the handler runs before this returns, at the same point of
 /// every replay.
 func deliverPendingSignal(_ me: Int) {
-    guard !sim.letGo else { return }
-    let t = simThreads! + me
+    guard !simulation.run.letGo else { return }
+    let t = simulation.threads! + me
     let signo = t.pointee.pendingSignal
     guard signo != 0 else { return }
     t.pointee.pendingSignal = 0

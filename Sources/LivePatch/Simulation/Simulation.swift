@@ -63,14 +63,8 @@ let fnvOffset: UInt64 = 0xcbf2_9ce4_8422_2325
 
 let fnvPrime: UInt64 = 0x0000_0100_0000_01b3
 
-@exclusivity(unchecked) nonisolated(unsafe) var sim = Simulation()
 
-/// Allocated once, never freed: a thread of an earlier run may still read
-/// its own entry while it finishes after being let go.
-@exclusivity(unchecked) nonisolated(unsafe) var simThreads: UnsafeMutablePointer<SimThread>? = nil
 
-/// The baton words: 1 while that thread may run.
-@exclusivity(unchecked) nonisolated(unsafe) var simWords: UnsafeMutablePointer<UInt32>? = nil
 
 @inline(__always)
 func splitmix(_ s: inout UInt64) -> UInt64 {
@@ -92,6 +86,6 @@ func fnvMix(_ h: UInt64, _ v: UInt64) -> UInt64 {
 /// decided (so it holds the baton); nil otherwise.
 func simSelfInRun() -> Int? {
     let s = lps_sim_self()
-    guard s != 0, sim.started, !sim.letGo else { return nil }
+    guard s != 0, simulation.run.started, !simulation.run.letGo else { return nil }
     return Int(s &- 1)
 }

@@ -164,7 +164,7 @@ func stackSwitchThreads(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// next round comes after the policy's pause (kpatch retries the same way).
 func stackStopMachine(_ tx: inout Transition, deadline: UInt64) -> Bool {
     guard monotonicNow() >= tx.nextHoldAt else { return scan(tx).blocked == 0 }
-    transitionStats.holdAttempts += 1
+    patcher.stats.holdAttempts += 1
     let startedAt = monotonicNow()
     let targets = stackTargets(tx, all: true)
     // Held from the first signal to the release: no thread registers
@@ -185,7 +185,7 @@ func stackStopMachine(_ tx: inout Transition, deadline: UInt64) -> Bool {
     lps_unlock_registry()
     let done = scan(tx).blocked == 0
     if !done {
-        transitionStats.holdTimeouts += 1
+        patcher.stats.holdTimeouts += 1
         tx.holdFailed(.timedOut, startedAt: startedAt)
     }
     return done

@@ -29,19 +29,19 @@ func forkChild() {
     lps_locks_reinit_after_fork()
     let me = lps_tls_rec()
     lps_thread_list_reset()
-    threadRegistry.freeSlots.removeAll()
-    threadRegistry.live = 0
+    registry.threads.freeSlots.removeAll()
+    registry.threads.live = 0
     var slot: UInt32 = 0
-    while slot < threadRegistry.highWater {
+    while slot < registry.threads.highWater {
         let t = lps_thread_table_base() + Int(slot)
         if t == me {
             lps_thread_list_add(t)
-            threadRegistry.live = 1
+            registry.threads.live = 1
         } else if lps_load_u32(&t.pointee.state) != UInt32(LPS_REC_DEAD) {
             // Its thread is not in the child, and never flushed its rows.
             lps_sys_rows_discard(t.pointee.rows)
             lps_store_u32(&t.pointee.state, UInt32(LPS_REC_FREE))
-            threadRegistry.freeSlots.append(slot)
+            registry.threads.freeSlots.append(slot)
         }
         slot += 1
     }

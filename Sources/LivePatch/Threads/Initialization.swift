@@ -3,8 +3,8 @@ internal import CLivePatchShim
 /// One-time set-up: membarrier registration, the thread-exit key, fork
 /// handlers. Called with the registry lock held.
 func initializeOnce() {
-    guard !threadRegistry.initialized else { return }
-    threadRegistry.initialized = true
+    guard !registry.threads.initialized else { return }
+    registry.threads.initialized = true
     lps_patcher_side_fence_init()
     _ = lps_sys_thread_exit_hook { value in
         if let value { threadExited(value.assumingMemoryBound(to: lps_thread_rec_t.self)) }
@@ -23,15 +23,11 @@ func initializeOnce() {
 func initializeGlobals() {
     lps_sys_keep(UInt64(UInt(bitPattern: patchTableBase)))
     lps_sys_keep(UInt64(UInt(bitPattern: functionTableBase)))
-    lps_sys_keep(UInt64(patchRegistry.nextSlot))
-    lps_sys_keep(UInt64(patcherEvents.busy))
-    lps_sys_keep(UInt64(threadRegistry.highWater))
-    lps_sys_keep(transitionStats.started)
-    lps_sys_keep(UInt64(lastStalled.count))
-    lps_sys_keep(UInt64(retiredCounterRows.count))
-    lps_sys_keep(UInt64(userModels.count))
+    // The shared state, one value per lock (Core/SharedState.swift).
+    lps_sys_keep(UInt64(patcher.patches.nextSlot))
+    lps_sys_keep(UInt64(registry.threads.highWater))
+    lps_sys_keep(UInt64(simulation.run.threadCount))
     lps_sys_keep(UInt64(builtinModelNames.count))
-    lps_sys_keep(UInt64(sim.threadCount))
     lps_sys_keep(UInt64(SwitchPoints.all.rawValue))
     for cell in [Cell.immediate, Cell.kgraft, Cell.kpatch, Cell.renew] {
         lps_sys_keep(UInt64(cell.switchPoints.rawValue))

@@ -16,7 +16,6 @@ struct ThreadRegistry {
     var initialized = false
 }
 
-@exclusivity(unchecked) nonisolated(unsafe) var threadRegistry = ThreadRegistry()
 
 /// Registers the calling thread; nil when the capacity is exhausted, or when
 /// a signal handler interrupted this thread's own registration.
@@ -28,11 +27,11 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     lps_lock_registry()
     initializeOnce()
     var slot: UInt32
-    if let reused = threadRegistry.freeSlots.popLast() {
+    if let reused = registry.threads.freeSlots.popLast() {
         slot = reused
-    } else if threadRegistry.highWater < UInt32(LP_MAX_THREADS) {
-        slot = threadRegistry.highWater
-        threadRegistry.highWater += 1
+    } else if registry.threads.highWater < UInt32(LP_MAX_THREADS) {
+        slot = registry.threads.highWater
+        registry.threads.highWater += 1
     } else {
         lps_unlock_registry()
         return nil
@@ -40,7 +39,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     let t = lps_thread_table_base() + Int(slot)
     if t.pointee.rows == nil {
         guard let rows = lps_sys_rows_map() else {
-            threadRegistry.freeSlots.append(slot)
+            registry.threads.freeSlots.append(slot)
             lps_unlock_registry()
             return nil
         }
@@ -54,7 +53,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     // LIVE sees the fields stored above.
     lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_LIVE))
     lps_thread_list_add(t)
-    threadRegistry.live += 1
+    registry.threads.live += 1
     lps_unlock_registry()
     tls.pointee.rec = t
     lps_sys_thread_exit_arm(t)
@@ -129,14 +128,14 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lps_lock_registry()
     flushCounts(t)
     if inside && exiting {
-        threadRegistry.exitedInside += 1
+        registry.threads.exitedInside += 1
         t.pointee.exited_inside = 1
     }
-    threadRegistry.unbalancedOfExited &+= lps_load_u64(&t.pointee.unbalanced)
+    registry.threads.unbalancedOfExited &+= lps_load_u64(&t.pointee.unbalanced)
     // A scan that still holds this record sees DEAD and skips it.
     lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_DEAD))
     lps_thread_list_del(t)
-    threadRegistry.live -= 1
+    registry.threads.live -= 1
     lps_unlock_registry()
     lps_tls_block()!.pointee.rec = nil
     lps_sys_thread_exit_arm(nil)
@@ -152,7 +151,7 @@ func slotIsFree(_ rec: ThreadRecord?) {
     guard let rec else { return }
     lps_lock_registry()
     lps_store_u32(&rec.pointee.state, UInt32(LPS_REC_FREE))
-    threadRegistry.freeSlots.append(lps_load_u32(&rec.pointee.slot))
+    registry.threads.freeSlots.append(lps_load_u32(&rec.pointee.slot))
     lps_unlock_registry()
 }
 

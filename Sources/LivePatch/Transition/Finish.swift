@@ -4,7 +4,7 @@ internal import CLivePatchShim
 /// transition; the patch stack and states follow, and the completion's log
 /// lines and post_* callback are queued (run after the lock is released).
 func completeTransition() {
-    guard let tx = transition else { return }
+    guard let tx = patcher.transition else { return }
     for fn in tx.functions {
         let f = functionRecord(fn.index)
         lps_store_release_ptr(&f.pointee.impl, tx.target == universeNew ? fn.new : fn.old)
@@ -17,22 +17,22 @@ func completeTransition() {
     let switchedOver = tx.target == universeNew
     if switchedOver {
         // Atomic replace: the replaced patches leave the stack disabled.
-        for slot in tx.from where !tx.to.contains(slot) { patchRegistry.patches[slot]?.enabled = false }
-        for slot in tx.to { patchRegistry.patches[slot]?.enabled = true }
-        patchRegistry.enabledOrder = tx.to
+        for slot in tx.from where !tx.to.contains(slot) { patcher.patches.slots[slot]?.enabled = false }
+        for slot in tx.to { patcher.patches.slots[slot]?.enabled = true }
+        patcher.patches.enabledOrder = tx.to
     }
     for index in tx.late {
         // Late functions that could not join: they started in the target's
         // implementation, which is the final one unless the transition was
         // reversed. The hooks load impl relaxed (tx_epoch is 0 for them), so
         // nothing orders this store for them: they see it eventually.
-        lps_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patchRegistry.enabledOrder))
+        lps_store_release_ptr(&functionRecord(index).pointee.impl, effectiveImpl(index, order: patcher.patches.enabledOrder))
     }
     tx.patch.inTransition = false
-    transition = nil
-    transitionStats.completed += 1
-    transitionStats.lastPending = 0
-    transitionStats.lastPendingFunctions = 0
+    patcher.transition = nil
+    patcher.stats.completed += 1
+    patcher.stats.lastPending = 0
+    patcher.stats.lastPendingFunctions = 0
     // The kernel's order: "completing", the post_* callback, "complete".
     let patched = tx.enabling == switchedOver
     logPatch(tx.patch, patched ? "completing patching transition" : "completing unpatching transition")
@@ -51,7 +51,7 @@ func reverseTransition(_ tx: inout Transition) {
     tx.holdTimeouts = 0
     tx.stalledHolds = 0
     tx.reversals += 1
-    transitionStats.reversed += 1
+    patcher.stats.reversed += 1
     lps_store_u32(&lps_global_ref().pointee.target, tx.target)
     // Pairs with lps_thread_side_fence() in beginActivation: activations that
     // begin after this take the new target, earlier ones are scanned.
@@ -66,7 +66,7 @@ func forceTransition(_ tx: Transition) {
                                 : "forcing remaining threads to the unpatched state")
     lps_store_u32(&lps_global_ref().pointee.kuniv, tx.target)
     for fn in tx.functions { lps_store_u32(&functionRecord(fn.index).pointee.fn_universe, tx.target) }
-    transitionStats.forced += 1
+    patcher.stats.forced += 1
 }
 
 /// cancel: init could not prepare the transition after the pre_* callback

@@ -5,10 +5,10 @@ internal import CLivePatchShim
 func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
     let now = monotonicNow()
     guard now >= tx.nextHoldAt else {
-        transitionStats.lastPending = UInt64(scan(tx).blocked)
+        patcher.stats.lastPending = UInt64(scan(tx).blocked)
         return false
     }
-    transitionStats.holdAttempts += 1
+    patcher.stats.holdAttempts += 1
     let current = tx
     let outcome = holding(&lps_global_ref().pointee.hold, current, bound: tx.holdBound, deadline: deadline) {
         let blocked = UInt64(scan(current).blocked) // scanned either way: it names the stalled threads
@@ -33,13 +33,13 @@ func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// inside it can run to its exit (a recursive entry is never held).
 func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
     var pending = tx.functions.filter { lps_load_u32(&functionRecord($0.index).pointee.fn_universe) != tx.target }
-    transitionStats.lastPendingFunctions = UInt64(pending.count)
+    patcher.stats.lastPendingFunctions = UInt64(pending.count)
     if pending.isEmpty { return true }
     guard monotonicNow() >= tx.nextHoldAt else { return false }
     _ = scan(tx) // names the threads to nudge
     let current = tx
     while let fn = pending.first {
-        transitionStats.holdAttempts += 1
+        patcher.stats.holdAttempts += 1
         let f = functionRecord(fn.index)
         let slot = Int(lps_load_u32(&f.pointee.tx_index))
         let startedAt = monotonicNow()
@@ -51,12 +51,12 @@ func switchFunctions(_ tx: inout Transition, deadline: UInt64) -> Bool {
         releaseHold(&f.pointee.hold)
         guard outcome == .switched else {
             tx.holdFailed(outcome, startedAt: startedAt)
-            transitionStats.lastPendingFunctions = UInt64(pending.count)
+            patcher.stats.lastPendingFunctions = UInt64(pending.count)
             return false
         }
         pending.removeFirst()
     }
-    transitionStats.lastPendingFunctions = 0
+    patcher.stats.lastPendingFunctions = 0
     return true
 }
 
@@ -98,18 +98,18 @@ func holding(_ word: UnsafeMutablePointer<UInt32>, _ tx: Transition, bound: UInt
         }
         if now >= end {
             if end < boundEnd { return .cutShort }
-            transitionStats.holdTimeouts += 1
+            patcher.stats.holdTimeouts += 1
             return .timedOut
         }
-        var stallAt = saturatingAdd(lastFall, switchPolicy.holdNs)
+        var stallAt = saturatingAdd(lastFall, patcher.policy.holdNs)
         if now >= stallAt {
             _ = scan(tx)
-            guard lastStalled.contains(where: { threadRunnable($0.thread.pointee.tid) }) else {
-                transitionStats.holdTimeouts += 1
+            guard patcher.stalled.contains(where: { threadRunnable($0.thread.pointee.tid) }) else {
+                patcher.stats.holdTimeouts += 1
                 return .stalled
             }
             lastFall = now
-            stallAt = saturatingAdd(now, switchPolicy.holdNs)
+            stallAt = saturatingAdd(now, patcher.policy.holdNs)
         }
         // Both bounds lie ahead, so the timeout is never 0 (which would mean none).
         _ = futexWait(&lps_global_ref().pointee.wake_seq, seq, min(end, stallAt) - now)

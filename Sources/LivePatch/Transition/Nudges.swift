@@ -1,8 +1,6 @@
 internal import CLivePatchShim
 
-@exclusivity(unchecked) nonisolated(unsafe) var nudgeSignal: Int32 = 0
 
-@exclusivity(unchecked) nonisolated(unsafe) var nudgesSent: UInt64 = 0
 
 let nudgePeriodNs: UInt64 = 10_000_000
 
@@ -11,13 +9,13 @@ let nudgePeriodNs: UInt64 = 10_000_000
 /// registry lock is taken so that a thread cannot finish exiting while we
 /// signal it.
 func nudgeStalled() {
-    let signo = nudgeSignal
+    let signo = patcher.nudgeSignal
     guard signo != 0 else { return }
-    let targets = lastStalled
+    let targets = patcher.stalled
     lps_lock_registry()
     for s in targets where lps_load_u32(&s.thread.pointee.state) == UInt32(LPS_REC_LIVE)
         && lps_load_u64(&s.thread.pointee.generation) == s.generation {
-        if signalThread(s.thread.pointee.pthread, signo) == 0 { nudgesSent &+= 1 }
+        if signalThread(s.thread.pointee.pthread, signo) == 0 { patcher.nudgesSent &+= 1 }
     }
     lps_unlock_registry()
 }

@@ -13,9 +13,7 @@ struct Stalled {
     let reason: Int32
 }
 
-@exclusivity(unchecked) nonisolated(unsafe) var lastStalled: [Stalled] = []
 
-@exclusivity(unchecked) nonisolated(unsafe) var lastScanTransient = false
 
 /// Why `t` blocks the activation-based transition `tx` (0: it does not),
 /// and whether that reason is transient (a half-begun activation).
@@ -101,8 +99,8 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
             }
         }
     }
-    lastStalled = stalled
-    lastScanTransient = transient
-    transitionStats.lastPending = UInt64(stalled.count)
+    patcher.stalled = stalled
+    patcher.scanTransient = transient
+    patcher.stats.lastPending = UInt64(stalled.count)
     return (stalled.count, transient)
 }

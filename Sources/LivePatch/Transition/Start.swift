@@ -63,10 +63,10 @@ func startTransition(_ tx: Transition) {
     // it had begun is visible to the scans.
     if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lps_patcher_side_fence() }
     tx.patch.inTransition = true
-    transition = tx
-    transitionStats.started += 1
-    transitionStats.lastModel = model.raw
-    transitionStats.lastPatchName = tx.patch.name
+    patcher.transition = tx
+    patcher.stats.started += 1
+    patcher.stats.lastModel = model.raw
+    patcher.stats.lastPatchName = tx.patch.name
 }
 
 /// init and start, or the negative errno init answered.
@@ -82,11 +82,11 @@ func beginTransition(_ patch: Patch, enabling: Bool, from: [Int], to: [Int]) -> 
 /// every patch it replaces. Each once, in patch order.
 func changedFunctions(from: [Int], to: [Int]) -> [UInt32] {
     let changed = from.filter { !to.contains($0) } + to.filter { !from.contains($0) }
-    if changed.count == 1 { return patchRegistry.patches[changed[0]]!.functions }
+    if changed.count == 1 { return patcher.patches.slots[changed[0]]!.functions }
     var seen = [Bool](repeating: false, count: Int(LP_MAX_FUNCS))
     var result: [UInt32] = []
     for slot in changed {
-        for f in patchRegistry.patches[slot]!.functions where !seen[Int(f)] {
+        for f in patcher.patches.slots[slot]!.functions where !seen[Int(f)] {
             seen[Int(f)] = true
             result.append(f)
         }

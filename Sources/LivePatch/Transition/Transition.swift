@@ -45,8 +45,8 @@ struct Transition {
     /// retrying forever. Only a hold whose count keeps falling lasts that
     /// long: one that stops falling ends after holdNs (see holding()).
     var holdBound: UInt64 {
-        let base = switchPolicy.holdNs
-        let cap = max(base, switchPolicy.limitNs)
+        let base = patcher.policy.holdNs
+        let cap = max(base, patcher.policy.limitNs)
         let shift = min(UInt64(holdTimeouts), 63)
         return base > cap >> shift ? cap : base << shift
     }
@@ -70,7 +70,7 @@ struct Transition {
     /// a lasting one takes at most 1/holdDuty of the program's time.
     mutating func holdFailed(_ outcome: HoldOutcome, startedAt: UInt64) {
         let now = monotonicNow()
-        var pause = switchPolicy.retryNs
+        var pause = patcher.policy.retryNs
         switch outcome {
         case .switched, .cutShort:
             break

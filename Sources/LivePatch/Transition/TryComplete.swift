@@ -3,8 +3,8 @@ internal import CLivePatchShim
 /// One completion step. Returns 1 done, 0 pending. A hold it runs ends by
 /// `deadline`. Patcher lock held.
 func tryCompleteTransition(deadline: UInt64 = UInt64.max) -> Int32 {
-    guard var tx = transition else { return 1 }
-    transitionStats.checks += 1
+    guard var tx = patcher.transition else { return 1 }
+    patcher.stats.checks += 1
     tx.checks += 1
     let model = tx.model
     var done: Bool
@@ -22,7 +22,7 @@ func tryCompleteTransition(deadline: UInt64 = UInt64.max) -> Int32 {
         done = scan(tx).blocked == 0
     }
     if !done { done = applyModelDecision(&tx) }
-    transition = tx
+    patcher.transition = tx
     if done { completeTransition() }
     return done ? 1 : 0
 }
@@ -33,7 +33,7 @@ func applyModelDecision(_ tx: inout Transition) -> Bool {
     let progress = TransitionProgress(
         patch: patchTableBase + tx.patch.slot, patching: tx.isPatching, enabling: tx.enabling,
         elapsedNs: monotonicNow() &- tx.startedAt, checks: tx.checks,
-        pendingThreads: transitionStats.lastPending, pendingFunctions: transitionStats.lastPendingFunctions,
+        pendingThreads: patcher.stats.lastPending, pendingFunctions: patcher.stats.lastPendingFunctions,
         reversals: tx.reversals, holdTimeouts: tx.holdTimeouts)
     let decision = tx.model.pending(progress)
     tx.recheckAt = 0

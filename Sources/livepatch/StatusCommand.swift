@@ -34,13 +34,6 @@ private func cName<T>(_ field: T) -> String {
     withUnsafeBytes(of: field) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
 }
 
-private func modelText(_ m: lp_model_t) -> String {
-    let leave = ["FUNCTION", "PATCHED_SET", "KERNEL"], sw = ["FUNCTION", "THREAD", "KERNEL"]
-    let l = Int(m & 0xf), s = Int((m >> 4) & 0xf)
-    let cell = l < 3 && s < 3 ? "\(leave[l]) x \(sw[s])" : "invalid"
-    return m & 0xff00 == 0 ? cell : cell + String(format: " +0x%x", m & 0xff00)
-}
-
 /// The snapshot as /sys/kernel/livepatch- and /proc/<tid>/patch_state-like lines.
 func statusText() -> String {
     var patches = [lp_patch_info_t](repeating: lp_patch_info_t(), count: Int(LP_MAX_PATCHES))
@@ -63,7 +56,7 @@ func statusText() -> String {
     for p in patches.prefix(Int(min(snap.n_patches, snap.patches_cap))) {
         let dir = "/livepatch/\(cName(p.name))"
         out += "\(dir)/enabled \(p.enabled)\n\(dir)/transition \(p.transition)\n"
-        out += "\(dir)/model \(modelText(p.model))\n\(dir)/stack_index \(p.stack_index)\n"
+        out += "\(dir)/model \(Model(id: p.model))\n\(dir)/stack_index \(p.stack_index)\n"
         out += "\(dir)/functions \(p.functions) replaced, \(p.extended) counted\n"
     }
     let reasons = ["none", "in-kernel", "in-set", "no-switch-point", "unreliable-stack"]

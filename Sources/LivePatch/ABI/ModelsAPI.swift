@@ -40,21 +40,7 @@ internal import CLivePatchShim
 @c public func lp_model_describe(_ m: lp_model_t, _ out: UnsafeMutablePointer<lp_model_info_t>?) -> Int32 {
     guard let out else { return LPError.invalid }
     return withPatcherLock {
-        var info = lp_model_info_t()
-        let model: Model
-        if let cell = Cell(raw: m) {
-            copyBytes(builtinName(cell), into: &info.name)
-            model = Model(cell, raw: m)
-        } else if let index = userModelIndex(m) {
-            info.user = 1
-            copyBytes(patcher.userModels[index].name, into: &info.name)
-            model = patcher.userModels[index].model
-        } else {
-            return LPError.invalid
-        }
-        info.counts = lp_leave_t(rawValue: model.leave)
-        info.switches = lp_switch_t(rawValue: model.switchUnit)
-        info.switch_points = model.flags
+        guard let info = describeModel(m) else { return LPError.invalid }
         out.pointee = info
         return 0
     }

@@ -10,6 +10,9 @@ struct Snapshot {
     var transition = lp_transition_status_t()
     var patches: [lp_patch_info_t] = []
     var threads: [lp_thread_state_t] = []
+    /// What describeModel() said of each model above, taken under the same
+    /// hold: the formatter needs no lock of its own.
+    var models: [(id: lp_model_t, info: lp_model_info_t)] = []
 }
 
 func takeSnapshot() -> Snapshot {
@@ -18,6 +21,10 @@ func takeSnapshot() -> Snapshot {
         fillTransitionStatus(&snap.transition)
         snap.patches = patchInfos()
         snap.threads = threadStates(patcher.transition)
+        for id in [snap.transition.model] + snap.patches.map({ $0.model })
+        where !snap.models.contains(where: { $0.id == id }) {
+            if let info = describeModel(id) { snap.models.append((id, info)) }
+        }
     }
     fillRegistryStatus(&snap.transition)
     return snap

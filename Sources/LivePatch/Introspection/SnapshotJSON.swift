@@ -26,11 +26,10 @@ func stallName(_ reason: Int32) -> StaticString {
 extension JSONWriter {
     /// A model by what it declares, user-registered ones included (their
     /// ids do not encode a cell).
-    mutating func model(_ m: lp_model_t) {
+    mutating func model(_ m: lp_model_t, _ snap: Snapshot) {
         member("model")
         open("{")
-        var info = lp_model_info_t()
-        if lp_model_describe(m, &info) == 0 {
+        if var info = snap.models.first(where: { $0.id == m })?.info {
             field("name", chars: &info.name)
             field("leave", CountedArea(rawValue: info.counts.rawValue)!.name)
             field("switch", SwitchUnit(rawValue: info.switches.rawValue)!.name)
@@ -49,7 +48,7 @@ func snapshotJSON(_ snap: Snapshot) -> [UInt8] {
     w.open("{")
     w.field("state", transitionStateName(tx.state))
     w.field("patch", chars: &tx.patch)
-    w.model(tx.model)
+    w.model(tx.model, snap)
     w.field("pending_threads", tx.pending_threads)
     w.field("pending_functions", tx.pending_functions)
     w.field("transitions", tx.transitions)
@@ -75,7 +74,7 @@ func snapshotJSON(_ snap: Snapshot) -> [UInt8] {
         w.member(nil)
         w.open("{")
         w.field("name", chars: &p.name)
-        w.model(p.model)
+        w.model(p.model, snap)
         w.field("enabled", Int64(p.enabled))
         w.field("transition", Int64(p.transition))
         w.field("replace", Int64(p.replace))

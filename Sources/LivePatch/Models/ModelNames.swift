@@ -21,3 +21,26 @@ func builtinName(_ cell: Cell) -> [UInt8] {
     if cell.detector == .stack { name.text("+stack") }
     return name.bytes
 }
+
+/// What lp_model_describe() reports of `m`: its name (a preset's, a cell's,
+/// or the name it was registered with), what it counts, what switches and
+/// its switch points; nil for an unknown model. Patcher lock held (user
+/// models are registered under it).
+func describeModel(_ m: lp_model_t) -> lp_model_info_t? {
+    var info = lp_model_info_t()
+    let model: Model
+    if let cell = Cell(raw: m) {
+        copyBytes(builtinName(cell), into: &info.name)
+        model = Model(cell, raw: m)
+    } else if let index = userModelIndex(m) {
+        info.user = 1
+        copyBytes(patcher.userModels[index].name, into: &info.name)
+        model = patcher.userModels[index].model
+    } else {
+        return nil
+    }
+    info.counts = lp_leave_t(rawValue: model.leave)
+    info.switches = lp_switch_t(rawValue: model.switchUnit)
+    info.switch_points = model.flags
+    return info
+}

@@ -110,7 +110,7 @@ typedef uint32_t lp_model_t;
  * shape what the hooks do and are read once. Its pending() callback decides,
  * at each completion check that finds the transition pending, whether to
  * keep waiting, reverse or force. The presets and cells are written against
- * the same declarations (Sources/LivePatch/Models.swift, `Cell`).
+ * the same declarations (Sources/LivePatch/Models/, `Cell`).
  */
 #define LP_MODEL_USER_BASE 0x10000u /* first id lp_model_register() hands out */
 #define LP_MAX_USER_MODELS 64

@@ -1,5 +1,5 @@
 /*
- * The symbol-table reader behind lp_func_register_object (ObjectFunctions.swift):
+ * The symbol-table reader behind lp_func_register_object (ABI/AutomaticHooksAPI.swift):
  * which functions a loaded object defines and where they are loaded. C over
  * elfutils' libelf and dl_iterate_phdr; the registering stays in Swift.
  */

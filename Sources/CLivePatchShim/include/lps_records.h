@@ -17,7 +17,7 @@
 /* ---- records shared with Swift (layouts checked below) -------------------- */
 
 /* A thread's entry and exit counts of one function: row f->index of the
- * thread's rows (countCall in Hooks.swift). Only the owner writes its rows,
+ * thread's rows (countCall in Hooks/CallCounts.swift). Only the owner writes its rows,
  * with one read-modify-write instruction each (lps_local_inc_u64), so a
  * signal handler's counts land before or after the interrupted one's, never
  * in between; lp_func_counts() sums every live thread's row with the

@@ -35,7 +35,7 @@ enum Act {
 /// Begins an area activation for `epoch` and returns its universe.
 ///
 /// Under SWITCH_KERNEL the activation may be held back while the patcher
-/// checks for its switch instant (Transition.swift, `holdAndSwitch`): that
+/// checks for its switch instant (Transition/Hold.swift, `holdAndSwitchKernel`): that
 /// wait, and a retry, are tail calls, so the path through keeps nothing in
 /// callee-saved registers.
 @inline(never)

@@ -13,7 +13,7 @@ final class Patch {
     @exclusivity(unchecked) var replacements: [(function: UInt32, impl: UnsafeRawPointer)] = []
     @exclusivity(unchecked) var extended: [UInt32] = []
     /// lp_patch_add_func_by_name targets not registered yet (SystemState.swift
-    /// and Functions.swift resolve them at registration).
+    /// and Functions/FunctionRegistry.swift resolve them at registration).
     @exclusivity(unchecked) var pendingByName: [(name: [UInt8], impl: UnsafeRawPointer)] = []
     @exclusivity(unchecked) var states: [SystemState] = []
     @exclusivity(unchecked) var callbacks = lp_callbacks_t()

@@ -19,18 +19,13 @@ static pad_slot_t by_pad[LPS_ADDR_SLOTS];
 
 typedef struct {
     const void *pad; /* NULL: f has no pad */
-    const void *func;
-    size_t size;
     unsigned char nops[5]; /* the pad as compiled */
 } pad_info_t;
 
 /* By function index. */
 static pad_info_t by_func[LP_MAX_FUNCS];
-/* Function indices in discovery order. */
-static uint32_t order[LP_MAX_FUNCS];
-static uint32_t count;
 
-int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f)
+int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, struct lp_func *f)
 {
     const void *pad = cell->pad;
     uint32_t i = lps_addr_hash(pad);
@@ -44,9 +39,8 @@ int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, const void *func, size_
     }
     if (by_func[f->index].pad != NULL)
         return -EEXIST;
-    by_func[f->index] = (pad_info_t){.pad = pad, .func = func, .size = size};
+    by_func[f->index] = (pad_info_t){.pad = pad};
     memcpy(by_func[f->index].nops, pad, 5);
-    order[count++] = f->index;
     s->f = f;
     /* Pairs with the acquire load in lps_ftrace_pad_func(): a reader that
      * finds the key finds f. */
@@ -73,19 +67,3 @@ struct lp_func *lps_ftrace_pad_func(const void *pad)
 const void *lps_ftrace_pad_of(const struct lp_func *f) { return by_func[f->index].pad; }
 
 const unsigned char *lps_ftrace_pad_nops(const struct lp_func *f) { return by_func[f->index].nops; }
-
-struct lp_func *lps_ftrace_func_containing(const void *addr)
-{
-    for (uint32_t k = 0; k < count; k++) {
-        const pad_info_t *p = &by_func[order[k]];
-        if ((const char *)addr >= (const char *)p->func && (const char *)addr < (const char *)p->func + p->size)
-            return &lps_func_table[order[k]];
-    }
-    return NULL;
-}
-
-void lps_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size_t size, void *ctx), void *ctx)
-{
-    for (uint32_t k = 0; k < count; k++)
-        fn(&lps_func_table[order[k]], by_func[order[k]].func, by_func[order[k]].size, ctx);
-}

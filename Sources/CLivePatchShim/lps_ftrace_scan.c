@@ -39,9 +39,7 @@ static uintptr_t scanned[MAX_OBJECTS];
  * process (and reachable from here, not only from the stubs). */
 static struct lps_ftrace_cell *object_cells[MAX_OBJECTS];
 static size_t scanned_count;
-static unsigned skipped;
 
-unsigned lps_ftrace_skipped_objects(void) { return skipped; }
 
 static int list_object(struct dl_phdr_info *info, size_t size, void *data)
 {
@@ -126,7 +124,7 @@ static int pad_symbol(const char *name, const char *qualified, uint64_t value, u
     struct lps_ftrace_cell *cell = pad_within(op->cells, op->count, func, func + size);
     if (cell == NULL || !lps_ftrace_pad_usable(cell->pad))
         return 0;
-    return op->cb(name, qualified, (const void *)func, size, cell, op->ctx);
+    return op->cb(name, qualified, (const void *)func, cell, op->ctx);
 }
 
 static int scan_object(const struct object *o, struct lps_ftrace_cell **kept, lps_ftrace_pad_cb cb, void *ctx)
@@ -143,7 +141,6 @@ static int scan_object(const struct object *o, struct lps_ftrace_cell **kept, lp
         cells[i].pad = (const void *)pads[i];
     free(pads);
     if (count != 0 && (!cells || lps_ftrace_map_stubs(cells, count) != 0)) {
-        skipped++;
         free(cells);
         cells = NULL;
         count = 0;

@@ -25,9 +25,9 @@ struct lps_ftrace_cell {
 
 /* Called once per pad found: the function's symbol name, the name to
  * register it under when another function took that one ("file.c:f"; NULL:
- * none), its loaded address and size, and the pad's cell. A nonzero return
+ * none), its loaded address, and the pad's cell. A nonzero return
  * stops the scan and is returned by lps_ftrace_scan. */
-typedef int (*lps_ftrace_pad_cb)(const char *name, const char *fallback, const void *func, size_t size,
+typedef int (*lps_ftrace_pad_cb)(const char *name, const char *fallback, const void *func,
                                 struct lps_ftrace_cell *cell, void *ctx);
 
 /* Calls cb for every pad of every loaded object (dl_iterate_phdr; the
@@ -35,29 +35,21 @@ typedef int (*lps_ftrace_pad_cb)(const char *name, const char *fallback, const v
  * has a symbol, after mapping the object's trampoline stubs (below). Objects
  * already scanned are skipped, so a second call reports what dlopen brought.
  * 0 or cb's nonzero return; -ENOMEM. An object whose file is not readable as
- * ELF, or whose stub range is taken, is skipped (lps_ftrace_skipped_objects). */
+ * ELF, or whose stub range is taken, is skipped. */
 int lps_ftrace_scan(lps_ftrace_pad_cb cb, void *ctx);
-/* Objects with pads the scans could not use, in all. */
-unsigned lps_ftrace_skipped_objects(void);
 
 /* ---- the pad table (lps_ftrace_pads.c) -------------------------------------- */
 
-/* Records that the cell's pad belongs to f (a function of [func,
- * func+size)). Insert-only and lock-free for readers: the int3 handler
+/* Records that the cell's pad belongs to f. Insert-only and lock-free for readers: the int3 handler
  * looks pads up, the trampoline reads the cell. 0, -EEXIST pad already
  * known. Callers serialise (the patcher lock). */
-int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, const void *func, size_t size, struct lp_func *f);
+int lps_ftrace_pad_publish(struct lps_ftrace_cell *cell, struct lp_func *f);
 /* The function whose pad starts at `pad`, or NULL. Async-signal-safe. */
 struct lp_func *lps_ftrace_pad_func(const void *pad);
 /* The pad of f, or NULL when f has none. */
 const void *lps_ftrace_pad_of(const struct lp_func *f);
 /* The five bytes of f's pad as compiled (f has a pad). */
 const unsigned char *lps_ftrace_pad_nops(const struct lp_func *f);
-/* The pad-patched function whose code [func, func+size) holds addr, or NULL
- * (for stack checking: "is this return address inside f"). */
-struct lp_func *lps_ftrace_func_containing(const void *addr);
-/* Calls fn for each pad-patched function, in discovery order. */
-void lps_ftrace_for_each_pad(void (*fn)(struct lp_func *f, const void *func, size_t size, void *ctx), void *ctx);
 
 /* ---- text patching (lps_ftrace_text.c) -------------------------------------- */
 

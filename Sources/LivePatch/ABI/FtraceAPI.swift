@@ -5,7 +5,7 @@ internal import CLivePatchShim
 @c public func lp_ftrace_discover(_ flags: UInt32) -> Int32 {
     guard flags == 0 else { return LPError.invalid }
     var state: (registered: Int32, error: Int32) = (0, 0)
-    let r = lps_ftrace_scan({ name, fallback, function, size, cell, ctx in
+    let r = lps_ftrace_scan({ name, fallback, function, cell, ctx in
         let state = ctx!.assumingMemoryBound(to: (registered: Int32, error: Int32).self)
         let (found, err) = padFunction(name, fallback, function!)
         guard let f = found else {
@@ -15,7 +15,7 @@ internal import CLivePatchShim
             return 1
         }
         return withPatcherLock { () -> Int32 in
-            let published = lps_ftrace_pad_publish(cell, function, size, f)
+            let published = lps_ftrace_pad_publish(cell, f)
             if published == LPError.exists { return 0 } // two symbols at one address, or a second scan
             guard published == 0 else {
                 state.pointee.error = LPError.noMemory

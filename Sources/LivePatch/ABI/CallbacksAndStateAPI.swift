@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "callbacks, system state, late
+// targets and the log". Each validates its arguments and calls the engine.
+
 /// Sets (NULL: clears) the patch's callbacks and their context.
 /// C: `lp_patch_set_callbacks`.
 @c public func lp_patch_set_callbacks(_ p: UnsafeMutablePointer<lp_patch_t>?, _ cb: UnsafePointer<lp_callbacks_t>?,

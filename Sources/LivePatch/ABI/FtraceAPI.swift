@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch/ftrace.h: user-space ftrace.
+
 /// Registers every function with a patchable entry in the loaded objects;
 /// returns how many it registered. C: `lp_ftrace_discover`.
 @c public func lp_ftrace_discover(_ flags: UInt32) -> Int32 {

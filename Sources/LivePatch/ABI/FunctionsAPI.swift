@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "functions" (the hooks
+// themselves are in Hooks/, beside their slow paths).
+
 /// Registers a patchable function. C: `lp_func_register`.
 @c public func lp_func_register(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?) -> UnsafeMutablePointer<lp_func_t>? {
     registerFunction(name, impl, byAddress: false)

@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "library".
+
 /// The library's ABI version, `LP_ABI_VERSION` at build time. C: `lp_abi_version`.
 @c public func lp_abi_version() -> Int32 { Int32(LP_ABI_VERSION) }
 

@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "models".
+
 /// The model of one leave x switch cell; `LP_MODEL_INVALID` for values
 /// outside the enums. C: `lp_model`.
 @c public func lp_model(_ leave: lp_leave_t, _ sw: lp_switch_t) -> lp_model_t {

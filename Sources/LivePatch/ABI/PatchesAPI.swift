@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "patches".
+
 /// A new, disabled patch. C: `lp_patch_create`.
 @c public func lp_patch_create(_ name: UnsafePointer<CChar>?, _ model: lp_model_t, _ flags: UInt32) -> UnsafeMutablePointer<lp_patch_t>? {
     guard let name, flags & ~UInt32(LP_PATCH_REPLACE) == 0, let bytes = copyName(name) else { return failNull(LPError.invalid) }

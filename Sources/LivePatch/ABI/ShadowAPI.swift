@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch/shadow.h: shadow variables.
+
 /// The data of the shadow variable <obj, id>, or NULL with errno ENOENT (none),
 /// EINVAL (obj NULL), ENOMEM (the thread could not be registered with
 /// liburcu). Lock-free. C: `lp_shadow_get`.

@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch/sim.h: simulation mode (Simulation/).
+
 /// Arms a simulation run. C: `lp_sim_start`.
 @c public func lp_sim_start(_ cfg: UnsafePointer<lp_sim_config_t>?) -> Int32 {
     guard let c = cfg?.pointee else { return LPError.invalid }

@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "status snapshot".
+
 /// The transition status, every patch and every thread, taken under the
 /// patcher lock. C: `lp_status_snapshot`.
 @c public func lp_status_snapshot(_ out: UnsafeMutablePointer<lp_snapshot_t>?) -> Int32 {

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "threads" that are not hooks
+// (lp_thread_offline/online and lp_safe_point are in Hooks/KernelSections.swift).
+
 /// Registers the calling thread under `name`. C: `lp_thread_register`.
 @c public func lp_thread_register(_ name: UnsafePointer<CChar>?) -> Int32 {
     if lps_tls_rec() != nil { return LPError.exists }

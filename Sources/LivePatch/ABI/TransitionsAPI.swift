@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The C entry points of livepatch.h's section "transitions".
+
 /// A snapshot of the transition state and the misuse counters.
 /// C: `lp_transition_status`.
 @c public func lp_transition_status(_ out: UnsafeMutablePointer<lp_transition_status_t>?) -> Int32 {

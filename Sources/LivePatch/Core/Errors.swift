@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The engine's errors: negative errno values, named once, and the Swift
+// error type that carries one.
+
 /// The negative errno values the engine returns, named once.
 enum LPError {
     static let invalid = -Int32(LPS_EINVAL.rawValue)

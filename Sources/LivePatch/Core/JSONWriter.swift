@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// A JSON writer into bytes: no Foundation and no String formatting, since
+// the engine builds as Embedded Swift.
+
 struct JSONWriter {
     var out: [UInt8] = []
     /// Whether the object or array being written already has a member.

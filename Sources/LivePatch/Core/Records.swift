@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// Swift's views of the shim's records (lps_records.h): typed pointers, the
+// static tables' bases, and the universe and epoch constants they hold.
+
 /// The universes of a transition: where it started from, and where it heads.
 let universeOld: UInt32 = 0
 

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// Area activations: the one word per thread (lps_thread_rec_t.act) that
+// says which transition's universe the thread's outermost activation took.
+
 /// An area activation: the outermost entry into the counted area (a kernel
 /// section, or a patched-set function) fixes the universe that every call
 /// inside it runs in. It is one 64-bit word in the thread record, so the

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// Exact entry and exit counts per (thread, function), for lp_func_counts:
+// the hooks' per-thread rows, and their flush when a thread leaves.
+
 /// Counts an entry or exit of `f` in the thread's row for it (lps_shim.h,
 /// lps_count_row_t): one increment of a word only this thread writes, in one
 /// instruction, so a signal handler's counts never interleave with it.

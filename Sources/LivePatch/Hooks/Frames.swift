@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The shadow stack: the hooked frames a thread is inside, keyed by frame
+// address, and the frames longjmp or an exception left without their exit.
+
 /// The fast path's test for frames left by a jump: the deepest frame's key
 /// is below `key`, or the thread is deeper than its shadow stack (where
 /// topFrameKey decides, out of line).

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// PATCHED_SET x FUNCTION: per-thread rows of one counter per function of
+// the transition, their growth, and what the patcher reads of them.
+
 /// PATCHED_SET x FUNCTION: counts an execution of `f` in the thread's row of
 /// per-function counters and returns f's universe. A counter word holds the
 /// low 32 bits of its epoch above a 32-bit count, so rows need no clearing

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The kernel-section hooks (lp_kernel_enter/exit) and the calls that tell
+// the patcher a thread holds nothing: safe points, offline and online.
+
 /// A kernel section begun inside the function activation `ended` (already
 /// cleared) outlives it: it becomes an activation of its own, so that no
 /// kernel section of a LEAVE_KERNEL transition is ever without one.

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The nine cells of the leave x switch matrix and the presets, written
+// against ConsistencyModel like a user's model.
+
 /// One cell of the leave x switch matrix, with optional extra switch points.
 /// The presets are named cells.
 ///

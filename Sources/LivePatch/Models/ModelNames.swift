@@ -1,5 +1,9 @@
 internal import CLivePatchShim
 
+// Model names, in one place: the presets' names, a cell's "LEAVE x SWITCH"
+// form, and describeModel() (lp_model_describe), which the CLI, the
+// status JSON and the Swift API all use.
+
 let builtinModelNames: [(model: lp_model_t, name: [UInt8])] = [
     (Cell.immediate.id, Array("IMMEDIATE".utf8)), (Cell.kgraft.id, Array("KGRAFT".utf8)),
     (Cell.kpatch.id, Array("KPATCH".utf8)), (Cell.upstream.id, Array("UPSTREAM".utf8)),

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The simulation's answers at the syscall seam (Core/Syscalls.swift): a
+// simulated thread's futex waits and wakes, clock reads and signals.
+
 func simFutexWait(_ word: UnsafeMutablePointer<UInt32>?, _ expected: UInt32, _ timeoutNs: UInt64) -> Int32 {
     guard let me = simSelfInRun(), let word else { return syscallPassThrough }
     // The check and the sleep are atomic: no other thread runs in between.

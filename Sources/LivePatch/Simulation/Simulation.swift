@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// The simulation's state and constants (Scheduler.swift runs it).
+
 let simTickNs: UInt64 = 1_000
 
 /// Where the virtual clock starts: nonzero, since the engine treats 0 as "no time".

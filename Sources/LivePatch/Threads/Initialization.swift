@@ -1,5 +1,7 @@
 internal import CLivePatchShim
 
+// One-time set-up of the engine, on the first registration.
+
 /// One-time set-up: membarrier registration, the thread-exit key, fork
 /// handlers. Called with the registry lock held.
 func initializeOnce() {

@@ -1,5 +1,10 @@
 internal import CLivePatchShim
 
+// The verbs that end or turn a transition: complete, reverse, force,
+// cancel (kernel/livepatch/transition.c's klp_complete_transition,
+// klp_reverse_transition, klp_force_transition, klp_cancel_transition).
+// Patcher lock held.
+
 /// complete: every function takes its final implementation, then leaves the
 /// transition; the patch stack and states follow, and the completion's log
 /// lines and post_* callback are queued (run after the lock is released).

@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// Holds: SWITCH_KERNEL and SWITCH_FUNCTION keep new activations (or
+// entries) waiting on a futex while the patcher looks for a switch instant.
+
 /// SWITCH_KERNEL: hold new outermost activations back, wait (bounded) for
 /// the live ones to drain, and switch everything at the instant none is left.
 func holdAndSwitchKernel(_ tx: inout Transition, deadline: UInt64) -> Bool {

@@ -2,6 +2,9 @@ internal import CLivePatchShim
 
 
 
+// Nudges: a signal to the threads that block a transition
+// (lp_set_nudge_signal), as the kernel's klp_send_signals.
+
 let nudgePeriodNs: UInt64 = 10_000_000
 
 /// Sends the nudge signal to each thread of the last scan that is still the

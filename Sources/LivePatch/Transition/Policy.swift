@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// The switch policy (hold length, retry pause, hold limit) and the
+// statistics lp_transition_status reports.
+
 /// How a hold ended.
 enum HoldOutcome {
     case switched

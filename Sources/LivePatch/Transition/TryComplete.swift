@@ -1,5 +1,8 @@
 internal import CLivePatchShim
 
+// try_complete (klp_try_complete_transition): one completion step, and the
+// model's decision when the transition is still pending.
+
 /// One completion step. Returns 1 done, 0 pending. A hold it runs ends by
 /// `deadline`. Patcher lock held.
 func tryCompleteTransition(deadline: UInt64 = UInt64.max) -> Int32 {

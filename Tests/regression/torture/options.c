@@ -7,12 +7,10 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include "deadline_reverse.h"
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 /* ---- bugs and models ----------------------------------------------------------- */
@@ -35,53 +33,6 @@ const char *lp_torture_bug_name(unsigned i, const char **what)
     return bugs[i].name;
 }
 
-/* The presets, and the worked example of a user-defined model with a
- * deadline short enough that some of its transitions reverse themselves. */
-#define TORTURE_DEADLINE_NS 5000000ull
-#define NMODELS 18 /* 9 cells + 9 presets: the capacity of lp_torture_options_t's lists */
-static char preset_names[9][LP_MODEL_NAME_MAX];
-static const char *leave_names[] = { "function", "set", "kernel" };
-static const char *switch_names[] = { "function", "thread", "kernel" };
-static char cell_names[9][24];
-
-/* Every cell, then every preset that is not a bare cell. */
-static size_t all_models(lp_model_t *out, const char **names)
-{
-    size_t n = 0;
-    for (unsigned l = 0; l < 3; l++)
-        for (unsigned w = 0; w < 3; w++) {
-            snprintf(cell_names[n], sizeof cell_names[n], "%s x %s", leave_names[l], switch_names[w]);
-            names[n] = cell_names[n];
-            out[n++] = lp_model((lp_leave_t)l, (lp_switch_t)w);
-        }
-    const lp_model_t ids[9] = { LP_MODEL_IMMEDIATE, LP_MODEL_KGRAFT, LP_MODEL_KPATCH, LP_MODEL_UPSTREAM,
-                                LP_MODEL_HIRAMATSU, LP_MODEL_RENEW, deadline_reverse_model(TORTURE_DEADLINE_NS),
-                                LP_MODEL_UPSTREAM_STACK, LP_MODEL_KPATCH_STACK };
-    for (size_t p = 0; p < 9; p++) {
-        lp_model_info_t info;
-        if (ids[p] == LP_MODEL_INVALID || lp_model_describe(ids[p], &info) != 0) {
-            fprintf(stderr, "torture: cannot register or describe model %zu\n", p);
-            exit(2);
-        }
-        snprintf(preset_names[p], sizeof preset_names[p], "%s", info.name);
-        names[n] = preset_names[p];
-        out[n++] = ids[p];
-    }
-    return n;
-}
-
-/* "set-thread" for "set x thread". */
-static void cell_alias(const char *name, char *alias, size_t len)
-{
-    snprintf(alias, len, "%s", name);
-    for (char *c = alias; *c; c++)
-        if (*c == ' ')
-            memmove(c, c + 1, strlen(c));
-    for (char *c = alias; *c; c++)
-        if (*c == 'x' && c > alias && c[-1] != 'e')
-            *c = '-';
-}
-
 static int fail(char *msg, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int fail(char *msg, size_t len, const char *fmt, ...)
 {
@@ -97,7 +48,7 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
 {
     lp_model_t every[NMODELS];
     const char *every_names[NMODELS];
-    size_t total = all_models(every, every_names);
+    size_t total = torture_models(every, every_names);
     o->nmodels = 0;
     if (!o->models || strcmp(o->models, "all") == 0) {
         /* The stack-checking presets only by name: they need the workload
@@ -112,22 +63,18 @@ static int pick_models(lp_torture_options_t *o, char *msg, size_t len)
         }
         return 0;
     }
+    char known[384];
+    model_name_list(every_names, total, known, sizeof known);
     int named[NMODELS] = { 0 };
     for (const char *tok = o->models;; tok++) {
         size_t tlen = strcspn(tok, ","), i;
         if (tlen == 0)
-            return fail(msg, len, "--models: an empty name in '%s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM "
-                                  "HIRAMATSU RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", o->models);
-        for (i = 0; i < total; i++) {
-            char alias[24];
-            cell_alias(every_names[i], alias, sizeof alias);
-            if ((strlen(every_names[i]) == tlen && strncasecmp(tok, every_names[i], tlen) == 0) ||
-                (strlen(alias) == tlen && strncasecmp(tok, alias, tlen) == 0))
-                break;
-        }
+            return fail(msg, len, "--models: an empty name in '%s' (models: %s)", o->models, known);
+        for (i = 0; i < total && !model_name_matches(every_names[i], tok, tlen); i++)
+            ;
         if (i == total)
-            return fail(msg, len, "--models: unknown model '%.*s' (presets: IMMEDIATE KGRAFT KPATCH UPSTREAM HIRAMATSU "
-                                  "RENEW DEADLINE_REVERSE UPSTREAM_STACK KPATCH_STACK; cells: function-function ... kernel-kernel)", (int)tlen, tok);
+            return fail(msg, len, "--models: unknown model '%.*s' (models: %s; a cell's ' x ' may be written '-')",
+                        (int)tlen, tok, known);
         if (named[i]++)
             return fail(msg, len, "--models: '%.*s' is named twice", (int)tlen, tok);
         o->model_ids[o->nmodels] = every[i];

@@ -31,20 +31,18 @@ static void configure(const lp_torture_options_t *o)
     sim_configure(o);
 }
 
-/* One table row per distinct model of the selection. */
+/* One table row per distinct model of the selection: a preset equal to a
+ * bare cell (KGRAFT is KERNEL x THREAD) shares its row, and its name. */
 static void make_stats(const lp_model_t *models, const char *const *names, size_t nmodels)
 {
     G.stats = calloc(nmodels, sizeof *G.stats);
     for (size_t i = 0; i < nmodels; i++) {
-        /* a preset equal to a bare cell (KGRAFT is kernel x thread) shares its row */
         size_t j;
         for (j = 0; j < G.nstats && G.stats[j].model != models[i]; j++)
             ;
         if (j == G.nstats) {
             G.stats[G.nstats].model = models[i];
             G.stats[G.nstats++].name = names[i];
-        } else if (names[i][0] >= 'A' && names[i][0] <= 'Z') {
-            G.stats[j].name = names[i];
         }
     }
 }

@@ -17,7 +17,7 @@ static void usage(FILE *out, const char *prog)
             "  --threads N        pthreads running workloads, 16..4096 (default 256)\n"
             "  --duration S       seconds to run, at most a year (default 30)\n"
             "  --seed N           PRNG seed (default: from the clock; printed)\n"
-            "  --models LIST      all (default), or presets/cells, each once: KGRAFT,RENEW,set-thread,...\n"
+            "  --models LIST      all (default), or presets/cells, each once: KGRAFT,RENEW,patched_set-thread,...\n"
             "  --inject-bug KIND  break the protocol on purpose; 'list' names the kinds\n"
             "  --no-nudges        do not nudge stalled sleepers (no long sleeps either)\n"
             "  --bound-ms N       a transition that takes longer is a hang, 1..3600000\n"
@@ -60,6 +60,15 @@ static int parse_double(const char *s, double *v)
     errno = 0;
     *v = strtod(s, &end);
     return *end || errno ? -1 : 0;
+}
+
+/* --inject-bug list */
+static int list_bugs(void)
+{
+    const char *what;
+    for (unsigned i = 0; lp_torture_bug_name(i, &what); i++)
+        printf("%-20s %s\n", lp_torture_bug_name(i, NULL), what);
+    return 0;
 }
 
 int lp_torture_main(int argc, char **argv)
@@ -130,12 +139,8 @@ int lp_torture_main(int argc, char **argv)
         fprintf(stderr, "torture: unexpected argument '%s' (--help lists the options)\n", argv[optind]);
         return LP_TORTURE_EX_USAGE;
     }
-    if (o.inject_bug && strcmp(o.inject_bug, "list") == 0) {
-        const char *what;
-        for (unsigned i = 0; lp_torture_bug_name(i, &what); i++)
-            printf("%-20s %s\n", lp_torture_bug_name(i, NULL), what);
-        return 0;
-    }
+    if (o.inject_bug && strcmp(o.inject_bug, "list") == 0)
+        return list_bugs();
     char msg[512];
     if (lp_torture_check(&o, msg, sizeof msg) != 0) {
         fprintf(stderr, "torture: %s\n", msg);

@@ -256,6 +256,26 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* One word of the replay command, quoted only where a shell needs it:
+ * scripts/test runs the words after the program's name as arguments,
+ * without a shell, and refuses a line with quotes. */
+static void print_word(const char *w)
+{
+    static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_,.+-/=:";
+    if (*w && strspn(w, plain) == strlen(w)) {
+        printf(" %s", w);
+        return;
+    }
+    fputs(" '", stdout);
+    for (; *w; w++) {
+        if (*w == '\'')
+            fputs("'\\''", stdout); /* close, an escaped quote, reopen */
+        else
+            putchar(*w);
+    }
+    putchar('\'');
+}
+
 /* The replay command of a failing run: the same flags, --replay SEED. */
 static void sim_replay_hint(const char *prog, const char *models, const char *bug, uint64_t seed)
 {
@@ -265,10 +285,14 @@ static void sim_replay_hint(const char *prog, const char *models, const char *bu
     printf(" --sim-threads %u --steps %" PRIu64, SIM.workers, SIM.max_steps);
     if (SIM.fixed_workload)
         printf(" --workload-seed %" PRIu64, SIM.workload_seed);
-    if (models)
-        printf(" --models '%s'", models);
-    if (bug)
-        printf(" --inject-bug %s", bug);
+    if (models) {
+        printf(" --models");
+        print_word(models);
+    }
+    if (bug) {
+        printf(" --inject-bug");
+        print_word(bug);
+    }
     printf(" --replay %" PRIu64 "\n", seed);
 }
 

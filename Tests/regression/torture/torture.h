@@ -282,6 +282,18 @@ void show_progress(double frac, uint64_t start, const char *what);
 void clear_progress(void);
 int print_summary(double elapsed);
 
+/* ---- models.c: the library's model names ---------------------------------------------- */
+
+#define NMODELS 18 /* 9 cells + 9 presets: the capacity of lp_torture_options_t's lists */
+
+/* Every cell, then every preset (one equal to a cell comes twice), each
+ * with its name from lp_model_describe; fills NMODELS entries. */
+size_t torture_models(lp_model_t *out, const char **names);
+/* Whether tok[0..len) names the model called `name`. */
+int model_name_matches(const char *name, const char *tok, size_t len);
+/* The distinct names, comma-separated, for a message. */
+void model_name_list(const char *const *names, size_t n, char *buf, size_t len);
+
 /* ---- sim.c --------------------------------------------------------------------------------- */
 
 void sim_configure(const lp_torture_options_t *o);

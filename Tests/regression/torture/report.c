@@ -22,11 +22,11 @@ static uint64_t percentile(uint64_t *v, size_t n, double q)
 
 static void print_table(FILE *out)
 {
-    fprintf(out, "\n%-20s %6s %6s %6s %9s %9s %6s %6s %7s %5s %5s %5s %5s %6s %6s\n", "model", "trans", "rev", "force",
+    fprintf(out, "\n%-22s %6s %6s %6s %9s %9s %6s %6s %7s %5s %5s %5s %5s %6s %6s\n", "model", "trans", "rev", "force",
             "median_ms", "p99_ms", "stalls", "named", "hcalls", "I0", "I1", "I2", "I3", "poison", "counts");
     for (size_t i = 0; i < G.nstats; i++) {
         struct model_stats *m = &G.stats[i];
-        fprintf(out, "%-20s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.3f %9.3f %6" PRIu64 " %6" PRIu64 " %7" PRIu64
+        fprintf(out, "%-22s %6" PRIu64 " %6" PRIu64 " %6" PRIu64 " %9.3f %9.3f %6" PRIu64 " %6" PRIu64 " %7" PRIu64
                      " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %5" PRIu64 " %6" PRIu64 " %6" PRIu64 "\n",
                 m->name, m->transitions, m->reversed, m->forced, percentile(m->lat, m->nlat, 0.5) / 1e6,
                 percentile(m->lat, m->nlat, 0.99) / 1e6, m->stalls, m->expected_stalls, m->handler_calls, m->i0,

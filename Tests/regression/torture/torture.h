@@ -22,7 +22,7 @@
  * Where each part lives: calls.c (the implementations and the call paths,
  * signal handlers' calls included), workload.c (what each kind of thread
  * does), checker.c (the judge of a round's records), driver.c (patches,
- * rounds, pause and resume), sim.c (the --sim driver), report.c (tables,
+ * rounds, pause and resume), sim_run.c and sim.c (--sim), report.c (tables,
  * progress, JSON), run.c (lp_torture_run), models.c (model names),
  * options.c and argv.c (the front ends' options), pad_workload.c.
  */
@@ -294,8 +294,37 @@ int model_name_matches(const char *name, const char *tok, size_t len);
 /* The distinct names, comma-separated, for a message. */
 void model_name_list(const char *const *names, size_t n, char *buf, size_t len);
 
-/* ---- sim.c --------------------------------------------------------------------------------- */
+/* ---- sim_run.c: one run under the simulation; sim.c: the --sim driver ---------------------- */
 
+#define SIM_MAX_WORKERS LP_TORTURE_SIM_THREADS_MAX
+
+struct sim_state {
+    unsigned workers;
+    int strategy, verbose;
+    int fixed_workload;     /* --workload-seed: every run draws its workload from it, only the schedule varies */
+    uint64_t workload_seed;
+    unsigned depth;
+    uint64_t max_steps, horizon;
+    struct tctx ctx[SIM_MAX_WORKERS + 1]; /* 0 is the patcher */
+    /* the run's transition: set by the driver, completed by the patcher */
+    struct txinfo x;
+    struct hpatch h;
+    enum op op;
+    int disabling, hang, rc;
+    uint64_t model_reversals; /* reversals the model's own policy made, over all runs */
+    uint32_t done; /* the patcher finished: kthreads leave (a futex word) */
+};
+extern struct sim_state SIM;
+
+struct sim_outcome {
+    lp_sim_result_t res;
+    uint64_t i0, i1, i2, i3, poison, counts;
+    int hang, failed, bad_op;
+    const char *model;
+    enum op op;
+};
+
+void sim_run(uint64_t seed, const lp_model_t *models, const char *const *names, size_t nmodels, struct sim_outcome *o);
 void sim_configure(const lp_torture_options_t *o);
 int sim_main(const lp_torture_options_t *o);
 

@@ -121,7 +121,7 @@ if embedded {
             .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         ],
         targets: [
-            liburcu, shim, engine, swiftAPI, exampleModels, torture,
+            liburcu, shim, engine, swiftAPI, torture,
             .executableTarget(
                 name: "livepatch",
                 dependencies: ["LivePatch", "CLivePatchTorture",
@@ -135,6 +135,7 @@ if embedded {
                 path: "Tests/swift",
                 swiftSettings: [.swiftLanguageMode(.v5)]
             ),
+            exampleModels,
         ]
     )
 }

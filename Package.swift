@@ -35,7 +35,7 @@ if embedded {
     // liblivepatch-shared.so: a SONAME of the ABI's major version, the exports
     // of CInclude/livepatch.h only, and never unmapped by dlclose(): a thread
     // that registered keeps a thread-exit hook into the library
-    // (Tests/CHarness/dlclose.c).
+    // (Tests/unit/dlclose.c).
     let major = versionOfPackage.split(separator: ".")[0]
     engineLinkerSettings = [.unsafeFlags([
         "-Xlinker", "-soname=liblivepatch.so.\(major)",
@@ -72,12 +72,20 @@ let liburcu: Target = .systemLibrary(
     pkgConfig: "liburcu-memb",
     providers: [.apt(["liburcu-dev"])]
 )
+// The worked example of a user-defined model, where the README's readers
+// find it: torture runs it alongside the presets.
+let exampleModels: Target = .target(
+    name: "CLivePatchExampleModels",
+    path: "Examples/models",
+    publicHeadersPath: ".",
+    cSettings: [.headerSearchPath("../../CInclude")]
+)
 let torture: Target = .target(
     name: "CLivePatchTorture",
+    dependencies: ["CLivePatchExampleModels"],
+    path: "Tests/regression/torture",
     exclude: ["standalone"],
-    // deadline_reverse.c is a link to Examples/models/: torture runs the
-    // worked example of a user-defined model alongside the presets.
-    cSettings: [.headerSearchPath("../../CInclude"), .headerSearchPath("../../Examples/models"), .define("_GNU_SOURCE")]
+    cSettings: [.headerSearchPath("../../../CInclude"), .define("_GNU_SOURCE")]
 )
 // The engine. In the Swift build it is LivePatchEngine, under the idiomatic
 // Swift layer (module LivePatch, which re-exports it, so the C names work
@@ -137,8 +145,10 @@ if embedded {
             .testTarget(
                 name: "LivePatchTests",
                 dependencies: ["LivePatch", "CLivePatchShim"],
+                path: "Tests/swift",
                 swiftSettings: [.swiftLanguageMode(.v5)]
             ),
+            exampleModels,
         ]
     )
 }

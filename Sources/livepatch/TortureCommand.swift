@@ -21,7 +21,7 @@ struct Torture: ParsableCommand {
 
     @Option(parsing: .unconditional, help: help("PRNG seed (default: from the clock, printed; 1 with --sim).", "n"))
     var seed: UInt64?
-    @Option(help: help("all (default), or presets and cells, each once: KGRAFT,RENEW,set-thread,...", "list"))
+    @Option(help: help("all (default), or presets and cells, each once: KGRAFT,RENEW,patched_set-thread,...", "list"))
     var models: String?
     @Option(help: help("Break the protocol on purpose; 'list' names the kinds.", "kind")) var injectBug: String?
     @Flag(help: "Do not nudge stalled sleepers (no long sleeps either).") var noNudges = false

@@ -22,6 +22,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include <livepatch/debug.h>
 #include "stack_models.h"
 
 #include <pthread.h>

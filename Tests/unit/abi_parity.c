@@ -1,6 +1,6 @@
 /*
  * abi_parity.c — the kernel-parity calls of livepatch.h misused on purpose,
- * and the callback rules that the golden logs of Tests/Selftests cannot
+ * and the callback rules that the golden logs of Tests/regression/selftests cannot
  * show: a callback that calls the patcher gets -EBUSY instead of a
  * deadlock (on its own thread and on another), and a completion that many
  * threads race to drive runs post_patch exactly once. Prints one line per

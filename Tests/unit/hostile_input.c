@@ -6,6 +6,7 @@
  * hang (the ones that could crash or hang run in a forked child).
  */
 #include "check.h"
+#include <livepatch/sim.h>
 
 #include <limits.h>
 #include <pthread.h>

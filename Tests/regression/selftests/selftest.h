@@ -1,5 +1,5 @@
 /*
- * selftest.h — what the ported kernel selftests (Tests/Selftests/NAME.c) share:
+ * selftest.h — what the ported kernel selftests (Tests/regression/selftests/NAME.c) share:
  * a fatal expectation, the engine's log printed as the kernel's dmesg prints
  * pr_notice lines ("livepatch: ..."), and the enable/disable steps that
  * print the command they stand for ("% enable NAME", like the selftests'

@@ -5,6 +5,7 @@
  * an errno, never a crash.
  */
 #include "check.h"
+#include <livepatch/sim.h>
 
 #include <stdlib.h>
 #include <string.h>

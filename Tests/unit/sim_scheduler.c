@@ -5,6 +5,7 @@
  * let go, and misuse is answered with errors.
  */
 #include "check.h"
+#include <livepatch/sim.h>
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,12 +1,12 @@
 /*
- * The pad workload's setup (torture.c, thread kind "pad"): the torture's
+ * The pad workload's setup (calls.c and workload.c, thread kind "pad"): the torture's
  * original implementations are compiled with a patchable entry, and pad
  * threads call them by symbol, as an unmodified program does, so that their
  * calls are counted and redirected by user-space ftrace's trampoline
  * (docs/FTRACE.md) while the other threads call the same functions through
  * lp_func_enter.
  */
-#include "pad_workload.h"
+#include "torture.h"
 
 #include <stdio.h>
 

@@ -1,1 +1,0 @@
-../../Examples/models/deadline_reverse.c

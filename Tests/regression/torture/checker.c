@@ -1,0 +1,276 @@
+/*
+ * The torture's checker: judges what the threads recorded in a round (or a
+ * --sim run) against the invariants I0-I3 of the transition's cell, and the
+ * engine's counts against the harness's own (see torture.h).
+ */
+#include "torture.h"
+
+#include <stdlib.h>
+
+enum { U_OLD = 0, U_NEW = 1, U_UNKNOWN = 2 };
+
+static int universe(const struct txinfo *x, const struct rec *r)
+{
+    int fn = r->fn, ver = r->ver;
+    if (!x->in_set[fn] || x->before[fn] == x->after[fn])
+        return U_UNKNOWN;
+    return ver == x->after[fn] ? U_NEW : U_OLD;
+}
+
+/* Outermost kept ancestor of record n that is in the set (n itself if its
+ * parent is not, or was overwritten). */
+static uint32_t outermost_in_set(const struct txinfo *x, const struct tctx *t, uint32_t n, uint32_t first)
+{
+    for (uint32_t p; (p = rec_at(t, n)->parent) != NONE && p >= first && x->in_set[rec_at(t, p)->fn];)
+        n = p;
+    return n;
+}
+
+/* The universe of each kernel section of a thread (by id - base): that of
+ * the first of its calls with a known one. */
+static int *section_universes(const struct txinfo *x, const struct tctx *t, uint32_t first, uint32_t *base,
+                              uint32_t *count)
+{
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (uint32_t n = first; n < t->nrec; n++) {
+        uint32_t id = rec_at(t, n)->section;
+        if (id && id < lo) lo = id;
+        if (id > hi) hi = id;
+    }
+    for (uint32_t n = first_kept(t->nsect, t->scap); n < t->nsect; n++) {
+        uint32_t id = t->sects[n % t->scap].id;
+        if (id < lo) lo = id;
+        if (id > hi) hi = id;
+    }
+    if (lo > hi)
+        return NULL;
+    int *u = malloc(sizeof(int) * (hi - lo + 1));
+    for (uint32_t i = 0; i <= hi - lo; i++)
+        u[i] = U_UNKNOWN;
+    for (uint32_t n = first; n < t->nrec; n++) {
+        const struct rec *r = rec_at(t, n);
+        if (r->section && u[r->section - lo] == U_UNKNOWN)
+            u[r->section - lo] = universe(x, r);
+    }
+    *base = lo;
+    *count = hi - lo + 1;
+    return u;
+}
+
+/* What a model counts and what it switches, user-defined models included. */
+void cell_of(lp_model_t model, unsigned *leave, unsigned *sw)
+{
+    lp_model_info_t info;
+    if (lp_model_describe(model, &info) != 0) {
+        fprintf(stderr, "torture: lp_model_describe(%#x) failed\n", model);
+        exit(2);
+    }
+    *leave = info.counts;
+    *sw = info.switches;
+}
+
+/* I0: a call runs the old implementation before the start, the final one
+ * after the end, and one of the two in between. */
+static int breaks_i0(const struct txinfo *x, const struct rec *r)
+{
+    int fn = r->fn, ver = r->ver;
+    int final = x->final_new ? x->after[fn] : x->before[fn];
+    if (r->t_start < x->S && ver != x->before[fn])
+        return 1;
+    if (r->t_pre > x->D && ver != final)
+        return 1;
+    return ver != x->before[fn] && ver != x->after[fn];
+}
+
+/* One thread's pass 2 of check_round. */
+struct judge {
+    const struct txinfo *x;
+    struct model_stats *m;
+    const struct tctx *t;
+    uint32_t first;
+    int one_instant, per_function;
+    uint64_t max_old_end, max_old_end_fn[NF];
+    int *sections, *group; /* I1's activations: kernel sections (by id - base), outermost set calls (by ring slot) */
+    uint32_t base, nsections;
+    int seen_new;
+    uint16_t inc;
+};
+
+/* An activation's universe is that of its first call with a known one; I1
+ * counts every later call that differs. */
+static void same_universe(struct judge *j, int *slot, int u)
+{
+    if (*slot == U_UNKNOWN)
+        *slot = u;
+    else if (*slot != u)
+        j->m->i1++;
+}
+
+/* Judges call r: I2, I3 and, with group, I1. anchor: the ring record whose
+ * outermost set ancestor's activation r belongs to, NONE if none. */
+static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
+{
+    int u = universe(j->x, r);
+    if (u == U_UNKNOWN)
+        return;
+    if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end)
+        j->m->i2++;
+    if (j->per_function && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn])
+        j->m->i3++;
+    if (!j->group)
+        return;
+    if (r->incarnation != j->inc) {
+        j->inc = r->incarnation;
+        j->seen_new = 0;
+    }
+    /* I1: monotonic per thread (a reversed transition goes back on purpose) ... */
+    if (j->x->final_new) {
+        if (u == U_NEW)
+            j->seen_new = 1;
+        else if (j->seen_new)
+            j->m->i1++;
+    }
+    /* ... and one universe per activation: a kernel section under
+     * LEAVE_KERNEL, else the outermost set function. */
+    if (j->sections && r->section) {
+        if (r->section >= j->base && r->section - j->base < j->nsections)
+            same_universe(j, &j->sections[r->section - j->base], u);
+    } else if (anchor != NONE) {
+        same_universe(j, &j->group[outermost_in_set(j->x, j->t, anchor, j->first) % j->t->cap], u);
+    }
+}
+
+/* A handler's call belongs to the activation of the call it interrupted, if
+ * that one is a kept call of the set (then so is its outermost ancestor);
+ * else it is an activation of its own, ordered in the thread's sequence just
+ * before record `at`. */
+static uint32_t handler_anchor(const struct judge *j, const struct hrec *h)
+{
+    uint32_t p = h->r.parent;
+    if (p == NONE || p < j->first || p >= j->t->nrec || !j->x->in_set[rec_at(j->t, p)->fn])
+        return NONE;
+    return p;
+}
+
+/* Pass 1 of check_round: I0, poison, and the latest end of an old execution. */
+static void check_executions(struct judge *j, struct tctx **all, unsigned nall)
+{
+    const struct txinfo *x = j->x;
+    struct model_stats *m = j->m;
+    for (unsigned k = 0; k < nall; k++) {
+        struct tctx *t = all[k];
+        uint32_t first = first_kept(t->nrec, t->cap);
+        G.lost_records += first + t->hlost;
+        m->handler_calls += t->nh;
+        for (uint32_t n = first; n < t->nrec + t->nh; n++) {
+            const struct rec *r = n < t->nrec ? rec_at(t, n) : &t->hrecs[n - t->nrec].r;
+            m->i0 += breaks_i0(x, r);
+            if (universe(x, r) == U_OLD) {
+                if (r->t_end > j->max_old_end) j->max_old_end = r->t_end;
+                if (r->t_end > j->max_old_end_fn[r->fn]) j->max_old_end_fn[r->fn] = r->t_end;
+            }
+        }
+        m->i0 += t->strays + t->hstrays;
+        m->poison += t->poison + t->hpoison;
+    }
+}
+
+/* Pass 2 of check_round for thread t: I1, and I2 and I3 against pass 1.
+ * Returns the latest end of its old kernel sections that I2 must order
+ * (0 if none). */
+static uint64_t judge_thread(struct judge *j, struct tctx *t, unsigned leave, unsigned sw)
+{
+    uint64_t max_old_sect = 0;
+    j->t = t;
+    j->first = first_kept(t->nrec, t->cap);
+    j->sections = leave == LP_LEAVE_KERNEL ? section_universes(j->x, t, j->first, &j->base, &j->nsections) : NULL;
+    j->group = NULL;
+    if (sw == LP_SWITCH_THREAD) {
+        j->group = malloc(sizeof(int) * (t->cap));
+        for (uint32_t i = 0; i < t->cap; i++)
+            j->group[i] = U_UNKNOWN;
+    }
+    j->seen_new = 0;
+    j->inc = t->nrec > j->first ? rec_at(t, j->first)->incarnation : t->nh ? t->hrecs[0].r.incarnation : 0;
+    /* The handlers' calls merged into the ring's order, each before the
+     * record its thread made next. */
+    uint32_t h = 0;
+    for (uint32_t n = j->first;; n++) {
+        for (; h < t->nh && (t->hrecs[h].at <= n || n == t->nrec); h++)
+            judge_call(j, &t->hrecs[h].r, handler_anchor(j, &t->hrecs[h]));
+        if (n == t->nrec)
+            break;
+        judge_call(j, rec_at(t, n), n);
+    }
+    /* I2 with LEAVE_KERNEL: old kernel sections end before new ones begin. */
+    if (j->one_instant && j->sections)
+        for (uint32_t n = first_kept(t->nsect, t->scap); n < t->nsect; n++) {
+            const struct sect *sc = &t->sects[n % t->scap];
+            if (j->sections[sc->id - j->base] == U_OLD && sc->t_end > max_old_sect)
+                max_old_sect = sc->t_end;
+        }
+    free(j->group);
+    free(j->sections);
+    return max_old_sect;
+}
+
+/* I2 with LEAVE_KERNEL, across threads: no new kernel section begins before
+ * the latest old one ended. */
+static void check_new_sections(const struct txinfo *x, struct model_stats *m, struct tctx **all, unsigned nall,
+                               uint64_t max_old_sect)
+{
+    for (unsigned k = 0; k < nall; k++) {
+        struct tctx *t = all[k];
+        uint32_t base = 0, count = 0;
+        int *sections = section_universes(x, t, first_kept(t->nrec, t->cap), &base, &count);
+        for (uint32_t n = first_kept(t->nsect, t->scap); sections && n < t->nsect; n++) {
+            const struct sect *sc = &t->sects[n % t->scap];
+            if (sections[sc->id - base] == U_NEW && sc->t_start < max_old_sect)
+                m->i2++;
+        }
+        free(sections);
+    }
+}
+
+void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **all, unsigned nall)
+{
+    unsigned leave, sw;
+    cell_of(x->model, &leave, &sw);
+    struct judge j = { .x = x, .m = m };
+    j.one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
+    j.per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
+    int promises = leave != LP_LEAVE_FUNCTION && !x->forced;
+
+    check_executions(&j, all, nall);
+    if (!promises)
+        return;
+    /* Pass 2: I1 (per thread), I2 and I3 (across threads). */
+    uint64_t max_old_sect = 0;
+    for (unsigned k = 0; k < nall; k++) {
+        uint64_t end = judge_thread(&j, all[k], leave, sw);
+        if (end > max_old_sect)
+            max_old_sect = end;
+    }
+    if (j.one_instant && leave == LP_LEAVE_KERNEL)
+        check_new_sections(x, m, all, nall, max_old_sect);
+}
+
+/* Counts: at quiescence lp_func_counts() equals the harness's own tally. */
+void check_counts(struct model_stats *m)
+{
+    for (int fn = 0; fn < NF; fn++) {
+        uint64_t e = G.churn_enters[fn], x = G.churn_exits[fn], le, lx;
+        uint64_t inside = 0; /* livers, which stay inside their function across rounds */
+        for (unsigned k = 0; k < G.nctx; k++) {
+            e += G.ctx[k].enters[fn] + G.ctx[k].hcalls[fn];
+            x += G.ctx[k].exits[fn] + G.ctx[k].hcalls[fn];
+            inside += G.ctx[k].living && live_fn(&G.ctx[k]) == fn;
+        }
+        for (int s = 0; s < CHURN_SLOTS; s++) { /* handlers on churn threads: a nudge of a thread that registered by hook */
+            e += G.churn[s].hcalls[fn];
+            x += G.churn[s].hcalls[fn];
+        }
+        if (lp_func_counts(G.f[fn], &le, &lx) != 0 || le != e || lx != x || le - lx != inside)
+            m->counts++;
+    }
+}

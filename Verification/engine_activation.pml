@@ -1,7 +1,7 @@
 /* engine_activation.pml, part of lp_engine.pml (included from it, in this
- * order): Activation.swift: beginActivation and activationUniverse. */
+ * order): Hooks/Activation.swift: beginActivation and activationUniverse. */
 
-/* ============ thread side: Activation.swift, Hooks.swift ============ */
+/* ============ thread side: Hooks/ ============ */
 
 /* Every load of shared memory and every store is a step of its own (local
  * computation is grouped with them): a load and the store after it cannot
@@ -11,14 +11,14 @@
 inline beginActivation(ep) {
     do
     :: ST_ACT(AWORD(ep, mk, kk, A_UNDEC));
-       /* lp_signal_fence(): compiler only */
-       atomic { hflag = (epoch != ep) }     /* lp_load_acquire_u64(&lp_global.epoch) */
+       /* lps_thread_side_fence(): compiler only */
+       atomic { hflag = (epoch != ep) }     /* lps_load_acquire_u64(&lps_global.epoch) */
        if
        :: hflag -> ST_ACT(A_NONE); u = U_OLD; hflag = 0; break   /* staleActivation */
        :: else -> skip
        fi;
 #if SW == SWITCH_KERNEL
-       atomic { hflag = (hold != 0) }       /* lp_load_acquire_u32(&lp_global.hold) */
+       atomic { hflag = (hold != 0) }       /* lps_load_acquire_u32(&lps_global.hold) */
        if
        :: hflag ->
           ST_ACT(A_NONE);
@@ -32,13 +32,13 @@ inline beginActivation(ep) {
           atomic { hold == 0 || epoch != ep; held[me] = 0 }
           /* continue */
        :: else ->
-          atomic { u = kuniv }              /* lp_load_u32(&lp_global.kuniv) */
-          ST_ACT(AWORD(ep, mk, kk, 2 + u)); /* lp_local_cas_u64 (no signals here) */
+          atomic { u = kuniv }              /* lps_load_u32(&lps_global.kuniv) */
+          ST_ACT(AWORD(ep, mk, kk, 2 + u)); /* lps_local_cas_u64 (no signals here) */
           break
        fi
 #else
-       atomic { u = target }                /* lp_load_u32(&lp_global.target) */
-       ST_ACT(AWORD(ep, mk, kk, 2 + u));    /* lp_local_cas_u64 (no signals here) */
+       atomic { u = target }                /* lps_load_u32(&lps_global.target) */
+       ST_ACT(AWORD(ep, mk, kk, 2 + u));    /* lps_local_cas_u64 (no signals here) */
        break
 #endif
     od;

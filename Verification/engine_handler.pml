@@ -39,7 +39,7 @@ inline handler() {
     :: else ->
        ST_FDEPTH(dep + 1);
        atomic {
-           fe = tx_epoch;                   /* lp_load_acquire_u64(&f.tx_epoch) */
+           fe = tx_epoch;                   /* lps_load_acquire_u64(&f.tx_epoch) */
            if
            :: fe == 0 -> hsteady = 1
            :: fe != 0 && fe != fepoch && fepoch != EUNK -> hsteady = 1
@@ -52,8 +52,8 @@ inline handler() {
        if
        :: !hsteady && fepoch == EUNK ->
 #ifndef OLD_SNAPSHOT
-          atomic { he = epoch }             /* snapshotEpoch: lp_load_acquire_u64(&lp_global.epoch) */
-          ST_FEPOCH(he);                    /* lp_local_cas_u64(&t.fepoch, epochUnknown, he): the
+          atomic { he = epoch }             /* snapshotEpoch: lps_load_acquire_u64(&lps_global.epoch) */
+          ST_FEPOCH(he);                    /* lps_local_cas_u64(&t.fepoch, epochUnknown, he): the
                                              * interrupted entry is stopped, so it succeeds */
           atomic {
               he = 0;

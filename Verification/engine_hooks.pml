@@ -1,5 +1,5 @@
 /* engine_hooks.pml, part of lp_engine.pml (included from it, in this
- * order): Hooks.swift: lp_func_enter / lp_func_exit, the kernel sections,
+ * order): Hooks/: lp_func_enter / lp_func_exit, the kernel sections,
  * safe points, offline / online. */
 
 /* lp_func_enter(f) -> ret; the execution of ret begins (exec_begin) */
@@ -10,15 +10,15 @@ inline func_enter() {
     :: dep == 0 ->
 #ifndef READ_EPOCH_FIRST
        /* announce the activation, then read the epoch */
-       ST_FEPOCH(EUNK);                     /* lp_store_u64(&t.fepoch, epochUnknown) */
+       ST_FEPOCH(EUNK);                     /* lps_store_u64(&t.fepoch, epochUnknown) */
        SIG
-       ST_FDEPTH(1);                        /* lp_store_release_u32(&t.fdepth, 1) */
-       /* lp_signal_fence() */
+       ST_FDEPTH(1);                        /* lps_store_release_u32(&t.fdepth, 1) */
+       /* lps_thread_side_fence() */
        SIG
-       atomic { e = epoch }                 /* snapshotEpoch: lp_load_acquire_u64(&lp_global.epoch) */
+       atomic { e = epoch }                 /* snapshotEpoch: lps_load_acquire_u64(&lps_global.epoch) */
        SIG
 #if defined(HANDLER) && !defined(OLD_SNAPSHOT)
-       atomic {                             /* lp_local_cas_u64(&t.fepoch, epochUnknown, e): a
+       atomic {                             /* lps_local_cas_u64(&t.fepoch, epochUnknown, e): a
                                              * handler's snapshot stays */
            if
            :: fepoch == EUNK -> ST_FEPOCH(e)
@@ -43,7 +43,7 @@ inline func_enter() {
      * two, only this thread's signal handler writes fepoch, and
      * enterOldActivation reads it again, so one step models both orders. */
     atomic {
-        fe = tx_epoch;                      /* lp_load_acquire_u64(&f.tx_epoch) */
+        fe = tx_epoch;                      /* lps_load_acquire_u64(&f.tx_epoch) */
         if
         :: fe == 0 -> steady = 1            /* no transition */
         :: fe != 0 && fe != fepoch && dep != 0 -> steady = 1
@@ -63,11 +63,11 @@ inline func_enter() {
     SIG
     if
     :: setentry ->
-       atomic { e = epoch }                 /* oldFramesMayHoldSet: lp_load_acquire_u64(&lp_global.epoch) */
+       atomic { e = epoch }                 /* oldFramesMayHoldSet: lps_load_acquire_u64(&lps_global.epoch) */
        SIG
        if
        :: e == fe ->
-          ST_FEPOCH(fe);                    /* lp_store_u64(&t.fepoch, epoch) (then the wake-up: left out) */
+          ST_FEPOCH(fe);                    /* lps_store_u64(&t.fepoch, epoch) (then the wake-up: left out) */
           SIG
           atomic { setentry = 0; e = 0; ACTIVATION_UNIVERSE }
        :: else -> atomic { setentry = 0; e = 0; steady = 1 }
@@ -82,9 +82,9 @@ inline func_enter() {
        :: need -> beginActivation(fe)
        :: else -> skip
        fi;
-       /* lp_load_ptr(tx_old), (tx_new): written before the transition
+       /* lps_load_ptr(tx_old), (tx_new): written before the transition
         * started and unchanged in it, so their loads are grouped with the
-        * next one. lp_acquire_fence(); the seqlock-style re-check: */
+        * next one. lps_acquire_fence(); the seqlock-style re-check: */
        atomic {
            o = tx_old; n = tx_new;
            if
@@ -147,10 +147,10 @@ inline kernel_enter() {
     :: dep == 0 ->
 #ifndef READ_EPOCH_FIRST
        /* announce, then read the epoch, as in lp_func_enter */
-       ST_KEPOCH(EUNK);                     /* lp_store_u64(&t.kepoch, epochUnknown) */
-       ST_KDEPTH(1);                        /* lp_store_release_u32(&t.kdepth, 1) */
-       /* lp_signal_fence() */
-       atomic { e = epoch }                 /* lp_load_acquire_u64(&lp_global.epoch) */
+       ST_KEPOCH(EUNK);                     /* lps_store_u64(&t.kepoch, epochUnknown) */
+       ST_KDEPTH(1);                        /* lps_store_release_u32(&t.kdepth, 1) */
+       /* lps_thread_side_fence() */
+       atomic { e = epoch }                 /* lps_load_acquire_u64(&lps_global.epoch) */
        ST_KEPOCH(e);
 #else
        /* the order before commit 4f3be54 (finding B1) */
@@ -212,8 +212,8 @@ inline rearm() {
     :: act != A_NONE -> ST_ACT(A_NONE)
     :: else -> skip
     fi;
-    /* lp_signal_fence() */
-    atomic { e = epoch }                    /* lp_load_acquire_u64(&lp_global.epoch) */
+    /* lps_thread_side_fence() */
+    atomic { e = epoch }                    /* lps_load_acquire_u64(&lps_global.epoch) */
     atomic { ST_FEPOCH(e); CROSSED }
     if
     :: kdepth != 0 -> ST_KEPOCH(e)

@@ -1,7 +1,7 @@
 /* engine_scan.pml, part of lp_engine.pml (included from it, in this
- * order): Scan.swift: blockReason and scan. */
+ * order): Transition/Scan.swift: blockReason and scan. */
 
-/* ============ patcher side: Transition.swift, Scan.swift ============ */
+/* ============ patcher side: Transition/ ============ */
 
 /* blockReason(t, tx) -> blk: 1 when t blocks the transition.
  *

@@ -1,5 +1,5 @@
 /* engine_state.pml, part of lp_engine.pml (included from it, in this
- * order): the constants of the model, the shared state (lp_global, the
+ * order): the constants of the model, the shared state (lps_global, the
  * record of f, the thread records in memory) and the ghost variables of
  * the properties. */
 
@@ -27,12 +27,12 @@
 #define U_OLD 0
 #define U_NEW 1
 #define EPOCH 1          /* the epoch of the modelled transition */
-#define EUNK 3           /* epochUnknown (Activation.swift): fepoch / kepoch
+#define EUNK 3           /* epochUnknown (Hooks/Activation.swift): fepoch / kepoch
                             between an outermost entry's announcement and
                             its read of the epoch */
 #define NOV 2            /* ghost: no version yet */
 
-/* The activation word (Activation.swift, enum Act) in a byte: bits 0-1
+/* The activation word (Hooks/Activation.swift, enum Act) in a byte: bits 0-1
  * state (0 none, 1 undecided, 2 old, 3 new), bit 2 kind (1: kernel
  * section), bit 3 marker (function depth at its start: 0 or 1 here), bits
  * 4-5 the epoch it belongs to. */
@@ -55,12 +55,12 @@
 #define F_ACT 4
 #define F_OFFLINE 5
 
-/* ---- lp_global and the record of f: written by the patcher only ---- */
-byte epoch;              /* lp_global.epoch */
-bit target;              /* lp_global.target */
-bit kuniv;               /* lp_global.kuniv */
-bit hold;                /* lp_global.hold */
-bit kernel_area;         /* lp_global.kernel_area */
+/* ---- lps_global and the record of f: written by the patcher only ---- */
+byte epoch;              /* lps_global.epoch */
+bit target;              /* lps_global.target */
+bit kuniv;               /* lps_global.kuniv */
+bit hold;                /* lps_global.hold */
+bit kernel_area;         /* lps_global.kernel_area */
 byte tx_epoch;           /* f.tx_epoch */
 byte impl;               /* f.impl: version 0 original, 1 patched */
 byte tx_old = 0;         /* f.tx_old, f.tx_new (stored before tx_epoch) */

@@ -1,5 +1,5 @@
 /* engine_transition.pml, part of lp_engine.pml (included from it, in this
- * order): Transition.swift: complete, startTransition, the hold, the
+ * order): Transition/: complete, startTransition, the hold, the
  * patcher's loop; the processes and the liveness property. */
 
 /* complete() */
@@ -21,7 +21,7 @@ inline startTransition() {
         target = U_NEW; kuniv = U_OLD; hold = 0;
         kernel_area = (LEAVE == LEAVE_KERNEL)
     }
-    d_step { epoch = EPOCH; started = 1 }           /* lp_store_release_u64(&epoch) */
+    d_step { epoch = EPOCH; started = 1 }           /* lps_store_release_u64(&epoch) */
     MB_START;
     tgt = U_NEW
 }
@@ -37,10 +37,10 @@ inline retryGap() {
 }
 
 #if SW == SWITCH_KERNEL
-/* holdAndSwitchKernel(&tx) -> sw_ok, with holding(&lp_global.hold) */
+/* holdAndSwitchKernel(&tx) -> sw_ok, with holding(&lps_global.hold) */
 inline holdAndSwitchKernel() {
     retryGap();
-    hold = 1;                        /* lp_store_u32(word, 1); fetch_add waiting */
+    hold = 1;                        /* lps_store_u32(word, 1); fetch_add waiting */
     MB_HOLD;
     do
     :: scan();

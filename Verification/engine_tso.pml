@@ -1,6 +1,6 @@
 /* engine_tso.pml, part of lp_engine.pml (included from it, in this
  * order): x86-TSO: the store buffers and their drainers,
- * lp_sys_membarrier(), the hooks' stores. */
+ * lps_patcher_side_fence(), the hooks' stores. */
 
 /* ---- TSO store buffers ---- */
 /* commits the oldest store of t's buffer (hf, hv: the caller's locals; not
@@ -36,7 +36,7 @@ end:
     od
 }
 
-/* lp_sys_membarrier(): a full fence on every thread of the process. Its
+/* lps_patcher_side_fence(): a full fence on every thread of the process. Its
  * call sites: startTransition (after the epoch), holding() (after the hold
  * flag), lp_transition_reverse (after the target). -DNO_MEMBARRIER removes
  * all of them; -DNO_MB_START, -DNO_MB_HOLD, -DNO_MB_REVERSE one each. */
@@ -60,7 +60,7 @@ inline membarrier() {
 #define MB_REVERSE membarrier()
 #endif
 
-/* The hooks' plain stores (lp_store_*, lp_store_release_*, the local CAS):
+/* The hooks' plain stores (lps_store_*, lps_store_release_*, the local CAS):
  * into the own buffer, and into the owner's view; one step each. */
 #define ST_FDEPTH(x) atomic { sb[me]!F_FDEPTH,x; fdepth = x; AREA_GHOST }
 #define ST_KDEPTH(x) atomic { sb[me]!F_KDEPTH,x; kdepth = x; AREA_GHOST }

@@ -6,7 +6,7 @@
  * (version 0 original, 1 patched) and the transition moves every thread
  * from universe 0 to universe 1.
  *
- * What the engine does (LateTargets.swift, Functions.swift):
+ * What the engine does (Patches/LateTargets.swift, Functions/FunctionRegistry.swift):
  *   registration  resolveLateTarget + joinTransition, under the patcher
  *                 lock: in a transition, tx_old, tx_new (release), then
  *                 tx_epoch (release), and the record's impl is the
@@ -49,7 +49,7 @@
 #define U_OLD 0
 #define U_NEW 1
 
-bit started, done;       /* the transition: lp_global.epoch 0 -> 1, complete() */
+bit started, done;       /* the transition: lps_global.epoch 0 -> 1, complete() */
 byte epoch;
 
 /* the record of g (struct lp_func) */
@@ -70,9 +70,9 @@ inline register_g() {
     if
     :: !started -> g_impl = 0                   /* startTransition publishes it later */
     :: started && !done ->
-       g_tx_old = 0;                            /* lp_store_release_ptr(&f.tx_old, old) */
-       g_tx_new = 1;                            /* lp_store_release_ptr(&f.tx_new, new) */
-       g_tx_epoch = 1;                          /* lp_store_release_u64(&f.tx_epoch, tx.epoch) */
+       g_tx_old = 0;                            /* lps_store_release_ptr(&f.tx_old, old) */
+       g_tx_new = 1;                            /* lps_store_release_ptr(&f.tx_new, new) */
+       g_tx_epoch = 1;                          /* lps_store_release_u64(&f.tx_epoch, tx.epoch) */
        g_joined = 1;
 #ifdef START_TARGET
        g_impl = 1
@@ -82,7 +82,7 @@ inline register_g() {
     :: done -> g_impl = 1                       /* the final stack's */
     fi;
 #ifndef LIVE_FIRST
-    g_live = 1                                  /* lp_store_release_u64(&f.live, 1) */
+    g_live = 1                                  /* lps_store_release_u64(&f.live, 1) */
 #endif
 }
 
@@ -125,7 +125,7 @@ active [NT] proctype thread() {
            inact[_pid - 1] = 1
        }
     :: inact[_pid - 1] && g_live ->             /* a call of g: validFunction's acquire load of live */
-       x = g_tx_epoch;                          /* lp_load_acquire_u64(&g.tx_epoch) */
+       x = g_tx_epoch;                          /* lps_load_acquire_u64(&g.tx_epoch) */
        if
        :: x != 0 && x == fe[_pid - 1] ->
           v = (au[_pid - 1] == U_NEW -> g_tx_new : g_tx_old);

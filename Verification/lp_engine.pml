@@ -4,31 +4,32 @@
  * hiramatsu.pml, renew.pml). A model file defines its cell, includes this
  * file, and gives the threads' workloads:
  *
- *   LEAVE  LEAVE_PATCHED_SET | LEAVE_KERNEL                (lp_global.leave)
- *   SW     SWITCH_THREAD | SWITCH_KERNEL     (lp_global.sw, effectiveSwitch)
- *   FLAGS  F_KERNEL_EXIT_SWITCHES | F_ARM_AT_KERNEL_EXIT   (lp_global.flags)
+ *   LEAVE  LEAVE_PATCHED_SET | LEAVE_KERNEL                (lps_global.leave)
+ *   SW     SWITCH_THREAD | SWITCH_KERNEL     (lps_global.sw, effectiveSwitch)
+ *   FLAGS  F_KERNEL_EXIT_SWITCHES | F_ARM_AT_KERNEL_EXIT   (lps_global.flags)
  *
  * It mirrors, function by function, the loads and stores of (Swift names in
  * the comments below):
  *
- *   thread side   Hooks.swift       lp_func_enter, enterInTransition,
- *                                   lp_func_exit, lp_kernel_enter,
- *                                   lp_kernel_exit, lp_safe_point, rearm,
- *                                   lp_thread_offline, lp_thread_online
- *                 Activation.swift  activationUniverse, beginActivation,
- *                                   endActivation, notifyPatcher (its
- *                                   lock xadd: a full fence), waitWhileHeld
- *   patcher side  Transition.swift  startTransition, tryCompleteLocked,
- *                                   holdAndSwitchKernel, holding,
- *                                   releaseHold, complete,
- *                                   lp_transition_reverse,
- *                                   lp_transition_force
- *                 Scan.swift        blockReason, scan
- *   records       lp_shim.h         lp_thread_rec_t (fdepth, kdepth, fepoch,
- *                                   kepoch, act, offline); lp_global_t
- *                                   (epoch, target, kuniv, hold,
- *                                   kernel_area); struct lp_func (impl,
- *                                   tx_epoch, tx_old, tx_new)
+ *   thread side   Hooks/          lp_func_enter, enterInTransition,
+ *                                 lp_func_exit, rearm (FunctionHooks);
+ *                                 lp_kernel_enter, lp_kernel_exit,
+ *                                 lp_safe_point, lp_thread_offline,
+ *                                 lp_thread_online (KernelSections);
+ *                                 activationUniverse, beginActivation,
+ *                                 endActivation, notifyPatcher (its lock
+ *                                 xadd: a full fence), waitWhileHeld
+ *                                 (Activation)
+ *   patcher side  Transition/     startTransition, tryCompleteLocked,
+ *                                 holdAndSwitchKernel, holding,
+ *                                 releaseHold, complete, blockReason, scan;
+ *                                 lp_transition_reverse,
+ *                                 lp_transition_force (ABI/TransitionsAPI)
+ *   records       lps_records.h   lps_thread_rec_t (fdepth, kdepth, fepoch,
+ *                                 kepoch, act, offline); lps_global_t
+ *                                 (epoch, target, kuniv, hold,
+ *                                 kernel_area); struct lp_func (impl,
+ *                                 tx_epoch, tx_old, tx_new)
  *
  * Memory model: x86-TSO. Every store of a hook goes into its thread's FIFO
  * store buffer (chan sb[t]); the thread's drainer process commits the
@@ -36,10 +37,10 @@
  * times of its own choosing. A thread's loads of its own record are
  * forwarded from its buffer; only the owner writes its record, so that is
  * "the value it stored last", kept in the thread's locals (fdepth, kdepth,
- * fepoch, kepoch, act, offline). lp_signal_fence() is a compiler barrier and
- * drains nothing; acquire loads, release stores and lp_acquire_fence() are
+ * fepoch, kepoch, act, offline). lps_thread_side_fence() is a compiler barrier and
+ * drains nothing; acquire loads, release stores and lps_acquire_fence() are
  * plain moves on x86 and need nothing beyond TSO. A locked instruction
- * (notifyPatcher's fetch_add) drains the own buffer. lp_sys_membarrier() is
+ * (notifyPatcher's fetch_add) drains the own buffer. lps_patcher_side_fence() is
  * what it is: a full barrier run on every CPU of the process, i.e. each
  * thread's buffer drains (thread by thread, when the IPI lands there), and
  * the patcher waits for all of them. The patcher itself is sequentially
@@ -66,10 +67,10 @@
  * membarrier is not there to help.
  *
  * Variants (the default is the engine's protocol, README.md):
- *   -DREAD_EPOCH_FIRST  outermost entries read lp_global.epoch before they
+ *   -DREAD_EPOCH_FIRST  outermost entries read lps_global.epoch before they
  *                       announce fdepth / kdepth, as before 4f3be54
  *                       (README.md, finding B1): must fail
- *   -DNO_MEMBARRIER     every lp_sys_membarrier() of the patcher removed;
+ *   -DNO_MEMBARRIER     every lps_patcher_side_fence() of the patcher removed;
  *                       -DNO_MB_START, -DNO_MB_HOLD, -DNO_MB_REVERSE: one
  *   -DREVERSE           the patcher may reverse the transition (once)
  *   -DFORCE             the patcher may force it

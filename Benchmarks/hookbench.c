@@ -19,8 +19,8 @@
  *   latency  lp_patch_enable + lp_transition_wait per preset, next to one
  *            urcu_memb_synchronize_rcu(), under 16..1024 busy threads
  *
- * Each section lives in a file of its own (hb_hooks.c, hb_funcs.c, hb_scaling.c,
- * hb_latency.c, hb_memory.c); this file parses the options, runs the
+ * Each section lives in a folder of its own (hooks/, scaling/ for funcs and
+ * scaling, latency/, memory/); this file parses the options, runs the
  * sections in order and writes the JSON and TSV.
  *
  * This is a benchmark, not a test: it asserts nothing about time. It exits

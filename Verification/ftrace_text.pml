@@ -1,6 +1,6 @@
 /*
  * ftrace_text.pml: rewriting a pad while threads execute it
- * (lp_ftrace_text.c, docs/FTRACE.md "The protocol").
+ * (lps_ftrace_text.c, docs/FTRACE.md "The protocol").
  *
  * The pad is five bytes b[0..4]. Threads execute it instruction by
  * instruction: at pc k they fetch b[k]; NOP goes to k+1; JMP (only

@@ -6,9 +6,9 @@
  * && kepoch != epoch) until it leaves the kernel once. Thread 0 calls f
  * inside kernel sections; thread 1 calls f { f } outside the kernel.
  *
- * Mirrors (see lp_engine.pml): as kpatch.pml, plus Hooks.swift
+ * Mirrors (see lp_engine.pml): as kpatch.pml, plus Hooks/
  * lp_kernel_enter / lp_kernel_exit (kepoch, kdepth) and the arming rule of
- * Scan.swift blockReason.
+ * Transition/Scan.swift blockReason.
  *
  * Properties: I0, I2 as in kpatch.pml; at the switch instant no thread is
  * inside a kernel section that it entered before the start (assertion);

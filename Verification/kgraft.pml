@@ -2,7 +2,7 @@
  * kgraft.pml: LP_MODEL_KGRAFT = LEAVE_KERNEL x SWITCH_THREAD.
  *
  * Kernel sections are the activations: an outermost lp_kernel_enter()
- * begins one (beginActivation, kernel kind) that takes lp_global.target at
+ * begins one (beginActivation, kernel kind) that takes lps_global.target at
  * its start; calls of the set function f inside it take that universe; a
  * call of f outside any kernel section is an activation of its own. A
  * kernel section that began before the transition runs old to its end, and
@@ -12,14 +12,14 @@
  * and calls lp_safe_point() between calls of f.
  *
  * Mirrors (see lp_engine.pml for the line-by-line mapping):
- *   Hooks.swift       lp_kernel_enter, lp_kernel_exit, lp_safe_point/rearm,
+ *   Hooks/            lp_kernel_enter, lp_kernel_exit, lp_safe_point/rearm,
  *                     lp_func_enter, enterInTransition, lp_func_exit/exitSlow
- *   Activation.swift  beginActivation, staleActivation, activationUniverse,
+ *   Hooks/Activation.swift  beginActivation, staleActivation, activationUniverse,
  *                     endActivation
- *   Transition.swift  startTransition, tryCompleteLocked (SWITCH_THREAD:
+ *   Transition/       startTransition, tryCompleteLocked (SWITCH_THREAD:
  *                     scan), lp_transition_reverse, lp_transition_force,
  *                     complete
- *   Scan.swift        blockReason (LEAVE_KERNEL: kdepth && !kernelFresh)
+ *   Transition/Scan.swift  blockReason (LEAVE_KERNEL: kdepth && !kernelFresh)
  *
  * Properties: I0 and I1 (monotonic per thread; one version per kernel
  * section / per activation) as assertions in exec_begin; liveness with

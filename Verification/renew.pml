@@ -2,19 +2,19 @@
  * renew.pml: LP_MODEL_RENEW = LEAVE_KERNEL x SWITCH_KERNEL.
  *
  * Kernel sections are the activations (a call of f outside any kernel
- * section is one of its own); they take lp_global.kuniv at their start, or
- * are held back while lp_global.hold is set. The patcher holds, fences,
+ * section is one of its own); they take lps_global.kuniv at their start, or
+ * are held back while lps_global.hold is set. The patcher holds, fences,
  * scans until no thread is inside a kernel section or activation in the
  * old universe (or one older than the transition), flips kuniv, releases.
  * Thread 0 runs kernel sections { f; f }; thread 1 calls f { f } outside
  * the kernel (an activation of its own).
  *
- * Mirrors (see lp_engine.pml): Hooks.swift lp_kernel_enter, lp_kernel_exit,
- * lp_func_enter, enterInTransition, lp_func_exit/exitSlow; Activation.swift
+ * Mirrors (see lp_engine.pml): Hooks/ lp_kernel_enter, lp_kernel_exit,
+ * lp_func_enter, enterInTransition, lp_func_exit/exitSlow; Hooks/Activation.swift
  * beginActivation (hold branch), staleActivation, activationUniverse,
- * endActivation, notifyPatcher, waitWhileHeld; Transition.swift startTransition,
+ * endActivation, notifyPatcher, waitWhileHeld; Transition/ startTransition,
  * tryCompleteLocked, holdAndSwitchKernel, holding, releaseHold, complete,
- * lp_transition_reverse, lp_transition_force; Scan.swift blockReason.
+ * lp_transition_reverse, lp_transition_force; Transition/Scan.swift blockReason.
  *
  * Properties: I0, I2 (no overlap of old and new executions; no way back;
  * one version per kernel section; no thread inside a kernel section at the

@@ -3,7 +3,7 @@
  * LP_MODEL_F_KERNEL_EXIT_SWITCHES.
  *
  * Outermost calls of the set function f are the activations: one that
- * starts in the transition (fepoch == tx_epoch) takes lp_global.target at
+ * starts in the transition (fepoch == tx_epoch) takes lps_global.target at
  * its start (beginActivation, marker = the depth), and nested calls reuse
  * it; one that started before the transition (fepoch older: the "depth
  * marker" says the thread is inside f) runs old to its end, and the patcher
@@ -13,13 +13,13 @@
  * 0 calls f { f } inside and outside kernel sections; thread 1 calls f { f },
  * goes offline and online, and passes safe points.
  *
- * Mirrors (see lp_engine.pml): Hooks.swift lp_func_enter, enterInTransition,
+ * Mirrors (see lp_engine.pml): Hooks/ lp_func_enter, enterInTransition,
  * lp_func_exit/exitSlow, lp_kernel_enter, lp_kernel_exit (the re-arm),
  * lp_safe_point/rearm, lp_thread_offline, lp_thread_online;
- * Activation.swift beginActivation, staleActivation, activationUniverse,
+ * Hooks/Activation.swift beginActivation, staleActivation, activationUniverse,
  * endActivation;
- * Transition.swift startTransition, tryCompleteLocked (scan),
- * lp_transition_reverse, lp_transition_force, complete; Scan.swift
+ * Transition/ startTransition, tryCompleteLocked (scan),
+ * lp_transition_reverse, lp_transition_force, complete; Transition/Scan.swift
  * blockReason (offline; act; fdepth && fepoch != epoch).
  *
  * Properties: I0, I1 (monotonic per thread; one version per outermost

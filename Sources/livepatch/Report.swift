@@ -32,7 +32,7 @@ struct Report: ParsableCommand {
     /// On the loaded 2-core machine, three runs of 5 or 21 rounds gave the
     /// plain hook pair medians as far apart as 2.0x and 7.6x; 41 rounds kept
     /// them within 2.5x-3.5x, each with a 95% interval about +-20% wide
-    /// (Benchmarks/README.md, "Rounds").
+    /// (Benchmarks/README.md, "Method": interleaved rounds).
     static let hookRounds = 41
 
     func run() throws {

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-/* hb_floor.c, linked into hookbench: THE FLOOR (two non-inlined calls that
+/* hooks/hb_floor.c, linked into hookbench: THE FLOOR (two non-inlined calls that
  * increment an initial-exec __thread counter), two empty calls, and a locked
  * read-modify-write (`lock xadd`). */
 const void *hb_floor_enter(void *f);
@@ -20,7 +20,7 @@ void hb_empty_enter(void *f);
 void hb_empty_exit(void *f);
 uint64_t hb_xadd(uint64_t *p);
 
-/* hb_floor.c again, built with -DHB_SO into libhbfloor.so: the floor called
+/* hooks/hb_floor.c again, built with -DHB_SO into libhbfloor.so: the floor called
  * through the PLT of a shared object (what the shared-library hooks pay). */
 const void *hb_so_floor_enter(void *f);
 void hb_so_floor_exit(void *f);
@@ -41,12 +41,12 @@ void hb_qsbr_lock(void);
 void hb_qsbr_unlock(void);
 void hb_qsbr_quiescent(void);
 
-/* hb_cyg.c, compiled with -finstrument-functions: empty functions whose
+/* hooks/hb_cyg.c, compiled with -finstrument-functions: empty functions whose
  * calls run the library's __cyg_profile_func_enter / _exit. */
 void hb_cyg_unregistered(void *f);
 void hb_cyg_registered(void *f);
 
-/* hb_ref.c: lp_func_enter / lp_func_exit transcribed to C (fast path only;
+/* hooks/hb_ref.c: lp_func_enter / lp_func_exit transcribed to C (fast path only;
  * every slow path taken adds 1 to hb_ref_slow_calls). hb_ref_setup returns
  * the function handle to pass them, in the state of the hooks' fast path. */
 const void *hb_ref_enter(void *f);

@@ -14,7 +14,7 @@
 #endif
 
 /* Extern, so that the access is an initial-exec %fs-relative one as in the
- * engine's lp_tls, not a local-exec one the compiler could pick for a static. */
+ * engine's lps_tls, not a local-exec one the compiler could pick for a static. */
 extern __thread uint64_t HB_NAME(floor_tls) __attribute__((tls_model("initial-exec")));
 __thread uint64_t HB_NAME(floor_tls) __attribute__((tls_model("initial-exec")));
 

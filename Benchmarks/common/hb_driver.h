@@ -1,7 +1,7 @@
 /*
  * hb_driver.h — what hookbench's files share (Benchmarks/hookbench.c and its
- * sections: hb_hooks.c, hb_scaling.c, hb_latency.c, hb_memory.c; the common
- * pieces in hb_util.c and hb_fixtures.c). hb.h declares the baselines.
+ * sections: hooks/, scaling/, latency/, memory/; the common pieces in
+ * common/hb_util.c and common/hb_fixtures.c). hb.h declares the baselines.
  */
 #ifndef HB_DRIVER_H
 #define HB_DRIVER_H
@@ -115,7 +115,7 @@ lp_patch_t *make_patch(const char *name, lp_model_t model, lp_func_t *f);
 int transition_state(void);
 int finish_transition(const char *what);
 
-/* ---- the loops the sections share (hb_hooks.c) ---- */
+/* ---- the loops the sections share (hooks/hb_loops.c) ---- */
 
 typedef void (*loop_fn)(uint64_t n, void *arg);
 void loop_floor(uint64_t n, void *arg);
@@ -124,16 +124,16 @@ void loop_hook(uint64_t n, void *arg);
 
 /* ---- the sections ---- */
 
-void section_memory(void);                          /* hb_memory.c */
-void section_hooks(void);                           /* hb_hooks.c */
+void section_memory(void);                          /* memory/hb_memory.c */
+void section_hooks(void);                           /* hooks/hb_pairs.c */
 void report_cyg(void);
 void targets_hooks(void);
 void count_one(void);
-void section_funcs(void);                           /* hb_funcs.c */
+void section_funcs(void);                           /* scaling/hb_funcs.c */
 void targets_funcs(void);
-void section_scaling(void);                         /* hb_scaling.c */
+void section_scaling(void);                         /* scaling/hb_scaling.c */
 void targets_scaling(void);
-void section_latency(void);                         /* hb_latency.c */
+void section_latency(void);                         /* latency/hb_latency.c */
 void targets_latency(void);
 
 #endif /* HB_DRIVER_H */

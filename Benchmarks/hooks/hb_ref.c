@@ -1,7 +1,7 @@
 /*
  * A C transcription of lp_func_enter / lp_func_exit (Sources/LivePatch/
  * Hooks.swift), the reference that separates the hooks' algorithm from
- * Swift's code generation: the same record layouts (lp_shim.h), the same
+ * Swift's code generation: the same record layouts (lps_records.h), the same
  * loads and stores in the same order with the same orderings, and the same
  * branches to out-of-line slow paths. gcc -O2 compiles it; hookbench times
  * it beside the hooks and scripts/count-instructions counts it.
@@ -19,7 +19,7 @@
 
 #include "hb.h"
 
-/* lp_thread_rec_t's hook line, its shadow stack and its count rows; the
+/* lps_thread_rec_t's hook line, its shadow stack and its count rows; the
  * cold registry part is padding (no hook touches it). */
 typedef struct ref_frame {
     const struct ref_func *func;
@@ -62,12 +62,12 @@ typedef struct ref_global {
 } ref_global_t;
 
 _Static_assert(sizeof(ref_thread_t) == 512 && offsetof(ref_thread_t, frames) == 64 && offsetof(ref_thread_t, rows) == 40,
-               "lp_thread_rec_t's layout");
+               "lps_thread_rec_t's layout");
 _Static_assert(sizeof(struct ref_func) == 128 && offsetof(struct ref_func, entries) == 64, "lp_func's layout");
-_Static_assert(sizeof(ref_global_t) == 128 && offsetof(ref_global_t, waiting) == 32, "lp_global_t's layout");
+_Static_assert(sizeof(ref_global_t) == 128 && offsetof(ref_global_t, waiting) == 32, "lps_global_t's layout");
 
 /* As the engine's: a record in a table, the global in .bss, the TLS block an
- * initial-exec __thread whose first word is the record pointer (lp_tls). */
+ * initial-exec __thread whose first word is the record pointer (lps_tls). */
 static ref_thread_t ref_thread __attribute__((aligned(64)));
 static ref_global_t ref_global __attribute__((aligned(64)));
 static struct ref_func ref_func_record __attribute__((aligned(64)));
@@ -93,7 +93,7 @@ __attribute__((noinline)) static const void *slow_enter(void)
 
 __attribute__((noinline)) static void slow_exit(void) { hb_ref_slow_calls++; }
 
-/* lp_local_cas_u64 and lp_local_inc_u64: one instruction, no lock prefix. */
+/* lps_local_cas_u64 and lps_local_inc_u64: one instruction, no lock prefix. */
 static inline void local_cas(uint64_t *p, uint64_t expected, uint64_t desired)
 {
     __asm__ __volatile__("cmpxchgq %2, %1" : "+a"(expected), "+m"(*p) : "r"(desired) : "memory", "cc");

@@ -13,7 +13,7 @@
  * (lp_transition_wait driving holds), in alternating order. Prints, per
  * model, the median over rounds of pending/none with its spread.
  *
- *   cc -O2 Benchmarks/holdbench.c -I CInclude .build-embedded/release/liblivepatch.a \
+ *   cc -O2 Benchmarks/latency/holdbench.c -I CInclude .build-embedded/release/liblivepatch.a \
  *      $(pkg-config --libs liburcu-memb liburcu-cds) -lpthread -o holdbench
  *   ./holdbench [--threads N] [--rounds N] [--round-ms MS] [--hold-us US --retry-us US]
  *

@@ -1,7 +1,7 @@
 /* hookbench section "funcs": the hook pair cycling over 1, 4, 16, 256 and
  * 4096 registered functions, on 1 and on 2 threads at once. A program with
  * many hot functions must pay what one hot function pays: each thread counts
- * in its own rows, indexed by function (lp_shim.h, lp_count_row_t), so no
+ * in its own rows, indexed by function (lps_records.h, lps_count_row_t), so no
  * count moves between threads' cache lines, however many functions are hot.
  * Each figure is a ratio to the 1-function loop on as many threads, taken
  * within a round. */

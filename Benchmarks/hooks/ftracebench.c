@@ -14,7 +14,7 @@
  * A benchmark, not a test: it asserts nothing.
  *
  *   LP_EMBEDDED=1 swift build -c release --scratch-path .build-embedded
- *   cc -O2 Benchmarks/ftracebench.c -I CInclude .build-embedded/release/liblivepatch.a \
+ *   cc -O2 Benchmarks/hooks/ftracebench.c -I CInclude .build-embedded/release/liblivepatch.a \
  *       $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread -o .build-bench/ftracebench
  *   .build-bench/ftracebench [--calls N] [--reps N]
  */

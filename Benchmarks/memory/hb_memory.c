@@ -147,7 +147,7 @@ void section_memory(void)
     for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
     free(th);
 
-    printf("\n== memory: RSS deltas, page-granular (documented: 256 B per thread record, 128 B per function "
+    printf("\n== memory: RSS deltas, page-granular (documented: 512 B per thread record plus 16 B per function it counts, 128 B per function "
            "record + its name) ==\n");
     printf("  %-58s %8.0f B/thread   (%ld KiB for %d)\n", "registering parked threads, with a name", per_named,
            (r1 - r0) / 1024, N);

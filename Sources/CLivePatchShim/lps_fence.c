@@ -75,9 +75,6 @@ void lps_patcher_side_fence_init(void)
         install_signal_barrier();
 }
 
-/* Defined here for signal_barrier(); see "slow-path locks" and "liburcu" below. */
-
-
 /* Signals every registered thread but the caller and waits for each to
  * acknowledge. The registry lock keeps the list still and orders a thread
  * that registers meanwhile after the round (registration takes the lock: it

@@ -3,7 +3,8 @@ internal import CLivePatchShim
 // The engine's shared state, one value per lock that guards it. The hooks
 // read none of it (they read the shim's records, lps_records.h, with
 // atomics), except the injected bug below. docs/DESIGN.md section 8 has the
-// lock order: patcher, then registry; the simulation's lock is taken alone.
+// lock order: patcher, then the fork gate, then registry; the simulation's
+// lock is taken alone.
 
 /// Guarded by the patcher lock (Core/PatcherLock.swift): the slow paths that
 /// decide (patches, transitions, callbacks, policy, introspection).

@@ -2,7 +2,8 @@ internal import CLivePatchShim
 
 // The engine's syscall seam, as swift-system's Syscalls.swift with its
 // Mocking.swift: every wait, clock read, thread signal and runnability check
-// the engine makes goes through these. A simulation run (Simulation/)
+// the engine makes goes through these, but the stack checker's wait for its
+// answers (lps_stack_wait_answers: a plain futex wait, bounded by the round). A simulation run (Simulation/)
 // intercepts them for its own threads, here in Swift; the shim's lps_sys_*
 // are the plain system calls and know nothing of it.
 

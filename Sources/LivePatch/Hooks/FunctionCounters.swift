@@ -21,9 +21,9 @@ func enterCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64)
             return lps_load_u32(&f.pointee.fn_universe)
         }
         // Thread half of the store-then-load pair: the count is stored before
-        // f.hold is read. Pairs with lps_patcher_side_fence() in
-        // Transition.holdFunctions(), run after the patcher sets f.hold and
-        // before it sums the counts.
+        // f.hold is read. Pairs with lps_patcher_side_fence() in holding()
+        // (Transition/Hold.swift, from switchFunctions), run after the
+        // patcher sets f.hold and before it sums the counts.
         lps_thread_side_fence()
         if lps_load_acquire_u32(&f.pointee.hold) != 0 {
             lps_store_u64(word, lps_load_u64(word) &- 1)
@@ -44,7 +44,8 @@ func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) 
     let v = lps_load_u64(word)
     guard v >> 32 == epoch & 0xffff_ffff, v & 0xffff_ffff != 0 else { return }
     lps_store_u64(word, v &- 1)
-    // Pairs with the membarrier after f.hold is set (see enterCountedFunction).
+    // Pairs with lps_patcher_side_fence() after f.hold is set, in holding()
+    // (Transition/Hold.swift; see enterCountedFunction).
     lps_thread_side_fence()
     if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 && lps_load_u32(&f.pointee.hold) != 0 {
         notifyPatcher()

@@ -49,7 +49,7 @@ func kernelSectionOutlives(_ t: ThreadRecord, ended a: UInt64, epoch: UInt64) {
         // UPSTREAM: the return to "user space" proves no set function is on
         // this thread's stack, so its function activations re-arm here.
         lps_store_u64(&t.pointee.fepoch, lps_load_acquire_u64(&lps_global_ref().pointee.epoch))
-        lps_thread_side_fence() // pairs with the membarrier after lps_global.waiting is set
+        lps_thread_side_fence() // pairs with lps_patcher_side_fence() after lps_global.waiting is set (lp_transition_wait)
         if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
     } else if lps_load_u32(&lps_global_ref().pointee.waiting) != 0
                 && lps_load_u64(&t.pointee.kepoch) != lps_load_u64(&lps_global_ref().pointee.epoch) {
@@ -71,7 +71,8 @@ func kernelSectionOutlives(_ t: ThreadRecord, ended a: UInt64, epoch: UInt64) {
     guard let t = lps_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
     lps_store_u64(&t.pointee.act, Act.none)
     lps_store_u32(&t.pointee.offline, 1)
-    // Pairs with the membarrier after lps_global.waiting is set.
+    // Pairs with lps_patcher_side_fence() after lps_global.waiting is set
+    // (lp_transition_wait, ABI/TransitionsAPI.swift).
     lps_thread_side_fence()
     if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
 }

@@ -2,7 +2,7 @@ internal import CLivePatchShim
 
 // The kernel's per-patch callbacks (Documentation/livepatch/callbacks.rst).
 // pre_* run here, from lp_patch_enable/disable, with the patcher lock not
-// held and the patcher marked busy; post_* are queued by completeTransition() and run
+// held and the patcher marked busy; post_* are queued by completeTransition() (or cancelTransition()) and run
 // by deliverEvents() (EventQueue.swift). The rules are next to lp_callbacks_t
 // in livepatch/types.h.
 

@@ -45,6 +45,7 @@ func publish(_ fn: TransitionFunction, slot: Int, epoch: UInt64, universe: UInt3
 /// start: publishes every function and the model, then the epoch, and fences
 /// every thread; the transition is in flight from here.
 func startTransition(_ tx: Transition) {
+    var tx = tx
     for (slot, fn) in tx.functions.enumerated() { publish(fn, slot: slot, epoch: tx.epoch, universe: universeOld) }
     let model = tx.model
     lps_store_u32(&lps_global_ref().pointee.leave, model.leave)
@@ -62,6 +63,7 @@ func startTransition(_ tx: Transition) {
     // thread's next outermost entry reads the new epoch, and every activation
     // it had begun is visible to the scans.
     if injectedBug != LP_BUG_SKIP_GRACE_PERIOD { lps_patcher_side_fence() }
+    tx.startedAt = monotonicNow()
     tx.patch.inTransition = true
     patcher.transition = tx
     patcher.stats.started += 1

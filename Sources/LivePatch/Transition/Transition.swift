@@ -32,7 +32,9 @@ struct Transition {
     var holdTimeouts: UInt32 = 0
     /// Stalled holds since the last one that did not stall.
     var stalledHolds: UInt32 = 0
-    let startedAt: UInt64 = monotonicNow()
+    /// Set by startTransition once the fence has run (what a model's
+    /// pending() is told has elapsed counts from there).
+    var startedAt: UInt64 = 0
     var checks: UInt64 = 0
     var reversals: UInt32 = 0
     /// The model asked to be asked again by this time (0: no such request).

@@ -67,6 +67,7 @@ func registerFromHook() -> ThreadRecord? {
 
 func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
     lps_store_u32(&t.pointee.fdepth, 0)
+    freeAllFrames(t)
     lps_store_u32(&t.pointee.kdepth, 0)
     lps_store_u64(&t.pointee.fepoch, 0)
     lps_store_u64(&t.pointee.kepoch, 0)

@@ -24,7 +24,7 @@ func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UI
 /// enterFrame); a signal handler's hook that lands in between finds the
 /// slot being filled on top, and would judge it by the key the slot last
 /// held: a deeper call's, below the handler's own, made it look abandoned
-/// (Tests/unit/signal_mid_push.c). Every pop frees its slot, so that slot
+/// (Tests/unit/signal_counts.c). Every pop frees its slot, so that slot
 /// reads as live instead.
 let freeFrameKey = UInt64.max
 

@@ -166,12 +166,24 @@ func stackStopMachine(_ tx: inout Transition, deadline: UInt64) -> Bool {
     guard monotonicNow() >= tx.nextHoldAt else { return scan(tx).blocked == 0 }
     patcher.stats.holdAttempts += 1
     let startedAt = monotonicNow()
-    let targets = stackTargets(tx, all: true)
     // Held from the first signal to the release: no thread registers
     // meanwhile (one that would is held in its first hook, before it runs
-    // any implementation) and none finishes exiting, so every registered
-    // thread is among the targets.
-    lps_lock_registry()
+    // any implementation) and none finishes exiting. The targets are listed
+    // before the lock (the listing enters the fork gate, which fork takes
+    // before this lock), so the lock is taken again until no thread
+    // registered since the listing began: then every registered thread is
+    // among the targets. (A thread registered in between once ran unparked,
+    // in the old universe, through the switch: I2 in the threaded torture.)
+    var targets: [StackTarget]
+    while true {
+        lps_lock_registry()
+        let registrations = registry.threads.registrations
+        lps_unlock_registry()
+        targets = stackTargets(tx, all: true)
+        lps_lock_registry()
+        if registry.threads.registrations == registrations { break }
+        lps_unlock_registry()
+    }
     sendStackRequests(targets, tx, mode: Int32(LPS_STACK_PARK.rawValue))
     awaitStackAnswers(targets, bound: min(tx.holdBound, deadline &- min(deadline, startedAt)))
     var clean = true

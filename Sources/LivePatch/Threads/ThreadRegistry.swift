@@ -11,6 +11,9 @@ struct ThreadRegistry {
     var freeSlots: [UInt32] = []
     var highWater: UInt32 = 0
     var live: UInt64 = 0
+    /// Every registration so far: a stack check's stop_machine lists its
+    /// targets without the lock, and sees by it that none was added since.
+    var registrations: UInt64 = 0
     var exitedInside: UInt64 = 0
     var unbalancedOfExited: UInt64 = 0
     var initialized = false
@@ -54,6 +57,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_LIVE))
     lps_thread_list_add(t)
     registry.threads.live += 1
+    registry.threads.registrations &+= 1
     lps_unlock_registry()
     tls.pointee.rec = t
     lps_sys_thread_exit_arm(t)

@@ -145,6 +145,7 @@ __attribute__((noinline, aligned(64))) void hb_ref_exit(void *arg)
     if (!f || depth == 0 || may_have_left_frames(t, key, depth)) return slow_exit();
     uint32_t outer = depth - 1;
     STORE(&t->fdepth, outer);
+    t->frames[outer].key = UINT64_MAX; /* the slot is free (Frames.swift, freeFrame) */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     local_inc(&t->rows[f->index].exits);
     uint64_t a = LOAD(&t->act);

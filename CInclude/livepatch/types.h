@@ -100,7 +100,13 @@ typedef uint32_t lp_model_t;
 #define LP_MODEL_RENEW LP_MODEL_CELL(LP_LEAVE_KERNEL, LP_SWITCH_KERNEL)
 /* The peers with the kernel's detector: upstream livepatch as it is (stack
  * check, per-thread switch, kernel exit a switch point) and kpatch.ko
- * (stop_machine plus stack check). */
+ * (stop_machine plus stack check). Like kpatch, KPATCH_STACK needs an
+ * instant at which no thread is inside the set: under constant load in the
+ * set every stop finds some thread there, so the transition stays pending
+ * (lp_transition_wait returns -ETIMEDOUT and the stalled threads are named,
+ * "in set") where kpatch's load would fail with -EBUSY. Its policy only
+ * waits: end it with lp_transition_reverse (kpatch's failed load) or
+ * lp_transition_force, or give a user model a pending policy. */
 #define LP_MODEL_UPSTREAM_STACK ((lp_model_t)(LP_MODEL_UPSTREAM | LP_MODEL_F_STACK_CHECK))
 #define LP_MODEL_KPATCH_STACK ((lp_model_t)(LP_MODEL_KPATCH | LP_MODEL_F_STACK_CHECK))
 

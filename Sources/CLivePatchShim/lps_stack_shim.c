@@ -208,7 +208,13 @@ int lps_stack_install(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = handler;
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&sa.sa_mask);
+    /* Every other signal waits until the handler returns, as stop_machine
+     * runs with interrupts off: a program's handler nested in a parked one
+     * would run set code in the old universe after the answer, and go on
+     * running it after the switch while the other threads run new code.
+     * (The walk reads memory with process_vm_readv, so it raises no
+     * synchronous signal that blocking could turn fatal.) */
+    sigfillset(&sa.sa_mask);
     if (sigaction(lps_stack_signal(), &sa, NULL) != 0) return -errno;
     installed = 1;
     return 0;

@@ -5,16 +5,17 @@ import Foundation
 /// The main job: every preset side by side. Hook cost and transition
 /// latency come from the hook benchmark (Benchmarks/, run as a separate
 /// program so that it measures the runtime-free static library a C program
-/// links); violations, stalls and latency under a mixed workload come from
-/// the torture harness, run in this process.
+/// links), counting against stack checking from stackbench, likewise;
+/// violations, stalls and latency under a mixed workload come from the
+/// torture harness, run in this process.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the consistency models: hook cost, transition latency, stalls, violations.",
         discussion: """
         Writes REPORT.md, transition-latency.svg and hook-cost.svg into --out, and the raw \
-        JSON of the runs beside them. The hook benchmark is a C program linked against \
-        liblivepatch.a; the first report builds it (scripts/bench --build-only, in the \
-        package this CLI was built from), later ones reuse it.
+        JSON of the runs beside them. The hook benchmark and stackbench are C programs linked \
+        against liblivepatch.a; the first report builds them (scripts/bench --build-only, in the \
+        package this CLI was built from), later ones reuse them.
         """
     )
 
@@ -34,14 +35,21 @@ struct Report: ParsableCommand {
     /// them within 2.5x-3.5x, each with a 95% interval about +-20% wide
     /// (Benchmarks/README.md, "Method": interleaved rounds).
     static let hookRounds = 41
+    /// stackbench's interleaved rounds (each measures the four models once)
+    /// and its caller counts: 9 rounds give a 95% interval from the 2nd and
+    /// 8th ratios; the whole run takes under a minute on 2 loaded cores.
+    static let stackRounds = 9
+    static let stackThreads = "1,16,64"
 
     func run() throws {
-        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 4)
+        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 5)
         let package = Package()
-        let bench = try bench ?? package.hookbench(progress: progress)
+        let bench = try bench ?? package.benchmark("hookbench-static")
         guard FileManager.default.isExecutableFile(atPath: bench) else { throw ReportError("no benchmark at \(bench)") }
+        let stackbench = try package.benchmark("stackbench")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let benchJSON = "\(out)/hookbench.json", tortureJSON = "\(out)/torture.json", countJSON = "\(out)/instructions.json"
+        let stackJSON = "\(out)/stackbench.json"
         let started = Date()
 
         progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
@@ -53,14 +61,19 @@ struct Report: ParsableCommand {
                                       log: "\(out)/instructions.log")) != nil
             && FileManager.default.fileExists(atPath: countJSON)
 
-        progress.phase(3, "torture: \(threads) threads for \(Int(duration)) s")
+        progress.phase(3, "counting against stack checking (stackbench, under a minute)")
+        try runLogged(stackbench, ["--reps", "\(Report.stackRounds)", "--threads", Report.stackThreads, "--json", stackJSON],
+                      log: "\(out)/stackbench.log")
+
+        progress.phase(4, "torture: \(threads) threads for \(Int(duration)) s")
         var args = ["--threads", "\(threads)", "--duration", "\(duration)", "--models", models, "--json", tortureJSON]
         if !progress.enabled { args.append("--no-progress") }
         let tortureLog = "\(out)/torture.log"
         let tortureStatus = withStdout(redirectedTo: tortureLog) { runC(lp_torture_main, name: "livepatch torture", args) }
 
-        progress.phase(4, "writing \(out)/REPORT.md")
-        let summary = ReportData(hookbench: try JSON(path: benchJSON), torture: try JSON(path: tortureJSON),
+        progress.phase(5, "writing \(out)/REPORT.md")
+        let summary = ReportData(hookbench: try JSON(path: benchJSON), stackbench: try JSON(path: stackJSON),
+                                 torture: try JSON(path: tortureJSON),
                                  instructions: counted ? try JSON(path: countJSON) : JSON([String: Any]()),
                                  context: package.context(started: started))
         try summary.latencyPlot().write(toFile: "\(out)/transition-latency.svg", atomically: true, encoding: .utf8)
@@ -108,22 +121,23 @@ struct Package {
 
     func script(_ name: String) -> String { "\(root)/scripts/\(name)" }
 
-    /// The hook benchmark, built by scripts/bench on first use with its
-    /// progress on stderr (about 2 minutes: the Embedded Swift library first).
-    func hookbench(progress: Progress) throws -> String {
-        let path = "\(root)/.build-bench/hookbench-static"
+    /// A benchmark of .build-bench (hookbench-static, stackbench), built with
+    /// the others by scripts/bench on first use with its progress on stderr
+    /// (about 2 minutes: the Embedded Swift library first).
+    func benchmark(_ name: String) throws -> String {
+        let path = "\(root)/.build-bench/\(name)"
         if FileManager.default.isExecutableFile(atPath: path) { return path }
         guard FileManager.default.fileExists(atPath: script("bench")) else {
-            throw ReportError("no hook benchmark: \(root) is no longer the package this CLI was built from; pass --bench")
+            throw ReportError("no \(name): \(root) is no longer the package this CLI was built from; pass --bench")
         }
-        FileHandle.standardError.write("building the hook benchmark (first run, about 2 minutes)\n".data(using: .utf8)!)
+        FileHandle.standardError.write("building the benchmarks (first run, about 2 minutes)\n".data(using: .utf8)!)
         let build = Process()
         build.executableURL = URL(fileURLWithPath: script("bench"))
         build.arguments = ["--build-only"]
         build.standardOutput = FileHandle.standardError
         try build.run()
         build.waitUntilExit()
-        guard build.terminationStatus == 0 else { throw ReportError("building the hook benchmark failed (above)") }
+        guard build.terminationStatus == 0 else { throw ReportError("building the benchmarks failed (above)") }
         return path
     }
 
@@ -215,6 +229,7 @@ struct Ratio {
 /// torture harness and scripts/count-instructions.
 struct ReportData {
     let hookbench: JSON
+    let stackbench: JSON
     let torture: JSON
     let instructions: JSON
     let context: [String: String]
@@ -379,6 +394,7 @@ struct ReportData {
         | ---: | ---: | ---: | ---: | ---: |
         \(funcRows)
 
+        \(stackCheckSection())
         ## docs/DESIGN.md section 6 targets
 
         MET when the whole 95% interval is within the target, MISSED when it is all beyond, UNSURE when \

@@ -15,7 +15,12 @@
  *    unreliable;
  *  - LP_BUG_STACK_SKIP_FRAME: the walker misses the set frame just above the
  *    interrupted one, and the transition completes with the thread inside
- *    the old implementation, which this harness sees.
+ *    the old implementation, which this harness sees;
+ *  - KPATCH_STACK, a thread that answers a stop_machine round only after the
+ *    round gave up, clean, and then enters the old implementation: its
+ *    answer proves nothing once it runs again. A completion check between
+ *    rounds once took every last answer being clean for a switch and
+ *    completed the transition with the thread inside.
  * Timeouts are "did not hang" bounds or "still pending" probes of a thread
  * that is parked inside the set: no check depends on timing.
  */
@@ -26,6 +31,7 @@
 #include "stack_models.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -192,6 +198,53 @@ static void parked(const char *name, lp_model_t model, enum how how, int sees, i
     unpatch(p);
 }
 
+static atomic_int late_phase;
+
+/* Registered, the library's stack signal blocked until late_phase is 2:
+ * the request of the round in flight is answered then (clean), after the
+ * round gave up; then it calls g (the old implementation) and stays there. */
+static void *late_worker(void *arg)
+{
+    (void)arg;
+    lp_thread_register("worker");
+    sigset_t stack_signal;
+    sigemptyset(&stack_signal);
+    sigaddset(&stack_signal, SIGRTMIN + 6);
+    pthread_sigmask(SIG_BLOCK, &stack_signal, NULL);
+    atomic_store(&late_phase, 1);
+    while (atomic_load(&late_phase) == 1) usleep(200);
+    pthread_sigmask(SIG_UNBLOCK, &stack_signal, NULL);
+    call_g();
+    lp_thread_unregister();
+    return NULL;
+}
+
+/* Rounds 1 s apart: the second wait falls between rounds unless the machine
+ * stalls this thread for a second, and then the next round sees the thread
+ * inside the set: the check holds either way. */
+static void late_answer(void)
+{
+    lp_set_switch_policy(2 * MS, 1000 * MS);
+    atomic_store(&hold, 1);
+    atomic_store(&inside, 0);
+    atomic_store(&late_phase, 0);
+    pthread_t th;
+    pthread_create(&th, NULL, late_worker, NULL);
+    while (atomic_load(&late_phase) != 1) usleep(100);
+    lp_patch_t *p = patch_g("late", LP_MODEL_KPATCH_STACK);
+    lp_patch_enable(p);
+    check_rc("KPATCH_STACK: a thread that cannot answer: the round gives up, pending", lp_transition_wait(50 * MS), -ETIMEDOUT);
+    atomic_store(&late_phase, 2);
+    while (!atomic_load(&inside)) usleep(100);
+    check_rc("KPATCH_STACK: it answers clean after the round, then runs the old implementation: still pending",
+             lp_transition_wait(100 * MS), -ETIMEDOUT);
+    atomic_store(&hold, 0);
+    pthread_join(th, NULL);
+    check_rc("KPATCH_STACK: once it left, the transition is complete", lp_transition_wait(HANG_BOUND), 0);
+    lp_set_switch_policy(2 * MS, 5 * MS); /* the defaults */
+    unpatch(p);
+}
+
 static void skip_frame_bug(void)
 {
     lp_debug_inject_bug(LP_BUG_STACK_SKIP_FRAME);
@@ -251,6 +304,7 @@ int main(void)
         if (stack_models[i].stack) parked(stack_models[i].name, stack_models[i].model, GARBAGE_FP, 1, LP_STALL_UNRELIABLE_STACK);
     }
     skip_frame_bug();
+    late_answer();
     check_summary();
     return failed != 0;
 }

@@ -46,7 +46,7 @@ typedef struct lps_count_row {
  * owner writes it; entries at or above fdepth are stale. */
 typedef struct lps_frame {
     const struct lp_func *func;
-    uint64_t key; /* lps_frame_key() at its entry */
+    uint64_t key; /* lps_frame_key() at its entry; UINT64_MAX while the slot is free (Frames.swift) */
 } lps_frame_t;
 
 /* A registered thread: 512 bytes, written on the hot path only by its owner. */

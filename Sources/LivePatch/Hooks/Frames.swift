@@ -19,6 +19,28 @@ func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UI
     frame.pointee.key = key // only the owner reads keys
 }
 
+/// The key a free slot holds: above every frame, so never taken for one a
+/// jump left. lp_func_enter stores the new depth before the frame (see
+/// enterFrame); a signal handler's hook that lands in between finds the
+/// slot being filled on top, and would judge it by the key the slot last
+/// held: a deeper call's, below the handler's own, made it look abandoned
+/// (Tests/unit/signal_counts.c). Every pop frees its slot, so that slot
+/// reads as live instead.
+let freeFrameKey = UInt64.max
+
+/// Pops the slot at `depth` (the depth just stored), if the shadow stack
+/// holds it. Only the owner reads keys: a plain store.
+@inline(__always)
+func freeFrame(_ t: ThreadRecord, at depth: UInt32) {
+    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    (lps_rec_frames(t) + Int(depth)).pointee.key = freeFrameKey
+}
+
+/// Every slot of a record taken by a new thread is free.
+func freeAllFrames(_ t: ThreadRecord) {
+    for depth in 0..<UInt32(LP_FRAMES_KNOWN) { freeFrame(t, at: depth) }
+}
+
 /// The key of the deepest frame the shadow stack holds (depth > 0).
 @inline(__always)
 func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {

@@ -59,7 +59,8 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
         lps_thread_side_fence()
     } else {
         // The depth before the frame: a signal handler landing between the
-        // two stores pushes its frames above this one, never over it. A scan
+        // two stores pushes its frames above this one, never over it, and
+        // reads this slot's key as free (freeFrame), never abandoned. A scan
         // that sees the depth but not yet the frame reads a stale entry; it
         // can only do so if this entry's load of tx_epoch below sees the
         // transition (the membarrier), and then enterOldActivation decides.
@@ -161,6 +162,7 @@ func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: U
 func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
     let outer = depth &- 1
     lps_store_u32(&t.pointee.fdepth, outer)
+    freeFrame(t, at: outer)
     // The depth is stored before waiting is read. Pairs with the membarrier
     // after lps_global.waiting is set: either a scan sees the frame gone, or
     // this exit wakes it.

@@ -162,16 +162,36 @@ func stackSwitchThreads(_ tx: inout Transition, deadline: UInt64) -> Bool {
 /// handler and answers; if every stack is clean the kernel-wide universe
 /// switches while they are parked; then all are released. On failure the
 /// next round comes after the policy's pause (kpatch retries the same way).
+/// Done only once the universe switched: clean answers prove nothing once
+/// their threads run again (the scans here only name the stalled threads).
+/// A scan that found every last answer clean once completed the
+/// transition unswitched, with threads inside old code: a thread that
+/// answered after the round's bound, clean, left no thread blocking.
 func stackStopMachine(_ tx: inout Transition, deadline: UInt64) -> Bool {
-    guard monotonicNow() >= tx.nextHoldAt else { return scan(tx).blocked == 0 }
+    guard monotonicNow() >= tx.nextHoldAt else {
+        _ = scan(tx)
+        return false
+    }
     patcher.stats.holdAttempts += 1
     let startedAt = monotonicNow()
-    let targets = stackTargets(tx, all: true)
     // Held from the first signal to the release: no thread registers
     // meanwhile (one that would is held in its first hook, before it runs
-    // any implementation) and none finishes exiting, so every registered
-    // thread is among the targets.
-    lps_lock_registry()
+    // any implementation) and none finishes exiting. The targets are listed
+    // before the lock (the listing enters the fork gate, which fork takes
+    // before this lock), so the lock is taken again until no thread
+    // registered since the listing began: then every registered thread is
+    // among the targets (one registered in between would run unparked, in
+    // the old universe, through the switch).
+    var targets: [StackTarget]
+    while true {
+        lps_lock_registry()
+        let registrations = registry.threads.registrations
+        lps_unlock_registry()
+        targets = stackTargets(tx, all: true)
+        lps_lock_registry()
+        if registry.threads.registrations == registrations { break }
+        lps_unlock_registry()
+    }
     sendStackRequests(targets, tx, mode: Int32(LPS_STACK_PARK.rawValue))
     awaitStackAnswers(targets, bound: min(tx.holdBound, deadline &- min(deadline, startedAt)))
     var clean = true
@@ -183,7 +203,8 @@ func stackStopMachine(_ tx: inout Transition, deadline: UInt64) -> Bool {
     }
     lps_stack_release()
     lps_unlock_registry()
-    let done = scan(tx).blocked == 0
+    _ = scan(tx)
+    let done = lps_load_u32(&lps_global_ref().pointee.kuniv) == tx.target
     if !done {
         patcher.stats.holdTimeouts += 1
         tx.holdFailed(.timedOut, startedAt: startedAt)

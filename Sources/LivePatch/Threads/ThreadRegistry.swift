@@ -11,6 +11,9 @@ struct ThreadRegistry {
     var freeSlots: [UInt32] = []
     var highWater: UInt32 = 0
     var live: UInt64 = 0
+    /// Every registration so far: a stack check's stop_machine lists its
+    /// targets without the lock, and sees by it that none was added since.
+    var registrations: UInt64 = 0
     var exitedInside: UInt64 = 0
     var unbalancedOfExited: UInt64 = 0
     var initialized = false
@@ -54,6 +57,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_LIVE))
     lps_thread_list_add(t)
     registry.threads.live += 1
+    registry.threads.registrations &+= 1
     lps_unlock_registry()
     tls.pointee.rec = t
     lps_sys_thread_exit_arm(t)
@@ -67,6 +71,7 @@ func registerFromHook() -> ThreadRecord? {
 
 func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
     lps_store_u32(&t.pointee.fdepth, 0)
+    freeAllFrames(t)
     lps_store_u32(&t.pointee.kdepth, 0)
     lps_store_u64(&t.pointee.fepoch, 0)
     lps_store_u64(&t.pointee.kepoch, 0)

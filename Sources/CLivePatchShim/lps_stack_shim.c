@@ -173,7 +173,8 @@ static void handler(int signo, siginfo_t *si, void *context)
      * toward the target it was sent for (the next round asks again): the
      * target is read again after the switch, and a reverse in between undoes
      * it before the thread runs on. Pairs with the store of lps_global.target
-     * and the membarrier after it in reverseLocked(). */
+     * and lps_patcher_side_fence() after it in reverseTransition()
+     * (Transition/Finish.swift). */
     uint32_t target = __atomic_load_n(&req_target, __ATOMIC_RELAXED);
     uint64_t epoch = __atomic_load_n(&req_epoch, __ATOMIC_RELAXED);
     /* Nor may a request of a transition that has ended switch anything

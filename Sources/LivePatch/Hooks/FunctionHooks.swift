@@ -43,7 +43,8 @@ func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: 
 func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if depth == 0 {
         // Announce the activation before reading the epoch (the thread half
-        // of the store-then-load pair with startTransition's membarrier):
+        // of the store-then-load pair with startTransition's
+        // lps_patcher_side_fence()):
         // a scan either sees this depth, or this entry sees the new epoch.
         // Until the epoch is read, fepoch says "unknown"; the release store
         // of the depth makes a scan that sees it see that too, so it retries
@@ -63,14 +64,16 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
         // reads this slot's key as free (freeFrame), never abandoned. A scan
         // that sees the depth but not yet the frame reads a stale entry; it
         // can only do so if this entry's load of tx_epoch below sees the
-        // transition (the membarrier), and then enterOldActivation decides.
+        // transition (startTransition's lps_patcher_side_fence()), and then
+        // enterOldActivation decides.
         lps_store_release_u32(&t.pointee.fdepth, depth &+ 1)
         pushFrame(t, f, key: key, at: depth)
         lps_thread_side_fence() // the frame is stored before tx_epoch is read
     }
     countCall(t, f, entry: true)
-    // Pairs with the release stores of tx_epoch in startTransition() and
-    // completeTransition(): a hook that reads 0 sees the final impl.
+    // Pairs with the release stores of tx_epoch in publish() (from
+    // startTransition and a late target's join) and completeTransition():
+    // a hook that reads 0 sees the final impl.
     let fe = lps_load_acquire_u64(&f.pointee.tx_epoch)
     if fe == 0 {
         // No transition: the steady implementation.
@@ -111,9 +114,9 @@ func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, d
     var fepoch = lps_load_u64(&t.pointee.fepoch)
     if fepoch != epoch && !oldFramesMayHoldSet(t, below: depth, epoch: epoch) {
         lps_store_u64(&t.pointee.fepoch, epoch)
-        // Pairs with the membarrier after lps_global.waiting is set: a scan
-        // that saw the old fepoch and this frame counted the thread as
-        // blocking, and waits for a wake.
+        // Pairs with lps_patcher_side_fence() after lps_global.waiting is set
+        // (lp_transition_wait): a scan that saw the old fepoch and this frame
+        // counted the thread as blocking, and waits for a wake.
         lps_thread_side_fence()
         if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
         fepoch = epoch
@@ -163,7 +166,7 @@ func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
     let outer = depth &- 1
     lps_store_u32(&t.pointee.fdepth, outer)
     freeFrame(t, at: outer)
-    // The depth is stored before waiting is read. Pairs with the membarrier
+    // The depth is stored before waiting is read. Pairs with lps_patcher_side_fence()
     // after lps_global.waiting is set: either a scan sees the frame gone, or
     // this exit wakes it.
     lps_thread_side_fence()

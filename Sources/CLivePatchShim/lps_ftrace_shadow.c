@@ -26,10 +26,12 @@ typedef struct shadow_stack {
 
 /* initial-exec, as lps_tls: the trampoline may run in a signal handler, and
  * a dynamic TLS access may allocate. The trampoline pushes and pops it
- * (lps_ftrace_trampoline.S): the entry is stored before the depth is
- * raised, so that a signal handler landing in between pushes above it and
- * pops its own by stack pointer; an entry is read before the depth drops
- * below it. */
+ * (lps_ftrace_trampoline.S): the depth is raised before the entry is
+ * stored, so that a signal handler landing in between pushes above the
+ * slot, never over it, and pops its own entry by stack pointer (the other
+ * order let a handler overwrite the entry being pushed, and the return of
+ * that call then matched nothing: Tests/unit/ftrace_signals.c); an entry is
+ * read before the depth drops below it. */
 LPS_INTERNAL __thread shadow_stack_t lps_ftrace_shadow __attribute__((tls_model("initial-exec")));
 
 /* What the trampoline reads, at the offsets of lps_ftrace_layout.h. */

@@ -81,9 +81,10 @@ lps_ftrace_trampoline:
     movq %r10, 184(%rsp)
     movq %r11, 200(%rsp)            /* the pad's cell */
     /* The shadow push, inline: f = cell->f; when the stack has room,
-     * e[depth] = {R, S, f}, then depth + 1 (lps_ftrace_shadow.c: the entry
-     * before the depth, for a signal handler landing in between; x86 keeps
-     * the two stores in this order). */
+     * depth + 1, then e[depth] = {R, S, f} (lps_ftrace_shadow.c: the slot
+     * is taken before it is written, so a signal handler landing in between
+     * pushes above it, never over it, and pops its own entry by its stack
+     * pointer; only this thread reads its slots). */
     movq (%r11), %rax
     testq %rax, %rax
     jz 3f
@@ -91,6 +92,8 @@ lps_ftrace_trampoline:
     movl %fs:(%rcx), %edx
     cmpl $LPS_FTRACE_SHADOW_DEPTH, %edx
     jae 2f
+    leal 1(%rdx), %esi
+    movl %esi, %fs:(%rcx)
     leaq (%rdx,%rdx,2), %rsi
     leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
     movq 8(%rbp), %rdi
@@ -98,8 +101,6 @@ lps_ftrace_trampoline:
     leaq 16(%rbp), %rdi
     movq %rdi, %fs:8(%rsi)          /* S */
     movq %rax, %fs:16(%rsi)         /* f */
-    incl %edx
-    movl %edx, %fs:(%rcx)
     movq %rax, 192(%rsp)            /* f */
     movq %rax, %rdi
     call lp_func_enter@PLT

@@ -122,6 +122,10 @@ func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, d
         fepoch = epoch
     }
     if fepoch != epoch { return lps_load_ptr(&f.pointee.impl) }
+    // The epoch may have been published after lp_func_enter's check: a
+    // stack-checked transition still decides by the thread's stack-checked
+    // universe, never by an activation.
+    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
     return enterInTransition(t, f, epoch: epoch, depth: depth)
 }
 
@@ -247,10 +251,9 @@ func rearm(_ t: ThreadRecord) {
 /// and the thread counts for it.
 @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    // Reached through enterOldActivation when the epoch was published
-    // after lp_func_enter's check: a stack-checked transition still decides
-    // by the thread's stack-checked universe, never by an activation.
-    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
+    // Not stack-checked: both callers tested that (for an epoch equal to
+    // the thread's fepoch, the answer cannot change: the global epoch only
+    // grows, and its flags are stored before it).
     let leave = lps_load_u32(&lps_global_ref().pointee.leave)
     var universe: UInt32? = nil
     if leave == LP_LEAVE_FUNCTION.rawValue {

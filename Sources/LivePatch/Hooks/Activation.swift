@@ -30,6 +30,12 @@ enum Act {
     @inline(__always) static func epoch(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: a >> 32) }
     @inline(__always) static func isDecided(_ a: UInt64) -> Bool { state(a) >= 2 }
     @inline(__always) static func universe(_ a: UInt64) -> UInt32 { UInt32(truncatingIfNeeded: state(a) &- 2) }
+    /// Whether `a` is the function activation begun at depth `marker` for
+    /// `epoch`, in any state: one compare, since `a` minus its state-0 word
+    /// is then its state, 1 to 3.
+    @inline(__always) static func isFunctionActivation(_ a: UInt64, epoch: UInt64, marker: UInt32) -> Bool {
+        a &- word(epoch: epoch, marker: marker, kernel: false, state: 0) &- 1 < 3
+    }
     @inline(__always) static func belongs(_ a: UInt64, to epoch: UInt64) -> Bool {
         a != none && Act.epoch(a) == UInt32(truncatingIfNeeded: epoch)
     }
@@ -43,13 +49,35 @@ enum Act {
 /// callee-saved registers.
 @inline(never)
 func beginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
-    beginActivationInline(t, epoch: epoch, kernel: kernel, marker: marker)
+    switch tryBeginActivation(t, epoch: epoch, kernel: kernel, marker: marker) {
+    case .began(let u): return u
+    case .stale: return staleActivation(t)
+    case .held: return beginHeldActivation(t, epoch: epoch, kernel: kernel, marker: marker)
+    case .interrupted:
+        // A signal handler interrupted us and decided this activation: keep its universe.
+        let now = lps_load_u64(&t.pointee.act)
+        if Act.isDecided(now) { return Act.universe(now) }
+        return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
+    }
 }
 
-/// beginActivation, inlined where a call in transition begins its
-/// activation (activationUniverse): the common case of a transition's hooks.
+/// How tryBeginActivation ended: only `began` decided the activation.
+enum ActivationStart {
+    case began(UInt32)
+    /// The transition has ended: act reads "undecided" for it.
+    case stale
+    /// The patcher holds activations back: act reads "undecided".
+    case held
+    /// A signal handler landed between the store and the CAS and may have
+    /// decided the activation itself.
+    case interrupted
+}
+
+/// The calls of beginActivation without its out-of-line cases, inlined
+/// where a call in transition begins its activation (enterInTransition):
+/// the common case of a transition's hooks.
 @inline(__always)
-func beginActivationInline(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> UInt32 {
+func tryBeginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: UInt32) -> ActivationStart {
     let undecided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: Act.undecided)
     lps_store_u64(&t.pointee.act, undecided)
     // Thread half of the store-then-load pair: act is stored before hold,
@@ -57,24 +85,18 @@ func beginActivationInline(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marke
     // startTransition(), which the patcher runs after storing them and
     // before it reads act.
     lps_thread_side_fence()
-    if lps_load_acquire_u64(&lps_global_ref().pointee.epoch) != epoch { return staleActivation(t) }
+    if lps_load_acquire_u64(&lps_global_ref().pointee.epoch) != epoch { return .stale }
     let u: UInt32
     if lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
-        // Acquire: a hold seen here belongs to the epoch read below
+        // Acquire: a hold seen here belongs to the epoch read above
         // (the patcher stores the epoch before it sets any hold).
-        if lps_load_acquire_u32(&lps_global_ref().pointee.hold) != 0 {
-            return beginHeldActivation(t, epoch: epoch, kernel: kernel, marker: marker)
-        }
+        if lps_load_acquire_u32(&lps_global_ref().pointee.hold) != 0 { return .held }
         u = lps_load_u32(&lps_global_ref().pointee.kuniv)
     } else {
         u = lps_load_u32(&lps_global_ref().pointee.target)
     }
-    let decided = Act.word(epoch: epoch, marker: marker, kernel: kernel, state: 2 &+ UInt64(u))
-    if lps_local_cas_u64(&t.pointee.act, undecided, decided) { return u }
-    // A signal handler interrupted us and decided this activation: keep its universe.
-    let now = lps_load_u64(&t.pointee.act)
-    if Act.isDecided(now) { return Act.universe(now) }
-    return beginActivation(t, epoch: epoch, kernel: kernel, marker: marker)
+    // The state goes from 1 (undecided) to 2 + u.
+    return lps_local_cas_u64(&t.pointee.act, undecided, undecided &+ 1 &+ UInt64(u)) ? .began(u) : .interrupted
 }
 
 /// beginActivation found the patcher's hold set: waits it out, then begins
@@ -160,5 +182,5 @@ func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: 
         if lps_load_u64(&t.pointee.kepoch) != epoch { return universeOld }
         return beginActivation(t, epoch: epoch, kernel: true, marker: 0)
     }
-    return beginActivationInline(t, epoch: epoch, kernel: false, marker: depth)
+    return beginActivation(t, epoch: epoch, kernel: false, marker: depth)
 }

@@ -187,44 +187,46 @@ func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
 
 @inline(never)
 func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
-    let fepoch = lps_load_u64(&t.pointee.fepoch)
+    // The common case first: the exit ends the function activation that its
+    // entry began in f's transition.
+    if Act.isFunctionActivation(a, epoch: fe, marker: outer) { return endFunctionActivation(t, a) }
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
-    if !Act.belongs(a, to: fe) && fe != 0 && fe == fepoch && lps_load_u32(&lps_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
-        && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
-        return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+    if lps_load_u32(&lps_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
+        && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue
+        && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {
+        return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe)
     }
-    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+    exitActivation(t, outer: outer, act: a, txEpoch: fe)
 }
 
 @inline(never)
-func exitCountedFunctionActivation(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64,
-                                   fepoch: UInt64) {
+func exitCountedFunctionActivation(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
     exitCountedFunction(t, f, epoch: fe)
-    exitActivation(t, outer: outer, act: a, txEpoch: fe, fepoch: fepoch)
+    exitActivation(t, outer: outer, act: a, txEpoch: fe)
 }
 
 /// The exit's part in area activations: ends the one this frame began, or
 /// tells a waiting patcher that the thread passed a switch point. Every call
 /// is in tail position.
 @inline(__always)
-func exitActivation(_ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64, fepoch: UInt64) {
+func exitActivation(_ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
     if a != Act.none && !Act.isKernel(a) && Act.marker(a) == outer {
-        lps_store_u64(&t.pointee.act, Act.none)
-        // Pairs with the lps_patcher_side_fence() the patcher runs after it sets
-        // lps_global.waiting: either it sees act cleared, or we see waiting.
-        lps_thread_side_fence()
-        if lps_load_u32(&t.pointee.kdepth) != 0 && lps_load_u32(&lps_global_ref().pointee.kernel_area) != 0
-            && lps_load_u64(&t.pointee.kepoch) == fepoch {
-            return kernelSectionOutlives(t, ended: a, epoch: fepoch)
-        }
-        if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { wakeIfBlocking(a) }
-    } else if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 && fepoch != lps_load_u64(&lps_global_ref().pointee.epoch)
+        endFunctionActivation(t, a)
+    } else if lps_load_u32(&lps_global_ref().pointee.waiting) != 0
+                && lps_load_u64(&t.pointee.fepoch) != lps_load_u64(&lps_global_ref().pointee.epoch)
                 && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
         // Leaving an activation that predates the transition, a set function
         // inside one, or the frames beyond the shadow stack: a switch point.
         notifyPatcher()
     }
+}
+
+/// Ends the function activation `a` that the exiting frame began.
+@inline(__always)
+func endFunctionActivation(_ t: ThreadRecord, _ a: UInt64) {
+    if lps_load_u32(&t.pointee.kdepth) != 0 { return endActivationInKernelSection(t, ended: a) }
+    endActivation(t, a)
 }
 
 /// Re-reads the epoch as if the thread had just left every activation, and
@@ -248,21 +250,47 @@ func rearm(_ t: ThreadRecord) {
 }
 
 /// The implementation for a call to `f` while it is in transition `epoch`
-/// and the thread counts for it.
+/// and the thread counts for it. The common cases (a call that begins a
+/// function activation, or one inside a decided activation) make no call,
+/// so they keep nothing in callee-saved registers; the rest are tail calls.
 @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     // Not stack-checked: both callers tested that (for an epoch equal to
     // the thread's fepoch, the answer cannot change: the global epoch only
     // grows, and its flags are stored before it).
     let leave = lps_load_u32(&lps_global_ref().pointee.leave)
-    var universe: UInt32? = nil
     if leave == LP_LEAVE_FUNCTION.rawValue {
-        universe = lps_load_u32(&lps_global_ref().pointee.target)
-    } else if leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
-        universe = enterCountedFunction(t, f, epoch: epoch)
-    } else {
-        universe = activationUniverse(t, epoch: epoch, depth: depth, leave: leave)
+        return implementation(f, epoch: epoch, universe: lps_load_u32(&lps_global_ref().pointee.target))
     }
+    if leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
+        return enterCountedInTransition(t, f, epoch: epoch)
+    }
+    let a = lps_load_u64(&t.pointee.act)
+    if Act.belongs(a, to: epoch) && Act.isDecided(a) { return implementation(f, epoch: epoch, universe: Act.universe(a)) }
+    if a == Act.none && (leave != LP_LEAVE_KERNEL.rawValue || lps_load_u32(&t.pointee.kdepth) == 0),
+       case .began(let u) = tryBeginActivation(t, epoch: epoch, kernel: false, marker: depth) {
+        return implementation(f, epoch: epoch, universe: u)
+    }
+    // Every other outcome of the begin leaves act holding this activation
+    // (undecided, or decided by a signal handler): beginning again out of
+    // line tells them apart.
+    return enterActivationInTransition(t, f, epoch: epoch, depth: depth, leave: leave)
+}
+
+@inline(never)
+func enterCountedInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeRawPointer? {
+    implementation(f, epoch: epoch, universe: enterCountedFunction(t, f, epoch: epoch))
+}
+
+@inline(never)
+func enterActivationInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UnsafeRawPointer? {
+    implementation(f, epoch: epoch, universe: activationUniverse(t, epoch: epoch, depth: depth, leave: leave))
+}
+
+/// The implementation of `f` for `universe`, decided while `f` was in
+/// transition `epoch`: its steady one if no universe was decided.
+@inline(__always)
+func implementation(_ f: FunctionRecord, epoch: UInt64, universe: UInt32?) -> UnsafeRawPointer? {
     let old = lps_load_ptr(&f.pointee.tx_old)
     let new = lps_load_ptr(&f.pointee.tx_new)
     // Seqlock-style re-check: if the transition ended while we decided, what

@@ -3,13 +3,17 @@ internal import CLivePatchShim
 // The kernel-section hooks (lp_kernel_enter/exit) and the calls that tell
 // the patcher a thread holds nothing: safe points, offline and online.
 
-/// A kernel section begun inside the function activation `ended` (already
-/// cleared) outlives it: it becomes an activation of its own, so that no
-/// kernel section of a LEAVE_KERNEL transition is ever without one.
+/// Ends the function activation `a` inside a kernel section. A section
+/// begun in the same transition outlives it: under LEAVE_KERNEL it becomes
+/// an activation of its own, so that no kernel section of a LEAVE_KERNEL
+/// transition is ever without one.
 @inline(never)
-func kernelSectionOutlives(_ t: ThreadRecord, ended a: UInt64, epoch: UInt64) {
-    if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { wakeIfBlocking(a) }
-    _ = beginActivation(t, epoch: epoch, kernel: true, marker: 0)
+func endActivationInKernelSection(_ t: ThreadRecord, ended a: UInt64) {
+    endActivation(t, a)
+    let fepoch = lps_load_u64(&t.pointee.fepoch)
+    if lps_load_u32(&lps_global_ref().pointee.kernel_area) != 0 && lps_load_u64(&t.pointee.kepoch) == fepoch {
+        _ = beginActivation(t, epoch: fepoch, kernel: true, marker: 0)
+    }
 }
 
 /// Enters a kernel section. C: `lp_kernel_enter`.

@@ -122,7 +122,7 @@ lps_ftrace_trampoline:
     .cfi_undefined %rip
     call *%r11
 lps_ftrace_return_site:
-    subq $8, %rsp
+    subq $8, %rsp                   /* R's slot, refilled below */
     pushq %rbp
     movq %rsp, %rbp
     subq $208, %rsp
@@ -132,7 +132,9 @@ lps_ftrace_return_site:
     movq %rdx, 136(%rsp)
     /* The shadow pop, inline: the entry of S, the deepest with that stack
      * pointer; those above it were left by a jump (longjmp) and go too.
-     * The entry is read before the depth drops below it. */
+     * The entry is read before the depth drops below it, and R is put
+     * back in its slot before: a stack walk from then on (lps_stack_shim.c,
+     * in lp_func_exit) sees an ordinary frame. */
     leaq 16(%rbp), %rdi             /* S */
     movq lps_ftrace_shadow@gottpoff(%rip), %rcx
     movl %fs:(%rcx), %edx
@@ -144,7 +146,7 @@ lps_ftrace_return_site:
     cmpq %fs:8(%rsi), %rdi
     jne 4b
     movq %fs:(%rsi), %r8
-    movq %r8, 192(%rsp)             /* R */
+    movq %r8, 8(%rbp)               /* R */
     movq %fs:16(%rsi), %rdi         /* f */
     movl %edx, %fs:(%rcx)
     call lp_func_exit@PLT
@@ -152,9 +154,7 @@ lps_ftrace_return_site:
     movdqu 16(%rsp), %xmm1
     movq 128(%rsp), %rax
     movq 136(%rsp), %rdx
-    movq 192(%rsp), %r11
     leave
-    movq %r11, (%rsp)
     ret
 3:  /* an unpublished pad */
     movq %r11, %rdi
@@ -171,6 +171,9 @@ lps_ftrace_return_site:
     .cfi_def_cfa %rsp, 8
     jmp *%r11
     .cfi_endproc
+    .globl lps_ftrace_trampoline_end
+    .hidden lps_ftrace_trampoline_end
+lps_ftrace_trampoline_end:
     .size lps_ftrace_trampoline, .-lps_ftrace_trampoline
 
     .section .note.GNU-stack,"",@progbits

@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "lps_stack_shim.h"
+#include "lps_ftrace_shim.h"
 
 #include <errno.h>
 #include <link.h>
@@ -119,12 +120,14 @@ static int walk(lps_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
     lps_stack_cell_t *c = lps_stack_cell(rec);
     int unreliable = 0;
     if ((*func = shadow_in_set(rec, &unreliable)) != UINT32_MAX) return LPS_STACK_IN_SET;
-    if (unreliable || !attributable(pc)) return LPS_STACK_UNRELIABLE;
+    if (unreliable || !attributable(pc) || lps_ftrace_in_trampoline(pc)) return LPS_STACK_UNRELIABLE;
     if ((*func = in_set(pc)) != UINT32_MAX) return LPS_STACK_IN_SET;
     /* A leaf may run without a frame of its own (its return address at
      * sp, out of the chain): read that word too, conservatively. */
     uintptr_t top;
-    if (read_own(sp, &top, sizeof top) == 0 && (*func = in_set(top - 1)) != UINT32_MAX) return LPS_STACK_IN_SET;
+    if (read_own(sp, &top, sizeof top) == 0
+        && (*func = in_set((uintptr_t)lps_ftrace_real_return((const void *)top, (const void *)sp) - 1)) != UINT32_MAX)
+        return LPS_STACK_IN_SET;
     uintptr_t lo = c->stack_lo, hi = c->stack_hi;
     if (hi == 0 || sp < lo || sp >= hi) return LPS_STACK_UNRELIABLE;
     int skipped = !__atomic_load_n(&skip_frame, __ATOMIC_RELAXED);
@@ -132,7 +135,11 @@ static int walk(lps_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
         uintptr_t frame[2];
         if (n > 100000 || fp < sp || fp + sizeof frame > hi || (fp & 7) != 0 || read_own(fp, frame, sizeof frame) != 0)
             return LPS_STACK_UNRELIABLE;
-        uintptr_t next = frame[0], ret = frame[1];
+        /* A call hooked by the ftrace trampoline returns to its return
+         * site; where to after that is on the thread's ftrace shadow stack,
+         * which this handler, on the same thread, reads. */
+        uintptr_t next = frame[0], ret = (uintptr_t)lps_ftrace_real_return((const void *)frame[1], (const void *)(fp + 8));
+        if (ret == (uintptr_t)lps_ftrace_return_site) return LPS_STACK_UNRELIABLE;
         /* The outermost frame of a thread: the C library's entry code
          * leaves a zero frame pointer and return address behind it. */
         if (ret == 0) break;

@@ -77,6 +77,14 @@ int lps_ftrace_set_armed(const struct lp_func *f, int armed);
 void lps_ftrace_trampoline(void);
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lps_ftrace_return_site(void);
+/* The end of the trampoline's code. */
+void lps_ftrace_trampoline_end(void);
+/* Whether pc is in the trampoline, where a hooked call's return address is
+ * for a few instructions on neither the stack nor the shadow stack. */
+static inline int lps_ftrace_in_trampoline(uintptr_t pc)
+{
+    return pc >= (uintptr_t)lps_ftrace_trampoline && pc < (uintptr_t)lps_ftrace_trampoline_end;
+}
 
 #include "lps_ftrace_layout.h"
 /* The real return address for a return address read from a stack slot

@@ -34,21 +34,24 @@ internal import CLivePatchShim
 /// LP_MAX_FUNCS of its 2 x LP_MAX_FUNCS slots are used).
 @inline(__always)
 func probeAddress(_ addr: UnsafeRawPointer) -> (slot: UnsafeMutablePointer<lps_addr_slot_t>, found: Bool) {
-    var i = lps_addr_hash(addr)
+    var slot = lps_addr_first(addr)!
     while true {
-        let slot = lps_addr_slot(i)!
         // Pairs with the release store of the key in lps_addr_publish(): a
         // key seen here implies the func stored before it.
         let key = lps_addr_key(slot)
         if key == addr { return (slot, true) }
         if key == nil { return (slot, false) }
-        i &+= 1
+        slot = lps_addr_next(slot)
     }
 }
 
 /// The function registered with lp_func_register_auto() at `addr`, if any.
 @inline(__always)
 func autoFunction(at addr: UnsafeRawPointer) -> FunctionRecord? {
+    // The first slot holds it, unless a function 2 MiB away came first:
+    // tested before the probe loop, so that a hit makes no loop setup.
+    let first = lps_addr_first(addr)!
+    if lps_addr_key(first) == addr { return lps_addr_func(first) }
     let (slot, found) = probeAddress(addr)
     return found ? lps_addr_func(slot) : nil
 }

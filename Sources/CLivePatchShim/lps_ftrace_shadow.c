@@ -67,9 +67,37 @@ LPS_INTERNAL const void *lps_ftrace_unhooked_target(const struct lps_ftrace_cell
     return impl == f->orig ? (const char *)cell->pad + 5 : impl;
 }
 
+/* The trampoline's code range and return site, for the stack walker
+ * (lps_stack_shim.c) and lp_ftrace_return_address: 0 until a pad is mapped,
+ * and until then no call can be hooked. Through these, not the symbols of
+ * the assembly: the walker is linked into every program, and a program that
+ * maps no pad then links no trampoline (the LTO flavour has none: its
+ * archive is bitcode). Stored before any pad is armed; the arming's
+ * MEMBARRIER_CMD_PRIVATE_EXPEDITED_SYNC_CORE (lps_ftrace_text.c) orders
+ * them before every thread's first hooked call. */
+static uintptr_t trampoline_lo, trampoline_hi, return_site;
+
+void lps_ftrace_note_trampoline(void)
+{
+    __atomic_store_n(&trampoline_lo, (uintptr_t)lps_ftrace_trampoline, __ATOMIC_RELAXED);
+    __atomic_store_n(&trampoline_hi, (uintptr_t)lps_ftrace_trampoline_end, __ATOMIC_RELAXED);
+    __atomic_store_n(&return_site, (uintptr_t)lps_ftrace_return_site, __ATOMIC_RELAXED);
+}
+
+int lps_ftrace_in_trampoline(uintptr_t pc)
+{
+    return pc >= __atomic_load_n(&trampoline_lo, __ATOMIC_RELAXED) && pc < __atomic_load_n(&trampoline_hi, __ATOMIC_RELAXED);
+}
+
+int lps_ftrace_is_return_site(uintptr_t a)
+{
+    uintptr_t site = __atomic_load_n(&return_site, __ATOMIC_RELAXED);
+    return site != 0 && a == site;
+}
+
 const void *lps_ftrace_real_return(const void *ret, const void *slot)
 {
-    if (ret != (const void *)lps_ftrace_return_site)
+    if (!lps_ftrace_is_return_site((uintptr_t)ret))
         return ret;
     for (uint32_t d = lps_ftrace_shadow.depth; d > 0; d--)
         if (lps_ftrace_shadow.e[d - 1].sp == (uintptr_t)slot + sizeof(uintptr_t))

@@ -40,6 +40,7 @@ int lps_ftrace_map_stubs(struct lps_ftrace_cell *cells, size_t count)
 {
     if (count == 0)
         return 0;
+    lps_ftrace_note_trampoline();
     const uintptr_t first_pad = (uintptr_t)cells[0].pad, last_pad = (uintptr_t)cells[count - 1].pad;
     uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
     /* cells are sorted by pad: the landing addresses span [lo, hi). */

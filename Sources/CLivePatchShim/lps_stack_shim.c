@@ -139,7 +139,7 @@ static int walk(lps_thread_rec_t *rec, const ucontext_t *uc, uint32_t *func)
          * site; where to after that is on the thread's ftrace shadow stack,
          * which this handler, on the same thread, reads. */
         uintptr_t next = frame[0], ret = (uintptr_t)lps_ftrace_real_return((const void *)frame[1], (const void *)(fp + 8));
-        if (ret == (uintptr_t)lps_ftrace_return_site) return LPS_STACK_UNRELIABLE;
+        if (lps_ftrace_is_return_site(ret)) return LPS_STACK_UNRELIABLE; /* matched no hooked call */
         /* The outermost frame of a thread: the C library's entry code
          * leaves a zero frame pointer and return address behind it. */
         if (ret == 0) break;

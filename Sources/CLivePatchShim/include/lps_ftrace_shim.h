@@ -79,12 +79,14 @@ void lps_ftrace_trampoline(void);
 void lps_ftrace_return_site(void);
 /* The end of the trampoline's code. */
 void lps_ftrace_trampoline_end(void);
+/* Notes the trampoline's code range and return site for the two calls
+ * below; lps_ftrace_map_stubs runs it before any pad can be armed. */
+void lps_ftrace_note_trampoline(void);
 /* Whether pc is in the trampoline, where a hooked call's return address is
  * for a few instructions on neither the stack nor the shadow stack. */
-static inline int lps_ftrace_in_trampoline(uintptr_t pc)
-{
-    return pc >= (uintptr_t)lps_ftrace_trampoline && pc < (uintptr_t)lps_ftrace_trampoline_end;
-}
+int lps_ftrace_in_trampoline(uintptr_t pc);
+/* Whether a is the trampoline's return site. */
+int lps_ftrace_is_return_site(uintptr_t a);
 
 #include "lps_ftrace_layout.h"
 /* The real return address for a return address read from a stack slot

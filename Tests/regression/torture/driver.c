@@ -269,9 +269,20 @@ static int wait_transition(struct round *r)
     rc = lp_transition_wait(G.bound_ns);
     if (rc == -ETIMEDOUT) {
         int ignored = 0;
+        lp_transition_status_t st;
+        lp_transition_status(&st);
         lp_transition_for_each_stalled(collect_stalled, &ignored);
         fprintf(stderr, "\ntorture: round %u (%s, %s) did not complete in %.1f s; stalled:%s\n", r->number, m->name,
                 op_names[r->op], G.bound_ns / 1e9, G.stalled_report);
+        /* What the engine saw, and whether it was about to finish: a hang
+         * to diagnose, not to excuse (it still counts as one). */
+        uint64_t t0 = now_ns();
+        int late = lp_transition_wait(1000000000ull);
+        fprintf(stderr, "torture: at the bound: %llu threads pending at the last of %llu checks, %llu nudges sent; "
+                        "then %s %.1f ms later\n",
+                (unsigned long long)st.pending_threads, (unsigned long long)st.checks,
+                (unsigned long long)st.nudges_sent, late == 0 ? "completed" : "still pending",
+                (now_ns() - t0) / 1e6);
         m->stalls++;
         r->explained = 0;
         lp_transition_force();

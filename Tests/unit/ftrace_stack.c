@@ -28,9 +28,6 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#define MS 1000000ull
-#define HANG_BOUND (20000 * MS)
-#define PROBE (200 * MS)
 
 static atomic_int hold, inside;
 
@@ -76,10 +73,7 @@ static void probe(const char *model_name, lp_model_t model, int (*entry)(void), 
     check_rc("enable g", lp_patch_enable(p), 0);
     snprintf(what, sizeof what, "%s: parked in f called through the trampoline from %s: %s", model_name, entry_name,
              sees ? "seen, the transition stalls" : "not seen, it completes with the thread inside");
-    if (sees)
-        check_rc(what, lp_transition_wait(PROBE), -ETIMEDOUT);
-    else
-        check(lp_transition_wait(HANG_BOUND) == 0 && atomic_load(&inside), what);
+    check_parked_thread(what, sees, &inside);
     atomic_store(&hold, 0);
     pthread_join(th, NULL);
     check_rc("the transition ends once the thread left", lp_transition_wait(HANG_BOUND), 0);

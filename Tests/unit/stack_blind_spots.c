@@ -34,9 +34,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MS 1000000ull
-#define HANG_BOUND (20000 * MS)
-#define PROBE (200 * MS)
 
 static atomic_int hold, inside;
 static lp_func_t *f_f;
@@ -113,10 +110,7 @@ static void probe(const char *model_name, lp_model_t model, enum spot spot, int 
     lp_patch_enable(p);
     snprintf(what, sizeof what, "%s: %s: %s", model_name, spot_names[spot], sees ? "seen, the transition stalls"
                                                                                  : "missed, it completes with the thread inside");
-    if (sees)
-        check_rc(what, lp_transition_wait(PROBE), -ETIMEDOUT);
-    else
-        check(lp_transition_wait(HANG_BOUND) == 0 && atomic_load(&inside), what);
+    check_parked_thread(what, sees, &inside);
     atomic_store(&hold, 0);
     pthread_join(th, NULL);
     lp_transition_wait(HANG_BOUND);

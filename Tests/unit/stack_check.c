@@ -37,9 +37,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define MS 1000000ull
-#define HANG_BOUND (20000 * MS)
-#define PROBE (200 * MS)
 
 static atomic_int hold, inside, stop, calls;
 static lp_func_t *g_f;
@@ -179,16 +176,14 @@ static void parked(const char *name, lp_model_t model, enum how how, int sees, i
     while (!atomic_load(&inside)) usleep(100);
     lp_patch_t *p = patch_g(name, model);
     lp_patch_enable(p);
+    snprintf(what, sizeof what, sees ? "%s: a thread %s: the transition stalls"
+                                     : "%s: a thread %s: unseen, the transition completes with it inside", name, where);
+    check_parked_thread(what, sees, &inside);
     if (sees) {
-        snprintf(what, sizeof what, "%s: a thread %s: the transition stalls", name, where);
-        check_rc(what, lp_transition_wait(PROBE), -ETIMEDOUT);
         struct named n = {0, 0};
         lp_transition_for_each_stalled(find_worker, &n);
         snprintf(what, sizeof what, "%s: the stall names it, reason %d (got %d)", name, reason, n.reason);
         check(n.found && n.reason == reason, what);
-    } else {
-        snprintf(what, sizeof what, "%s: a thread %s: unseen, the transition completes with it inside", name, where);
-        check(lp_transition_wait(HANG_BOUND) == 0 && atomic_load(&inside), what);
     }
     atomic_store(&hold, 0);
     spin_flag = 0;

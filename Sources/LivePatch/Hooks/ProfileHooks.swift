@@ -48,10 +48,14 @@ func probeAddress(_ addr: UnsafeRawPointer) -> (slot: UnsafeMutablePointer<lps_a
 /// The function registered with lp_func_register_auto() at `addr`, if any.
 @inline(__always)
 func autoFunction(at addr: UnsafeRawPointer) -> FunctionRecord? {
-    // The first slot holds it, unless a function 2 MiB away came first:
-    // tested before the probe loop, so that a hit makes no loop setup.
+    // The first slot decides, unless it holds a function 2 MiB away: tested
+    // before the probe loop, so that a hit or a miss makes no loop setup.
+    // Pairs with the release store of the key in lps_addr_publish(), as in
+    // probeAddress.
     let first = lps_addr_first(addr)!
-    if lps_addr_key(first) == addr { return lps_addr_func(first) }
+    let key = lps_addr_key(first)
+    if key == addr { return lps_addr_func(first) }
+    if key == nil { return nil }
     let (slot, found) = probeAddress(addr)
     return found ? lps_addr_func(slot) : nil
 }

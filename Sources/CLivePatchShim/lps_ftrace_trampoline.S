@@ -4,30 +4,47 @@
  * An armed pad of f is `jmp` to its stub, which loads the pad's cell
  * (struct lps_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
  * the caller's stack pointer before its call, and the return stack buffer
- * holds R alone, as for any call. The trampoline saves f's argument
- * registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a variadic
- * call, r10: a static chain, xmm0-7), keeps R on the thread's shadow stack
- * (lps_ftrace_shadow.c), calls lp_func_enter(f) for the implementation,
- * restores the registers and *calls* the
- * implementation with rsp = S: its return address lands in R's slot and
- * its stack arguments are where they were. When it returns here
- * (lps_ftrace_return_site, rsp = S) the return registers (rax rdx xmm0 xmm1)
- * are saved, the shadow stack popped, lp_func_exit(f) called, and the
- * trampoline returns to R. Every call and ret pairs up: no return is
- * mispredicted.
+ * holds R alone, as for any call. The trampoline saves f's integer
+ * argument registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a
+ * variadic call, r10: a static chain), keeps R on the thread's shadow stack
+ * (lps_ftrace_shadow.c), calls lps_ftrace_enter_fast(f, key) for the
+ * implementation, restores the registers and *calls* the implementation
+ * with rsp = S: its return address lands in R's slot and its stack
+ * arguments are where they were. When it returns here
+ * (lps_ftrace_return_site, rsp = S) the integer return registers (rax rdx)
+ * are saved, the shadow stack popped, lps_ftrace_exit_fast(f, key) called,
+ * and the trampoline returns to R. Every call and ret pairs up: no return
+ * is mispredicted.
  *
- * Both hooks are called with rsp = S - 224, so lp_func_enter and
- * lp_func_exit see the same frame key (lps_frame_key: their frame address,
- * S - 240) and keys nest as the calls do. Not saved: the upper halves of
- * ymm/zmm arguments and an x87 return value (long double).
+ * The fast hooks (Ftrace/TrampolineHooks.swift) touch no vector register,
+ * so xmm0-7 (arguments) and xmm0-1 (return values) are saved only around
+ * the calls that may use them: lp_func_enter, lp_func_exit and the rest of
+ * a hook during a transition (TrampolineHooks.swift says why).
+ *
+ * Every hook is called with rsp = S - 224, and the fast ones are passed
+ * key = S - 240: the frame key (lps_frame_key: the frame address) that
+ * lp_func_enter and lp_func_exit see when called from here, so keys nest as
+ * the calls do. Not saved: the upper halves of ymm/zmm arguments and an x87
+ * return value (long double).
  *
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
  */
 #include "lps_ftrace_layout.h"
 
-/* The argument registers, as saved at the trampoline's entry. */
-.macro RESTORE_ARGUMENTS
+/* The argument registers, as saved at the trampoline's entry: the vector
+ * ones only for a call that may use them. */
+.macro SAVE_VECTOR_ARGUMENTS
+    movdqu %xmm0, 0(%rsp)
+    movdqu %xmm1, 16(%rsp)
+    movdqu %xmm2, 32(%rsp)
+    movdqu %xmm3, 48(%rsp)
+    movdqu %xmm4, 64(%rsp)
+    movdqu %xmm5, 80(%rsp)
+    movdqu %xmm6, 96(%rsp)
+    movdqu %xmm7, 112(%rsp)
+.endm
+.macro RESTORE_VECTOR_ARGUMENTS
     movdqu 0(%rsp), %xmm0
     movdqu 16(%rsp), %xmm1
     movdqu 32(%rsp), %xmm2
@@ -36,6 +53,8 @@
     movdqu 80(%rsp), %xmm5
     movdqu 96(%rsp), %xmm6
     movdqu 112(%rsp), %xmm7
+.endm
+.macro RESTORE_ARGUMENTS
     movq 128(%rsp), %rdi
     movq 136(%rsp), %rsi
     movq 144(%rsp), %rdx
@@ -45,6 +64,9 @@
     movq 176(%rsp), %rax
     movq 184(%rsp), %r10
 .endm
+
+/* The frame key the hooks see: rbp is S - 16 in both halves. */
+#define KEY_FROM_RBP (-224)
 
     .text
 
@@ -63,14 +85,6 @@ lps_ftrace_trampoline:
     .cfi_def_cfa_register %rbp
     .cfi_remember_state
     subq $208, %rsp
-    movdqu %xmm0, 0(%rsp)
-    movdqu %xmm1, 16(%rsp)
-    movdqu %xmm2, 32(%rsp)
-    movdqu %xmm3, 48(%rsp)
-    movdqu %xmm4, 64(%rsp)
-    movdqu %xmm5, 80(%rsp)
-    movdqu %xmm6, 96(%rsp)
-    movdqu %xmm7, 112(%rsp)
     movq %rdi, 128(%rsp)
     movq %rsi, 136(%rsp)
     movq %rdx, 144(%rsp)
@@ -103,9 +117,12 @@ lps_ftrace_trampoline:
     movq %rax, %fs:16(%rsi)         /* f */
     movq %rax, 192(%rsp)            /* f */
     movq %rax, %rdi
-    call lp_func_enter@PLT
-    /* f's own implementation is its body after the pad (its entry would
-     * run the pad again). */
+    leaq KEY_FROM_RBP(%rbp), %rsi
+    call lps_ftrace_enter_fast
+    testq %rdx, %rdx
+    jnz 6f
+7:  /* rax: the implementation. f's own is its body after the pad (its
+     * entry would run the pad again). */
     movq 192(%rsp), %rdi
     movq 200(%rsp), %r11
     movq LPS_CELL_PAD(%r11), %r11
@@ -126,8 +143,6 @@ lps_ftrace_return_site:
     pushq %rbp
     movq %rsp, %rbp
     subq $208, %rsp
-    movdqu %xmm0, 0(%rsp)
-    movdqu %xmm1, 16(%rsp)
     movq %rax, 128(%rsp)
     movq %rdx, 136(%rsp)
     /* The shadow pop, inline: the entry of S, the deepest with that stack
@@ -149,23 +164,51 @@ lps_ftrace_return_site:
     movq %r8, 8(%rbp)               /* R */
     movq %fs:16(%rsi), %rdi         /* f */
     movl %edx, %fs:(%rcx)
-    call lp_func_exit@PLT
-    movdqu 0(%rsp), %xmm0
-    movdqu 16(%rsp), %xmm1
-    movq 128(%rsp), %rax
+    movq %rdi, 144(%rsp)            /* f */
+    leaq KEY_FROM_RBP(%rbp), %rsi
+    call lps_ftrace_exit_fast
+    testl %eax, %eax
+    jnz 8f
+9:  movq 128(%rsp), %rax
     movq 136(%rsp), %rdx
     leave
     ret
+8:  /* The rest of the exit, in a call that may use the vector registers:
+     * the return values in xmm0-1 are saved around it. */
+    movdqu %xmm0, 0(%rsp)
+    movdqu %xmm1, 16(%rsp)
+    movq 144(%rsp), %rdi
+    cmpl $LPS_FTRACE_EXIT_HOOK, %eax
+    jne 10f
+    call lp_func_exit@PLT
+    jmp 11f
+10: call lps_ftrace_exit_rest
+11: movdqu 0(%rsp), %xmm0
+    movdqu 16(%rsp), %xmm1
+    jmp 9b
 3:  /* an unpublished pad */
     movq %r11, %rdi
     call lps_ftrace_unpublished
 5:  /* a return that matches no hooked call */
     call lps_ftrace_unmatched
-2:  /* the shadow stack is full: unhooked */
     .cfi_restore_state
+6:  /* The rest of the entry, in a call that may use the vector registers. */
+    SAVE_VECTOR_ARGUMENTS
+    movq 192(%rsp), %rdi
+    cmpq $LPS_FTRACE_ENTER_HOOK, %rdx
+    jne 12f
+    call lp_func_enter@PLT
+    jmp 13f
+12: movq %rdx, %rsi
+    call lps_ftrace_enter_rest
+13: RESTORE_VECTOR_ARGUMENTS
+    jmp 7b
+2:  /* the shadow stack is full: unhooked */
+    SAVE_VECTOR_ARGUMENTS
     movq 200(%rsp), %rdi
     call lps_ftrace_unhooked_target
     movq %rax, %r11
+    RESTORE_VECTOR_ARGUMENTS
     RESTORE_ARGUMENTS
     leave
     .cfi_def_cfa %rsp, 8

@@ -15,4 +15,12 @@
 /* offsetof(struct lps_ftrace_cell, pad) */
 #define LPS_CELL_PAD 8
 
+/* lps_ftrace_entry.rest when the fast entry hook did nothing: the
+ * trampoline calls lp_func_enter. No epoch is ever this. */
+#define LPS_FTRACE_ENTER_HOOK (-1)
+/* What the fast exit hook (lps_ftrace_exit_fast) returns. */
+#define LPS_FTRACE_EXITED 0    /* the exit is done */
+#define LPS_FTRACE_EXIT_HOOK 1 /* nothing done: the trampoline calls lp_func_exit */
+#define LPS_FTRACE_EXIT_REST 2 /* popped and counted: lps_ftrace_exit_rest does the rest */
+
 #endif

@@ -75,6 +75,13 @@ int lps_ftrace_set_armed(const struct lp_func *f, int armed);
 /* ---- the trampoline (lps_ftrace_trampoline.S, lps_ftrace_shadow.c) ---------- */
 
 void lps_ftrace_trampoline(void);
+/* What the trampoline's fast entry hook (lps_ftrace_enter_fast,
+ * Ftrace/TrampolineHooks.swift) returns, in rax:rdx. */
+struct lps_ftrace_entry {
+    const void *impl; /* the implementation to run, when rest is 0 */
+    uint64_t rest;    /* 0: entered; LPS_FTRACE_ENTER_HOOK: nothing done yet;
+                       * else f's transition, which lps_ftrace_enter_rest decides */
+};
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lps_ftrace_return_site(void);
 /* The end of the trampoline's code. */

@@ -41,6 +41,18 @@ func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: 
 /// implementation.
 @inline(__always)
 func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    let fe = beginFrame(t, f, key: key, depth: depth)
+    if fe == 0 {
+        // No transition: the steady implementation.
+        return lps_load_ptr(&f.pointee.impl)
+    }
+    return enterFrameInTransition(t, f, epoch: fe, depth: depth)
+}
+
+/// Pushes the frame of `f` above `depth` and counts the entry; returns f's
+/// tx_epoch as read after both (0: f is in no transition).
+@inline(__always)
+func beginFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UInt64 {
     if depth == 0 {
         // Announce the activation before reading the epoch (the thread half
         // of the store-then-load pair with startTransition's
@@ -74,11 +86,13 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
     // Pairs with the release stores of tx_epoch in publish() (from
     // startTransition and a late target's join) and completeTransition():
     // a hook that reads 0 sees the final impl.
-    let fe = lps_load_acquire_u64(&f.pointee.tx_epoch)
-    if fe == 0 {
-        // No transition: the steady implementation.
-        return lps_load_ptr(&f.pointee.impl)
-    }
+    return lps_load_acquire_u64(&f.pointee.tx_epoch)
+}
+
+/// The implementation for an entry whose frame beginFrame pushed while `f`
+/// was in transition `fe`.
+@inline(__always)
+func enterFrameInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch fe: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if stackChecked(fe) { return enterStackChecked(t, f, epoch: fe) }
     if fe != lps_load_u64(&t.pointee.fepoch) { return enterOldActivation(t, f, epoch: fe, depth: depth) }
     return enterInTransition(t, f, epoch: fe, depth: depth)
@@ -167,6 +181,13 @@ func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: U
 /// Ends the activation of `f` at `depth` (> 0).
 @inline(__always)
 func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
+    finishExit(t, f, outer: popFrame(t, f, depth: depth))
+}
+
+/// Pops the frame of `f` at `depth` (> 0) and counts the exit; returns the
+/// depth left.
+@inline(__always)
+func popFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) -> UInt32 {
     let outer = depth &- 1
     lps_store_u32(&t.pointee.fdepth, outer)
     freeFrame(t, at: outer)
@@ -175,14 +196,24 @@ func exitFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) {
     // this exit wakes it.
     lps_thread_side_fence()
     countCall(t, f, entry: false)
+    return outer
+}
+
+/// The rest of an exit whose frame popFrame popped: nothing in the steady
+/// state.
+@inline(__always)
+func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
     let a = lps_load_u64(&t.pointee.act)
     let fe = lps_load_u64(&f.pointee.tx_epoch)
-    // Steady state: no activation, f in no transition, and (at the outermost
-    // exit, or back within the shadow stack) no patcher waiting. Everything
-    // else is out of line.
-    if a | fe != 0 || ((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lps_load_u32(&lps_global_ref().pointee.waiting) != 0) {
-        exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
-    }
+    if !exitIsSteady(outer: outer, act: a, txEpoch: fe) { exitSlow(t, f, outer: outer, act: a, txEpoch: fe) }
+}
+
+/// Steady state: no activation, f in no transition, and (at the outermost
+/// exit, or back within the shadow stack) no patcher waiting. Everything
+/// else is out of line.
+@inline(__always)
+func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
+    a | fe == 0 && !((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lps_load_u32(&lps_global_ref().pointee.waiting) != 0)
 }
 
 @inline(never)

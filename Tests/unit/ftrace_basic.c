@@ -14,6 +14,7 @@
 #include "noipa.h"
 
 #include <execinfo.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -43,6 +44,15 @@ NOIPA int depth(int n)
     int r = depth(n - 1);
     __asm__ volatile("" ::: "memory");
     return r + 1;
+}
+
+/* A thread's first call of a pad function: it has no record yet, so the
+ * trampoline's fast hook defers to lp_func_enter, which registers the thread
+ * (allocating, and clearing memory with the C library's vector code). */
+static void *call_scale_first(void *result)
+{
+    *(double *)result = scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7);
+    return NULL;
 }
 
 static const void *seen_ret, *seen_real;
@@ -173,6 +183,12 @@ int main(void)
     check(scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7) == 31.0, "nine arguments (three on the stack), old body");
     run(p);
     check(scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7) == -31.0, "and the replacement");
+    /* The vector registers are saved only around the hooks' slow paths
+     * (Ftrace/TrampolineHooks.swift): the arguments survive those too. */
+    double first = 0;
+    pthread_t th;
+    check(pthread_create(&th, NULL, call_scale_first, &first) == 0 && pthread_join(th, NULL) == 0 && first == -31.0,
+          "floating point through the slow path (a new thread's first call registers it)");
     stop(p);
 
     /* Recursion deeper than the shadow stack: the deeper calls run unhooked

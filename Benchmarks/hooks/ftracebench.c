@@ -3,29 +3,34 @@
  *
  *   pad, disarmed     a function with a pad (NOPs) / the same without one
  *   trampoline        a patched pad function called directly (its pad calls
- *                     the trampoline: lp_func_enter, the return hooked for
- *                     lp_func_exit) / a direct call of the same body
+ *                     the trampoline: the entry hook, the return hooked for
+ *                     the exit hook) / a direct call of the same body
  *   trampoline/hooks  the same / the hook pair: lp_func_enter, a call
  *                     through the pointer it returns, lp_func_exit
  *                     (issue 15's target: at most 2x)
  *
- * --reps times the four loops of --calls calls each, back to back: ns per
- * call (the best rep) and each ratio within a rep (the median over reps).
- * A benchmark, not a test: it asserts nothing.
+ * --reps rounds of the four loops of --calls calls each, back to back: each
+ * ratio is taken within a round, so that a slow stretch of a loaded machine
+ * hits both of its sides, and printed as the median over rounds with its
+ * 95% interval (hb_util.c's ratio_spread), beside the best ns per call.
+ * The targets are printed as MET/MISSED/UNSURE lines, as hookbench's;
+ * --json FILE writes the figures (`livepatch report` runs it). A benchmark,
+ * not a test: it asserts nothing.
  *
- *   LP_EMBEDDED=1 swift build -c release --scratch-path .build-embedded
- *   cc -O2 Benchmarks/hooks/ftracebench.c -I CInclude .build-embedded/release/liblivepatch.a \
- *       $(pkg-config --libs liburcu-memb liburcu-cds) -lelf -lpthread -o .build-bench/ftracebench
- *   .build-bench/ftracebench [--calls N] [--reps N]
+ *   scripts/bench --build-only   (builds .build-bench/ftracebench)
+ *   .build-bench/ftracebench [--calls N] [--reps N] [--json FILE]
  */
 #define _GNU_SOURCE
-#include <livepatch.h>
+#include "hb_driver.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <unistd.h>
+
+/* hb_util.c's target() reads it. */
+hb_options_t opt = {.variant = "ftracebench"};
 
 /* The same body with and without a pad, and a replacement; noinline and no
  * IPA, so each call is a real call of that symbol. */
@@ -45,13 +50,6 @@ NOIPA long hooked_impl(long x) { return x * 3 + 1; }
 static long calls = 5000000, reps = 21;
 static lp_func_t *hook_f;
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* One timed loop: ns per call. */
 #define LOOP(name, call)                                   \
     static double name(void)                               \
@@ -67,18 +65,6 @@ static uint64_t now_ns(void)
 LOOP(time_plain, plain(i))
 LOOP(time_padded, padded(i))
 LOOP(time_patched, patched(i))
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v)
-{
-    qsort(v, (size_t)reps, sizeof *v, compare_doubles);
-    return reps % 2 ? v[reps / 2] : (v[reps / 2 - 1] + v[reps / 2]) / 2;
-}
 
 static double best(const double *v)
 {
@@ -99,12 +85,24 @@ LOOP(time_hooks, hook_pair(i))
 
 int main(int argc, char **argv)
 {
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--calls") == 0)
-            calls = atol(argv[i + 1]);
-        else if (strcmp(argv[i], "--reps") == 0)
-            reps = atol(argv[i + 1]);
+    const char *json = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--calls") == 0 && i + 1 < argc)
+            calls = atol(argv[++i]);
+        else if (strcmp(argv[i], "--reps") == 0 && i + 1 < argc)
+            reps = atol(argv[++i]);
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json = argv[++i];
+        else {
+            fprintf(stderr, "usage: ftracebench [--calls N] [--reps N] [--json FILE]\n");
+            return 2;
+        }
     }
+    if (calls < 1 || reps < 1 || reps > MAX_REPS) {
+        fprintf(stderr, "ftracebench: --calls must be positive and --reps 1 to %d\n", MAX_REPS);
+        return 2;
+    }
+    read_machine();
     lp_thread_register("bench");
     if (lp_ftrace_discover(0) < 2) {
         fprintf(stderr, "ftracebench: discovery found no pads\n");
@@ -118,27 +116,55 @@ int main(int argc, char **argv)
         fprintf(stderr, "ftracebench: patching failed\n");
         return 1;
     }
-    /* The four loops back to back, reps times: each ratio is taken within
-     * one rep, so that a slow stretch of a loaded machine hits both of its
-     * sides, and the median over the reps is printed, next to the best ns. */
     enum { PLAIN, PADDED, HOOKS, PATCHED, KINDS };
-    double ns[KINDS][64], pad_ratio[64], hook_ratio[64], direct_ratio[64];
-    if (reps > 64)
-        reps = 64;
+    double ns[KINDS][MAX_REPS];
     for (long r = 0; r < reps; r++) {
         ns[PLAIN][r] = time_plain();
         ns[PADDED][r] = time_padded();
         ns[HOOKS][r] = time_hooks();
         ns[PATCHED][r] = time_patched();
-        pad_ratio[r] = ns[PADDED][r] / ns[PLAIN][r];
-        direct_ratio[r] = ns[PATCHED][r] / ns[PLAIN][r];
-        hook_ratio[r] = ns[PATCHED][r] / ns[HOOKS][r];
     }
-    printf("ftracebench: %ld reps of %ld calls each; ns per call (best), ratios (median of the reps)\n", reps, calls);
+    int n = (int)reps;
+    spread_t pad = ratio_spread(ns[PADDED], ns[PLAIN], n);
+    spread_t direct = ratio_spread(ns[PATCHED], ns[PLAIN], n);
+    spread_t trampoline = ratio_spread(ns[PATCHED], ns[HOOKS], n);
+    char a[64], b[64];
+    printf("ftracebench: %ld rounds of %ld calls each; ns per call (best round), ratios (median of per-round ratios [95%% CI])\n",
+           reps, calls);
     printf("  direct call, no pad            %7.2f\n", best(ns[PLAIN]));
-    printf("  direct call, pad disarmed      %7.2f   %.3fx the call without a pad\n", best(ns[PADDED]), median(pad_ratio));
+    printf("  direct call, pad disarmed      %7.2f   %s the call without a pad\n", best(ns[PADDED]),
+           fmt_spread(a, sizeof a, pad));
     printf("  hook pair (lp_func_enter/exit) %7.2f\n", best(ns[HOOKS]));
-    printf("  patched, through trampoline    %7.2f   %.2fx the direct call, %.2fx the hook pair (target <= 2x)\n",
-           best(ns[PATCHED]), median(direct_ratio), median(hook_ratio));
+    printf("  patched, through trampoline    %7.2f   %s the direct call, %s the hook pair\n", best(ns[PATCHED]),
+           fmt_spread(a, sizeof a, direct), fmt_spread(b, sizeof b, trampoline));
+    target("ftrace.pad", verdict(pad, 1.01), "a disarmed pad: %s a call without one (target <= 1.01x)",
+           fmt_spread(a, sizeof a, pad));
+    target("ftrace.trampoline", verdict(trampoline, 2.0),
+           "a call through the trampoline: %s the hook pair (target <= 2x)", fmt_spread(a, sizeof a, trampoline));
+    if (json) {
+        sbuf_t js = {0};
+        sb_printf(&js, "{\"cpu_model\": \"%s\", \"nproc\": %ld, \"load_at_start\": ", cpu_model,
+                  sysconf(_SC_NPROCESSORS_ONLN));
+        sb_num(&js, load_at_start);
+        sb_printf(&js, ", \"reps\": %ld, \"calls\": %ld, \"ns_best\": {\"plain\": ", reps, calls);
+        sb_num(&js, best(ns[PLAIN]));
+        sb_printf(&js, ", \"padded\": ");
+        sb_num(&js, best(ns[PADDED]));
+        sb_printf(&js, ", \"hooks\": ");
+        sb_num(&js, best(ns[HOOKS]));
+        sb_printf(&js, ", \"patched\": ");
+        sb_num(&js, best(ns[PATCHED]));
+        sb_printf(&js, "}");
+        sb_spread(&js, "pad_x_plain", pad);
+        sb_spread(&js, "trampoline_x_direct", direct);
+        sb_spread(&js, "trampoline_x_hooks", trampoline);
+        sb_printf(&js, ", \"targets\": [%s]}\n", js_targets.p ? js_targets.p : "");
+        FILE *f = fopen(json, "w");
+        if (!f || fwrite(js.p, 1, js.len, f) != js.len || fclose(f) != 0) {
+            fprintf(stderr, "ftracebench: cannot write %s\n", json);
+            return 2;
+        }
+        free(js.p);
+    }
     return 0;
 }

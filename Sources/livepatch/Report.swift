@@ -42,14 +42,14 @@ struct Report: ParsableCommand {
     static let stackThreads = "1,16,64"
 
     func run() throws {
-        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 5)
+        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 6)
         let package = Package()
         let bench = try bench ?? package.benchmark("hookbench-static")
         guard FileManager.default.isExecutableFile(atPath: bench) else { throw ReportError("no benchmark at \(bench)") }
-        let stackbench = try package.benchmark("stackbench")
+        let stackbench = try package.benchmark("stackbench"), ftracebench = try package.benchmark("ftracebench")
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let benchJSON = "\(out)/hookbench.json", tortureJSON = "\(out)/torture.json", countJSON = "\(out)/instructions.json"
-        let stackJSON = "\(out)/stackbench.json"
+        let stackJSON = "\(out)/stackbench.json", ftraceJSON = "\(out)/ftracebench.json"
         let started = Date()
 
         progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
@@ -65,14 +65,18 @@ struct Report: ParsableCommand {
         try runLogged(stackbench, ["--reps", "\(Report.stackRounds)", "--threads", Report.stackThreads, "--json", stackJSON],
                       log: "\(out)/stackbench.log")
 
-        progress.phase(4, "torture: \(threads) threads for \(Int(duration)) s")
+        progress.phase(4, "user-space ftrace (ftracebench, a few seconds)")
+        try runLogged(ftracebench, ["--json", ftraceJSON], log: "\(out)/ftracebench.log")
+
+        progress.phase(5, "torture: \(threads) threads for \(Int(duration)) s")
         var args = ["--threads", "\(threads)", "--duration", "\(duration)", "--models", models, "--json", tortureJSON]
         if !progress.enabled { args.append("--no-progress") }
         let tortureLog = "\(out)/torture.log"
         let tortureStatus = withStdout(redirectedTo: tortureLog) { runC(lp_torture_main, name: "livepatch torture", args) }
 
-        progress.phase(5, "writing \(out)/REPORT.md")
+        progress.phase(6, "writing \(out)/REPORT.md")
         let summary = ReportData(hookbench: try JSON(path: benchJSON), stackbench: try JSON(path: stackJSON),
+                                 ftracebench: try JSON(path: ftraceJSON),
                                  torture: try JSON(path: tortureJSON),
                                  instructions: counted ? try JSON(path: countJSON) : JSON([String: Any]()),
                                  context: package.context(started: started))
@@ -230,6 +234,7 @@ struct Ratio {
 struct ReportData {
     let hookbench: JSON
     let stackbench: JSON
+    let ftracebench: JSON
     let torture: JSON
     let instructions: JSON
     let context: [String: String]
@@ -256,7 +261,7 @@ struct ReportData {
     }
 
     var targets: [String] {
-        hookbench["targets"].array.map { "\($0["status"].string): \($0["text"].string)" }
+        (hookbench["targets"].array + ftracebench["targets"].array).map { "\($0["status"].string): \($0["text"].string)" }
     }
 
     var totalViolations: Int {
@@ -334,7 +339,7 @@ struct ReportData {
             ? "Instructions per pair: not counted (no valgrind; `apt-get install valgrind`)."
             : "Instructions per pair: callgrind, \(Int(instructions["pairs"].double)) pairs of each row's loop "
                 + "(loop included; the same in every run of the same build)."
-        let unsure = hookbench["targets"].array.filter { $0["status"].string == "UNSURE" }.count
+        let unsure = (hookbench["targets"].array + ftracebench["targets"].array).filter { $0["status"].string == "UNSURE" }.count
         let funcs = hookbench["funcs"].array
         let funcRows = Set(funcs.map { Int($0["functions"].double) }).sorted().map { n in
             let cells = [1, 2].map { threads -> String in
@@ -395,6 +400,7 @@ struct ReportData {
         \(funcRows)
 
         \(stackCheckSection())
+        \(ftraceSection())
         ## docs/DESIGN.md section 6 targets
 
         MET when the whole 95% interval is within the target, MISSED when it is all beyond, UNSURE when \
@@ -403,7 +409,7 @@ struct ReportData {
         \(targets.map { "- \($0)" }.joined(separator: "\n"))
 
         Torture violations (must be 0): \(totalViolations). Raw figures: `hookbench.json`, `instructions.json`, \
-        `torture.json`.
+        `stackbench.json`, `ftracebench.json`, `torture.json`.
 
         """
     }

@@ -35,8 +35,6 @@ typedef struct shadow_stack {
 LPS_INTERNAL __thread shadow_stack_t lps_ftrace_shadow __attribute__((tls_model("initial-exec")));
 
 /* What the trampoline reads, at the offsets of lps_ftrace_layout.h. */
-_Static_assert(offsetof(struct lp_func, orig) == LPS_FUNC_ORIG, "LPS_FUNC_ORIG");
-_Static_assert(offsetof(struct lps_ftrace_cell, pad) == LPS_CELL_PAD, "LPS_CELL_PAD");
 _Static_assert(offsetof(shadow_stack_t, e) == LPS_SHADOW_E, "LPS_SHADOW_E");
 _Static_assert(offsetof(shadow_stack_t, depth) == 0 && sizeof(struct shadow_entry) == 24 &&
                offsetof(struct shadow_entry, sp) == 8 && offsetof(struct shadow_entry, f) == 16,
@@ -64,7 +62,7 @@ LPS_INTERNAL const void *lps_ftrace_unhooked_target(const struct lps_ftrace_cell
 {
     const struct lp_func *f = cell->f;
     const void *impl = __atomic_load_n(&f->impl, __ATOMIC_RELAXED);
-    return impl == f->orig ? (const char *)cell->pad + 5 : impl;
+    return lps_ftrace_call_target(cell, f->orig, impl);
 }
 
 /* The trampoline's code range and return site, for the stack walker

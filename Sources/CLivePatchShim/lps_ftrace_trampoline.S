@@ -2,30 +2,31 @@
  * The trampoline of armed pads, x86-64 System V (docs/FTRACE.md).
  *
  * An armed pad of f is `jmp` to its stub, which loads the pad's cell
- * (struct lps_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is the address f returns to (R), S = rsp+8
- * the caller's stack pointer before its call, and the return stack buffer
- * holds R alone, as for any call. The trampoline saves f's integer
- * argument registers (rdi rsi rdx rcx r8 r9, rax: the vector count of a
- * variadic call, r10: a static chain), keeps R on the thread's shadow stack
- * (lps_ftrace_shadow.c), calls lps_ftrace_enter_fast(f, key) for the
- * implementation, restores the registers and *calls* the implementation
- * with rsp = S: its return address lands in R's slot and its stack
- * arguments are where they were. When it returns here
- * (lps_ftrace_return_site, rsp = S) the integer return registers (rax rdx)
- * are saved, the shadow stack popped, lps_ftrace_exit_fast(f, key) called,
- * and the trampoline returns to R. Every call and ret pairs up: no return
- * is mispredicted.
+ * (struct lps_ftrace_cell: f and the pad) into r11 and jumps here: [rsp] is
+ * the address f returns to (R), S = rsp+8 the caller's stack pointer before
+ * its call, and the return stack buffer holds R alone, as for any call. The
+ * trampoline saves f's integer argument registers (rdi rsi rdx rcx r8 r9,
+ * rax: the vector count of a variadic call, r10: a static chain), keeps R
+ * on the thread's shadow stack (lps_ftrace_shadow.c), calls
+ * lps_ftrace_enter_fast(cell, key) for the address to call, restores the
+ * registers and *calls* that address with rsp = S: its return address lands
+ * in R's slot and its stack arguments are where they were. When it returns
+ * here (lps_ftrace_return_site, rsp = S) the integer return registers (rax
+ * rdx) are saved, the shadow stack popped, lps_ftrace_exit_fast(f, key)
+ * called, and the trampoline returns to R. Every call and ret pairs up: no
+ * return is mispredicted.
  *
  * The fast hooks (Ftrace/TrampolineHooks.swift) touch no vector register,
  * so xmm0-7 (arguments) and xmm0-1 (return values) are saved only around
- * the calls that may use them: lp_func_enter, lp_func_exit and the rest of
- * a hook during a transition (TrampolineHooks.swift says why).
+ * the slow halves, which may use them: when a fast hook's rest (rdx) is not
+ * 0, the trampoline calls the slow half it names with what the fast hook
+ * gave back in rax.
  *
- * Every hook is called with rsp = S - 224, and the fast ones are passed
- * key = S - 240: the frame key (lps_frame_key: the frame address) that
- * lp_func_enter and lp_func_exit see when called from here, so keys nest as
- * the calls do. Not saved: the upper halves of ymm/zmm arguments and an x87
- * return value (long double).
+ * Every hook is called with rsp = S - 224 and passed key = S - 240: the
+ * frame key (lps_frame_key: the frame address) that lp_func_enter and
+ * lp_func_exit would see if called from here, so keys nest as the calls do.
+ * Not saved: the upper halves of ymm/zmm arguments and an x87 return value
+ * (long double).
  *
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
@@ -33,7 +34,7 @@
 #include "lps_ftrace_layout.h"
 
 /* The argument registers, as saved at the trampoline's entry: the vector
- * ones only for a call that may use them. */
+ * ones only around a call that may use them. */
 .macro SAVE_VECTOR_ARGUMENTS
     movdqu %xmm0, 0(%rsp)
     movdqu %xmm1, 16(%rsp)
@@ -65,7 +66,7 @@
     movq 184(%rsp), %r10
 .endm
 
-/* The frame key the hooks see: rbp is S - 16 in both halves. */
+/* The frame key the hooks are passed: rbp is S - 16 in both halves. */
 #define KEY_FROM_RBP (-224)
 
     .text
@@ -93,7 +94,6 @@ lps_ftrace_trampoline:
     movq %r9, 168(%rsp)
     movq %rax, 176(%rsp)
     movq %r10, 184(%rsp)
-    movq %r11, 200(%rsp)            /* the pad's cell */
     /* The shadow push, inline: f = cell->f; when the stack has room,
      * depth + 1, then e[depth] = {R, S, f} (lps_ftrace_shadow.c: the slot
      * is taken before it is written, so a signal handler landing in between
@@ -115,20 +115,13 @@ lps_ftrace_trampoline:
     leaq 16(%rbp), %rdi
     movq %rdi, %fs:8(%rsi)          /* S */
     movq %rax, %fs:16(%rsi)         /* f */
-    movq %rax, 192(%rsp)            /* f */
-    movq %rax, %rdi
+    movq %r11, %rdi
     leaq KEY_FROM_RBP(%rbp), %rsi
     call lps_ftrace_enter_fast
     testq %rdx, %rdx
     jnz 6f
-7:  /* rax: the implementation. f's own is its body after the pad (its
-     * entry would run the pad again). */
-    movq 192(%rsp), %rdi
-    movq 200(%rsp), %r11
-    movq LPS_CELL_PAD(%r11), %r11
-    addq $5, %r11
-    cmpq LPS_FUNC_ORIG(%rdi), %rax
-    cmovneq %rax, %r11
+7:  /* rax: the address to call */
+    movq %rax, %r11
     RESTORE_ARGUMENTS
     leave
     .cfi_def_cfa %rsp, 8
@@ -149,7 +142,7 @@ lps_ftrace_return_site:
      * pointer; those above it were left by a jump (longjmp) and go too.
      * The entry is read before the depth drops below it, and R is put
      * back in its slot before: a stack walk from then on (lps_stack_shim.c,
-     * in lp_func_exit) sees an ordinary frame. */
+     * in the exit hook) sees an ordinary frame. */
     leaq 16(%rbp), %rdi             /* S */
     movq lps_ftrace_shadow@gottpoff(%rip), %rcx
     movl %fs:(%rcx), %edx
@@ -164,23 +157,23 @@ lps_ftrace_return_site:
     movq %r8, 8(%rbp)               /* R */
     movq %fs:16(%rsi), %rdi         /* f */
     movl %edx, %fs:(%rcx)
-    movq %rdi, 144(%rsp)            /* f */
     leaq KEY_FROM_RBP(%rbp), %rsi
     call lps_ftrace_exit_fast
-    testl %eax, %eax
+    testq %rdx, %rdx
     jnz 8f
 9:  movq 128(%rsp), %rax
     movq 136(%rsp), %rdx
     leave
     ret
-8:  /* The rest of the exit, in a call that may use the vector registers:
-     * the return values in xmm0-1 are saved around it. */
+8:  /* The rest of the exit (rax: f), in a call that may use the vector
+     * registers: the return values in xmm0-1 are saved around it. */
     movdqu %xmm0, 0(%rsp)
     movdqu %xmm1, 16(%rsp)
-    movq 144(%rsp), %rdi
-    cmpl $LPS_FTRACE_EXIT_HOOK, %eax
+    movq %rax, %rdi
+    cmpq $LPS_FTRACE_HOOK, %rdx
     jne 10f
-    call lp_func_exit@PLT
+    leaq KEY_FROM_RBP(%rbp), %rsi
+    call lps_ftrace_exit
     jmp 11f
 10: call lps_ftrace_exit_rest
 11: movdqu 0(%rsp), %xmm0
@@ -192,12 +185,14 @@ lps_ftrace_return_site:
 5:  /* a return that matches no hooked call */
     call lps_ftrace_unmatched
     .cfi_restore_state
-6:  /* The rest of the entry, in a call that may use the vector registers. */
+6:  /* The rest of the entry (rax: the cell), in a call that may use the
+     * vector registers. */
     SAVE_VECTOR_ARGUMENTS
-    movq 192(%rsp), %rdi
-    cmpq $LPS_FTRACE_ENTER_HOOK, %rdx
+    movq %rax, %rdi
+    cmpq $LPS_FTRACE_HOOK, %rdx
     jne 12f
-    call lp_func_enter@PLT
+    leaq KEY_FROM_RBP(%rbp), %rsi
+    call lps_ftrace_enter
     jmp 13f
 12: movq %rdx, %rsi
     call lps_ftrace_enter_rest
@@ -205,7 +200,7 @@ lps_ftrace_return_site:
     jmp 7b
 2:  /* the shadow stack is full: unhooked */
     SAVE_VECTOR_ARGUMENTS
-    movq 200(%rsp), %rdi
+    movq %r11, %rdi
     call lps_ftrace_unhooked_target
     movq %rax, %r11
     RESTORE_VECTOR_ARGUMENTS

@@ -1,6 +1,7 @@
 /*
- * The layouts lps_ftrace_trampoline.S reads, as numbers it can include;
- * lps_ftrace_shadow.c asserts each against the C types.
+ * What lps_ftrace_trampoline.S shares with C and Swift, as numbers it can
+ * include: the shadow stack's layout (lps_ftrace_shadow.c asserts it
+ * against the C types) and what the fast hooks return.
  */
 #ifndef LPS_FTRACE_LAYOUT_H
 #define LPS_FTRACE_LAYOUT_H
@@ -10,17 +11,13 @@
 #define LPS_FTRACE_SHADOW_DEPTH 32
 /* offsetof(shadow_stack_t, e): its entries {ret, sp, f}, 24 bytes each. */
 #define LPS_SHADOW_E 8
-/* offsetof(struct lp_func, orig) */
-#define LPS_FUNC_ORIG 48
-/* offsetof(struct lps_ftrace_cell, pad) */
-#define LPS_CELL_PAD 8
 
-/* lps_ftrace_entry.rest when the fast entry hook did nothing: the
- * trampoline calls lp_func_enter. No epoch is ever this. */
-#define LPS_FTRACE_ENTER_HOOK (-1)
-/* What the fast exit hook (lps_ftrace_exit_fast) returns. */
-#define LPS_FTRACE_EXITED 0    /* the exit is done */
-#define LPS_FTRACE_EXIT_HOOK 1 /* nothing done: the trampoline calls lp_func_exit */
-#define LPS_FTRACE_EXIT_REST 2 /* popped and counted: lps_ftrace_exit_rest does the rest */
+/* struct lps_ftrace_hooked's rest when a fast hook did nothing: the
+ * trampoline calls the full hook (lps_ftrace_enter, lps_ftrace_exit). No
+ * transition epoch is ever this. */
+#define LPS_FTRACE_HOOK (-1)
+/* ... when the fast exit hook popped and counted the frame and the rest of
+ * the exit must run (lps_ftrace_exit_rest). */
+#define LPS_FTRACE_EXIT_REST 1
 
 #endif

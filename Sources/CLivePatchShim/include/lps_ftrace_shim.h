@@ -75,12 +75,23 @@ int lps_ftrace_set_armed(const struct lp_func *f, int armed);
 /* ---- the trampoline (lps_ftrace_trampoline.S, lps_ftrace_shadow.c) ---------- */
 
 void lps_ftrace_trampoline(void);
-/* What the trampoline's fast entry hook (lps_ftrace_enter_fast,
- * Ftrace/TrampolineHooks.swift) returns, in rax:rdx. */
-struct lps_ftrace_entry {
-    const void *impl; /* the implementation to run, when rest is 0 */
-    uint64_t rest;    /* 0: entered; LPS_FTRACE_ENTER_HOOK: nothing done yet;
-                       * else f's transition, which lps_ftrace_enter_rest decides */
+/* The address the trampoline calls for implementation `impl` of the pad
+ * function of `cell` (whose original entry is `orig`): its own
+ * implementation is its body after the pad (its entry would run the pad
+ * again). */
+static inline const void *lps_ftrace_call_target(const struct lps_ftrace_cell *cell, const void *orig, const void *impl)
+{
+    return impl == orig ? (const char *)cell->pad + 5 : impl;
+}
+
+/* What the trampoline's fast hooks (Ftrace/TrampolineHooks.swift) return,
+ * in rax:rdx. rest 0: done, and for an entry `to` is the address to call;
+ * otherwise the trampoline calls a slow path (LPS_FTRACE_* in
+ * lps_ftrace_layout.h, or an entry's transition epoch) with `to`, the cell
+ * or the function it was given back. */
+struct lps_ftrace_hooked {
+    const void *to;
+    uint64_t rest;
 };
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lps_ftrace_return_site(void);

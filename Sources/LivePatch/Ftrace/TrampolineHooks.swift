@@ -4,47 +4,68 @@ internal import CLivePatchShim
 // A pad-patched function's vector argument registers (xmm0-7) must survive
 // its hooks, and saving and restoring them on every call cost a third of
 // the trampoline's time (docs/FTRACE.md, "Cost"). So the trampoline calls
-// these fast halves of lp_func_enter and lp_func_exit first, without saving
-// them: they make no call and touch no vector register (scripts/check-hot-path
-// disassembles them to keep it so), and say when the rest must run in a
-// call that may, for which the trampoline saves the registers. The frame
-// key is passed in: the one lp_func_enter and lp_func_exit see when the
-// trampoline calls them, so that the fast and the full hooks agree.
+// the fast halves below first, without saving them: they make no call and
+// touch no vector register (scripts/check-hot-path disassembles them to
+// keep it so), and say when the rest must run in a call that may, for
+// which the trampoline saves the registers. Every one is passed the frame
+// key that lp_func_enter and lp_func_exit would see if the trampoline
+// called them, so that the fast and full halves agree.
 
-/// lp_func_enter's fast path. {impl, 0}: entered, run impl. {_, LPS_FTRACE_ENTER_HOOK}:
-/// nothing done; the trampoline calls lp_func_enter. {_, epoch}: the frame
-/// is pushed and counted while `f` is in transition `epoch`; the trampoline
-/// calls lps_ftrace_enter_rest.
-@c func lps_ftrace_enter_fast(_ f: FunctionRecord, _ key: UInt64) -> lps_ftrace_entry {
-    let enterHook = lps_ftrace_entry(impl: nil, rest: UInt64(bitPattern: Int64(LPS_FTRACE_ENTER_HOOK)))
+typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
+
+/// lp_func_enter's fast path for the pad function of `cell`. rest 0: entered,
+/// `to` is the address to call. LPS_FTRACE_HOOK: nothing done; the
+/// trampoline calls lps_ftrace_enter. Else the frame is pushed and counted
+/// while the function is in transition `rest`; the trampoline calls
+/// lps_ftrace_enter_rest. `to` is then the cell, for that call.
+@c func lps_ftrace_enter_fast(_ cell: PadCell, _ key: UInt64) -> lps_ftrace_hooked {
+    // The trampoline read the cell's function before the call: it is published.
+    let f = cell.pointee.f.unsafelyUnwrapped
+    let enterHook = lps_ftrace_hooked(to: cell, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return enterHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
     if mayHaveLeftFrames(t, key: key, depth: depth) { return enterHook }
     let fe = beginFrame(t, f, key: key, depth: depth)
-    if fe != 0 { return lps_ftrace_entry(impl: nil, rest: fe) }
-    return lps_ftrace_entry(impl: lps_load_ptr(&f.pointee.impl), rest: 0)
+    if fe != 0 { return lps_ftrace_hooked(to: cell, rest: fe) }
+    return lps_ftrace_hooked(to: lps_ftrace_call_target(cell, f.pointee.orig, lps_load_ptr(&f.pointee.impl)), rest: 0)
 }
 
-/// The implementation for an entry that lps_ftrace_enter_fast began while
-/// `f` was in transition `epoch`.
-@c func lps_ftrace_enter_rest(_ f: FunctionRecord, _ epoch: UInt64) -> UnsafeRawPointer? {
+/// The entry hook in full, for a call lps_ftrace_enter_fast did nothing for.
+@c func lps_ftrace_enter(_ cell: PadCell, _ key: UInt64) -> UnsafeRawPointer? {
+    let f = cell.pointee.f.unsafelyUnwrapped
+    return lps_ftrace_call_target(cell, f.pointee.orig, enterHook(f, key: key))
+}
+
+/// The rest of an entry that lps_ftrace_enter_fast began while the function
+/// was in transition `epoch`.
+@c func lps_ftrace_enter_rest(_ cell: PadCell, _ epoch: UInt64) -> UnsafeRawPointer? {
+    let f = cell.pointee.f.unsafelyUnwrapped
     // The fast half pushed the frame: the thread has a record, and a signal
     // handler since has left the depth as it found it.
     let t = lps_tls_rec().unsafelyUnwrapped
-    return enterFrameInTransition(t, f, epoch: epoch, depth: lps_load_u32(&t.pointee.fdepth) &- 1)
+    let impl = enterFrameInTransition(t, f, epoch: epoch, depth: lps_load_u32(&t.pointee.fdepth) &- 1)
+    return lps_ftrace_call_target(cell, f.pointee.orig, impl)
 }
 
-/// lp_func_exit's fast path: LPS_FTRACE_EXITED, LPS_FTRACE_EXIT_HOOK
-/// (nothing done; the trampoline calls lp_func_exit) or LPS_FTRACE_EXIT_REST
-/// (the frame is popped and counted; the trampoline calls
-/// lps_ftrace_exit_rest).
-@c func lps_ftrace_exit_fast(_ f: FunctionRecord, _ key: UInt64) -> Int32 {
-    guard let t = lps_tls_rec() else { return LPS_FTRACE_EXIT_HOOK }
+/// lp_func_exit's fast path. rest 0: done. LPS_FTRACE_HOOK: nothing done;
+/// the trampoline calls lps_ftrace_exit. LPS_FTRACE_EXIT_REST: the frame is
+/// popped and counted; the trampoline calls lps_ftrace_exit_rest. `to` is
+/// then `f`, for that call.
+@c func lps_ftrace_exit_fast(_ f: FunctionRecord, _ key: UInt64) -> lps_ftrace_hooked {
+    let exitHook = lps_ftrace_hooked(to: f, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
+    guard let t = lps_tls_rec() else { return exitHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if depth == 0 || exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return LPS_FTRACE_EXIT_HOOK }
+    if depth == 0 || exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitHook }
     let outer = popFrame(t, f, depth: depth)
-    let steady = exitIsSteady(outer: outer, act: lps_load_u64(&t.pointee.act), txEpoch: lps_load_u64(&f.pointee.tx_epoch))
-    return steady ? LPS_FTRACE_EXITED : LPS_FTRACE_EXIT_REST
+    if exitIsSteady(outer: outer, act: lps_load_u64(&t.pointee.act), txEpoch: lps_load_u64(&f.pointee.tx_epoch)) {
+        return lps_ftrace_hooked(to: nil, rest: 0)
+    }
+    return lps_ftrace_hooked(to: f, rest: UInt64(LPS_FTRACE_EXIT_REST))
+}
+
+/// The exit hook in full, for a return lps_ftrace_exit_fast did nothing for.
+@c func lps_ftrace_exit(_ f: FunctionRecord, _ key: UInt64) {
+    exitHook(f, key: key)
 }
 
 /// The rest of an exit whose frame lps_ftrace_exit_fast popped.

@@ -10,7 +10,13 @@ internal import CLivePatchShim
 /// takes what it needs as arguments, so the fast path keeps nothing in
 /// callee-saved registers.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
-    let key = lps_frame_key()
+    enterHook(f, key: lps_frame_key())
+}
+
+/// lp_func_enter for the frame at `key` (the ftrace trampoline's calls pass
+/// the key lp_func_enter would see).
+@inline(__always)
+func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f, let t = lps_tls_rec() else { return enterWithoutRecord(f, key: key) }
     let depth = lps_load_u32(&t.pointee.fdepth)
     if mayHaveLeftFrames(t, key: key, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
@@ -163,7 +169,12 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
 /// Counts an exit of `f`. C: `lp_func_exit`. As in lp_func_enter, every
 /// way off the fast path is a tail call.
 @c public func lp_func_exit(_ f: UnsafeMutablePointer<lp_func_t>?) {
-    let key = lps_frame_key()
+    exitHook(f, key: lps_frame_key())
+}
+
+/// lp_func_exit for the frame at `key`, as enterHook.
+@inline(__always)
+func exitHook(_ f: FunctionRecord?, key: UInt64) {
     guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lps_load_u32(&t.pointee.fdepth)
     guard let f, depth != 0 else { return countUnbalanced(t) }

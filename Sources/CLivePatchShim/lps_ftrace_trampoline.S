@@ -22,11 +22,14 @@
  * 0, the trampoline calls the slow half it names with what the fast hook
  * gave back in rax.
  *
- * Every hook is called with rsp = S - 224 and passed key = S - 240: the
- * frame key (lps_frame_key: the frame address) that lp_func_enter and
- * lp_func_exit would see if called from here, so keys nest as the calls do.
- * Not saved: the upper halves of ymm/zmm arguments and an x87 return value
- * (long double).
+ * Every hook is passed key = S - 16: the frame key (lps_frame_key) that
+ * lp_func_enter would have had, had the caller called it at its call site.
+ * It lies above every frame of the implementation, so keys nest as the calls
+ * do, and a hook called inside the implementation does not take the pad
+ * function's frame for one a jump left (Tests/unit/ftrace_basic.c). Neither
+ * half keeps a frame pointer: the frame is rsp-relative, and the CFI says
+ * where R is. Not saved: the upper halves of ymm/zmm arguments and an x87
+ * return value (long double).
  *
  * When the shadow stack is full the implementation is jumped to, R left in
  * place: that call is neither counted nor hooked.
@@ -66,8 +69,10 @@
     movq 184(%rsp), %r10
 .endm
 
-/* The frame key the hooks are passed: rbp is S - 16 in both halves. */
-#define KEY_FROM_RBP (-224)
+/* The entry half's frame: rsp = S - ENTRY_FRAME - 8, R above it. */
+#define ENTRY_FRAME 200
+/* The return half's: rsp = S - RETURN_FRAME, R's slot at its top. */
+#define RETURN_FRAME 64
 
     .text
 
@@ -79,13 +84,9 @@
     .p2align 4
 lps_ftrace_trampoline:
     .cfi_startproc
-    pushq %rbp
-    .cfi_def_cfa_offset 16
-    .cfi_offset %rbp, -16
-    movq %rsp, %rbp
-    .cfi_def_cfa_register %rbp
+    subq $ENTRY_FRAME, %rsp
+    .cfi_adjust_cfa_offset ENTRY_FRAME
     .cfi_remember_state
-    subq $208, %rsp
     movq %rdi, 128(%rsp)
     movq %rsi, 136(%rsp)
     movq %rdx, 144(%rsp)
@@ -110,40 +111,37 @@ lps_ftrace_trampoline:
     movl %esi, %fs:(%rcx)
     leaq (%rdx,%rdx,2), %rsi
     leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
-    movq 8(%rbp), %rdi
+    movq ENTRY_FRAME(%rsp), %rdi
     movq %rdi, %fs:(%rsi)           /* R */
-    leaq 16(%rbp), %rdi
+    leaq ENTRY_FRAME+8(%rsp), %rdi
     movq %rdi, %fs:8(%rsi)          /* S */
     movq %rax, %fs:16(%rsi)         /* f */
     movq %r11, %rdi
-    leaq KEY_FROM_RBP(%rbp), %rsi
+    leaq ENTRY_FRAME-8(%rsp), %rsi  /* the key, S - 16 */
     call lps_ftrace_enter_fast
     testq %rdx, %rdx
     jnz 6f
 7:  /* rax: the address to call */
     movq %rax, %r11
     RESTORE_ARGUMENTS
-    leave
-    .cfi_def_cfa %rsp, 8
-    addq $8, %rsp                   /* R is on the shadow stack */
+    addq $ENTRY_FRAME+8, %rsp       /* rsp = S: R is on the shadow stack */
     /* From here until the implementation returns, R is on no stack an
      * unwinder reads: the walk ends here (as the kernel's, without
      * ftrace_graph_ret_addr). */
+    .cfi_def_cfa_offset 0
     .cfi_undefined %rip
     call *%r11
 lps_ftrace_return_site:
-    subq $8, %rsp                   /* R's slot, refilled below */
-    pushq %rbp
-    movq %rsp, %rbp
-    subq $208, %rsp
-    movq %rax, 128(%rsp)
-    movq %rdx, 136(%rsp)
+    subq $RETURN_FRAME, %rsp
+    .cfi_adjust_cfa_offset RETURN_FRAME
+    movq %rax, 0(%rsp)
+    movq %rdx, 8(%rsp)
     /* The shadow pop, inline: the entry of S, the deepest with that stack
      * pointer; those above it were left by a jump (longjmp) and go too.
      * The entry is read before the depth drops below it, and R is put
      * back in its slot before: a stack walk from then on (lps_stack_shim.c,
      * in the exit hook) sees an ordinary frame. */
-    leaq 16(%rbp), %rdi             /* S */
+    leaq RETURN_FRAME(%rsp), %rdi   /* S */
     movq lps_ftrace_shadow@gottpoff(%rip), %rcx
     movl %fs:(%rcx), %edx
 4:  testl %edx, %edx
@@ -154,30 +152,34 @@ lps_ftrace_return_site:
     cmpq %fs:8(%rsi), %rdi
     jne 4b
     movq %fs:(%rsi), %r8
-    movq %r8, 8(%rbp)               /* R */
+    movq %r8, RETURN_FRAME-8(%rsp)  /* R */
+    .cfi_offset %rip, -8
     movq %fs:16(%rsi), %rdi         /* f */
     movl %edx, %fs:(%rcx)
-    leaq KEY_FROM_RBP(%rbp), %rsi
+    leaq RETURN_FRAME-16(%rsp), %rsi /* the key, S - 16 */
     call lps_ftrace_exit_fast
     testq %rdx, %rdx
     jnz 8f
-9:  movq 128(%rsp), %rax
-    movq 136(%rsp), %rdx
-    leave
+9:  movq 0(%rsp), %rax
+    movq 8(%rsp), %rdx
+    .cfi_remember_state
+    addq $RETURN_FRAME-8, %rsp
+    .cfi_adjust_cfa_offset -(RETURN_FRAME-8)
     ret
+    .cfi_restore_state
 8:  /* The rest of the exit (rax: f), in a call that may use the vector
      * registers: the return values in xmm0-1 are saved around it. */
-    movdqu %xmm0, 0(%rsp)
-    movdqu %xmm1, 16(%rsp)
+    movdqu %xmm0, 16(%rsp)
+    movdqu %xmm1, 32(%rsp)
     movq %rax, %rdi
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 10f
-    leaq KEY_FROM_RBP(%rbp), %rsi
+    leaq RETURN_FRAME-16(%rsp), %rsi
     call lps_ftrace_exit
     jmp 11f
 10: call lps_ftrace_exit_rest
-11: movdqu 0(%rsp), %xmm0
-    movdqu 16(%rsp), %xmm1
+11: movdqu 16(%rsp), %xmm0
+    movdqu 32(%rsp), %xmm1
     jmp 9b
 3:  /* an unpublished pad */
     movq %r11, %rdi
@@ -191,7 +193,7 @@ lps_ftrace_return_site:
     movq %rax, %rdi
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 12f
-    leaq KEY_FROM_RBP(%rbp), %rsi
+    leaq ENTRY_FRAME-8(%rsp), %rsi
     call lps_ftrace_enter
     jmp 13f
 12: movq %rdx, %rsi
@@ -205,8 +207,8 @@ lps_ftrace_return_site:
     movq %rax, %r11
     RESTORE_VECTOR_ARGUMENTS
     RESTORE_ARGUMENTS
-    leave
-    .cfi_def_cfa %rsp, 8
+    addq $ENTRY_FRAME, %rsp
+    .cfi_adjust_cfa_offset -ENTRY_FRAME
     jmp *%r11
     .cfi_endproc
     .globl lps_ftrace_trampoline_end

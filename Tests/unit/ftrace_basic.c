@@ -1,7 +1,8 @@
 /*
  * ftrace_basic.c — user-space ftrace on one thread: discovery by name, the
  * pad armed exactly while a patch names the function, redirection and exact
- * counts through the trampoline, recursion past the shadow stack, longjmp
+ * counts through the trampoline, a hooked call inside a pad function,
+ * recursion past the shadow stack, longjmp
  * out of a hooked call, and what unwinding sees through a hooked return.
  *
  * The whole file is built with the pad (scripts/test builds it with gcc,
@@ -53,6 +54,27 @@ static void *call_scale_first(void *result)
 {
     *(double *)result = scale(1.5, 2.0, 1, 2, 3, 4, 5, 6, 7);
     return NULL;
+}
+
+/* A pad function whose body calls a hook-called one: the hooks inside it
+ * run below its trampoline's frame, and must not take its frame for one a
+ * jump left. */
+static lp_func_t *inner_f;
+NOIPA int inner_impl(int x) { return x + 1; }
+NOIPA int inner_new(int x) { return x + 2; }
+NOIPA int calls_inner(int x)
+{
+    int (*impl)(int) = (int (*)(int))lp_func_enter(inner_f);
+    int r = impl(x);
+    lp_func_exit(inner_f);
+    return r * 2;
+}
+
+static uint64_t abandoned_exits(void)
+{
+    lp_transition_status_t s;
+    lp_transition_status(&s);
+    return s.abandoned_exits;
 }
 
 static const void *seen_ret, *seen_real;
@@ -189,6 +211,23 @@ int main(void)
     pthread_t th;
     check(pthread_create(&th, NULL, call_scale_first, &first) == 0 && pthread_join(th, NULL) == 0 && first == -31.0,
           "floating point through the slow path (a new thread's first call registers it)");
+    stop(p);
+
+    /* A hook-called function inside a pad function's body. */
+    inner_f = lp_func_register("inner", (const void *)inner_impl);
+    lp_func_t *ci = lp_func_lookup("calls_inner");
+    p = lp_patch_create("nested", LP_MODEL_UPSTREAM, 0);
+    lp_patch_extend_set(p, ci);
+    lp_patch_add_func(p, inner_f, (const void *)inner_new);
+    run(p);
+    uint64_t dropped = abandoned_exits(), outer_before = entries_of(ci), inner_before = entries_of(inner_f);
+    int sum = 0;
+    for (int i = 0; i < 100; i++)
+        sum += calls_inner(1);
+    check(sum == 600 && entries_of(ci) - outer_before == 100 && entries_of(inner_f) - inner_before == 100 &&
+              balanced(ci) && balanced(inner_f),
+          "a hooked call inside a pad function's body: both counted, balanced");
+    check(abandoned_exits() == dropped, "and the pad function's frame is not taken for one a jump left");
     stop(p);
 
     /* Recursion deeper than the shadow stack: the deeper calls run unhooked

@@ -8,8 +8,8 @@ internal import CLivePatchShim
 // touch no vector register (scripts/check-hot-path disassembles them to
 // keep it so), and say when the rest must run in a call that may, for
 // which the trampoline saves the registers. Every one is passed the frame
-// key that lp_func_enter and lp_func_exit would see if the trampoline
-// called them, so that the fast and full halves agree.
+// key lp_func_enter would have had, had the pad function's caller called it
+// at its call site (lps_ftrace_trampoline.S says why).
 
 typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
 

@@ -13,8 +13,8 @@ internal import CLivePatchShim
     enterHook(f, key: lps_frame_key())
 }
 
-/// lp_func_enter for the frame at `key` (the ftrace trampoline's calls pass
-/// the key lp_func_enter would see).
+/// lp_func_enter for the frame at `key` (the ftrace trampoline passes the
+/// key of the pad function's call site).
 @inline(__always)
 func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f, let t = lps_tls_rec() else { return enterWithoutRecord(f, key: key) }

@@ -56,16 +56,16 @@ extern "C" {
  *    neither counted nor hooked.
  *  - unwinding: while a hooked call runs, its return address on the stack
  *    is the trampoline's, and the real one is on the library's per-thread
- *    shadow stack, which no unwinder reads: the trampoline's unwind
- *    information marks the return address undefined there, so backtrace()
- *    from inside it ends at the hooked function (the frames above it, its
- *    own included, are right; its callers are not shown), gdb's backtrace
- *    ends there too, and a C++ exception thrown through a hooked call finds
- *    no handler beyond it and calls std::terminate: do not name in a patch
- *    a function that exceptions unwind through. lp_ftrace_return_address
- *    gives the real return address of such a frame, as the kernel's
- *    ftrace_graph_ret_addr does. longjmp out of a hooked call is handled
- *    (its shadow entries are dropped at the next hooked return below it).
+ *    shadow stack; the trampoline's unwind information (CFI) says where
+ *    (through r12, which the trampoline points at the call's shadow entry),
+ *    so backtrace(), gdb and C++ exceptions unwind through hooked calls,
+ *    tail calls between pad functions included. A C++ exception that leaves
+ *    hooked calls skips their exit hooks: they are exited as abandoned by
+ *    the thread's next hook above them, as after longjmp, and their shadow
+ *    entries are dropped. Stack walkers that do not read CFI (frame
+ *    pointers only) see the trampoline's return site:
+ *    lp_ftrace_return_address gives the real return address of such a
+ *    frame, as the kernel's ftrace_graph_ret_addr does.
  *  - the pad's landing stubs are mapped 1.8 GiB below the object's text
  *    (the armed pad's jmp keeps GCC's NOPs as displacement, so that only
  *    its first byte ever changes): an object whose range there is taken,

@@ -1,10 +1,11 @@
 /*
  * The return hook's shadow stack, which lps_ftrace_trampoline.S pushes and
  * pops, and the trampoline's slow paths. Each hooked call keeps {real
- * return address, stack pointer at its return, function} on the calling
- * thread's shadow stack, as the kernel's function_graph tracer does; the
- * trampoline's return site pops by stack pointer, so entries left by
- * longjmp are dropped at the next return below them.
+ * return address, stack pointer at its return, function, the caller's r12}
+ * on the calling thread's shadow stack, as the kernel's function_graph
+ * tracer does; the trampoline's return site pops by stack pointer, so
+ * entries left by longjmp or an exception are dropped at the next return
+ * below them.
  */
 #include "lps_ftrace_shim.h"
 #include "lps_shim.h"
@@ -17,6 +18,7 @@ struct shadow_entry {
     uintptr_t ret; /* where the call returns to */
     uintptr_t sp;  /* the stack pointer after that return */
     struct lp_func *f;
+    uintptr_t r12; /* the caller's r12: the trampoline keeps the entry's address there (unwinding, below) */
 };
 
 typedef struct shadow_stack {
@@ -36,8 +38,9 @@ LPS_INTERNAL __thread shadow_stack_t lps_ftrace_shadow __attribute__((tls_model(
 
 /* What the trampoline reads, at the offsets of lps_ftrace_layout.h. */
 _Static_assert(offsetof(shadow_stack_t, e) == LPS_SHADOW_E, "LPS_SHADOW_E");
-_Static_assert(offsetof(shadow_stack_t, depth) == 0 && sizeof(struct shadow_entry) == 24 &&
-               offsetof(struct shadow_entry, sp) == 8 && offsetof(struct shadow_entry, f) == 16,
+_Static_assert(offsetof(shadow_stack_t, depth) == 0 && sizeof(struct shadow_entry) == 1 << LPS_SHADOW_ENTRY_SHIFT &&
+               offsetof(struct shadow_entry, sp) == 8 && offsetof(struct shadow_entry, f) == 16 &&
+               offsetof(struct shadow_entry, r12) == LPS_SHADOW_R12,
                "the trampoline's shadow entries");
 
 /* From the trampoline: a pad reached it before discovery published it (only
@@ -53,6 +56,51 @@ LPS_INTERNAL __attribute__((noreturn)) void lps_ftrace_unmatched(uintptr_t sp)
 {
     fprintf(stderr, "livepatch: ftrace return at sp %p matches no hooked call\n", (void *)sp);
     abort();
+}
+
+/* From the trampoline, when the shadow stack is full, for a call whose
+ * stack pointer after its return will be sp: drops the entries at the top
+ * whose calls left without returning (an exception, longjmp) and that no
+ * return below them has dropped yet. Their stack pointers are at or below
+ * sp, where no live call's is (a live call's is above its callees'). 1 when
+ * that made room. On the alternate signal stack, stack pointers say nothing
+ * about the interrupted stack's entries: nothing is dropped there. A signal
+ * handler landing here pushes above the depth read, and pops its own. */
+LPS_INTERNAL int lps_ftrace_make_room(uintptr_t sp)
+{
+    if (lps_sys_on_altstack())
+        return 0;
+    uint32_t d = lps_ftrace_shadow.depth;
+    while (d > 0 && lps_ftrace_shadow.e[d - 1].sp <= sp)
+        d--;
+    if (d == lps_ftrace_shadow.depth)
+        return 0;
+    lps_ftrace_shadow.depth = d;
+    return 1;
+}
+
+/* From the entry hook in full (lps_ftrace_enter), when the engine found
+ * frames that calls left without returning at or below the key of a call
+ * just pushed, whose stack pointer after its return will be sp: drops the
+ * shadow entries those calls left below it (their stack pointers are at or
+ * below sp) and moves its entry down. Without this, entries left by
+ * exceptions thrown again and again from below the same call site would
+ * pile up under the live ones, and fill the stack. The trampoline then
+ * finds its entry again (r12). Not on the alternate signal stack, as
+ * lps_ftrace_make_room. */
+LPS_INTERNAL void lps_ftrace_drop_left(uintptr_t sp)
+{
+    uint32_t top = lps_ftrace_shadow.depth;
+    if (top == 0 || lps_ftrace_shadow.e[top - 1].sp != sp || lps_sys_on_altstack())
+        return;
+    uint32_t k = top - 1;
+    while (k > 0 && lps_ftrace_shadow.e[k - 1].sp <= sp)
+        k--;
+    if (k == top - 1)
+        return;
+    /* A signal handler landing here pushes above top and pops its own. */
+    lps_ftrace_shadow.e[k] = lps_ftrace_shadow.e[top - 1];
+    lps_ftrace_shadow.depth = k + 1;
 }
 
 /* From the trampoline, when the shadow stack is full: the call runs

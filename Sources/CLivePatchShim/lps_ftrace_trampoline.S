@@ -22,8 +22,18 @@
  * 0, the trampoline calls the slow half it names with what the fast hook
  * gave back in rax.
  *
+ * Unwinding (C++ exceptions, backtrace(), gdb): from the shadow push until
+ * R is back in its slot, r12 holds the address of the call's shadow entry,
+ * which keeps R and the caller's r12, and the CFI says so (R at [r12],
+ * the caller's r12 at [r12 + 24]). r12 is callee-saved: the implementation
+ * keeps it, or its own CFI says where it put it, so an unwinder finds R
+ * wherever it stops. An exception that leaves the call unwinds past the
+ * return site; its shadow entry is dropped at the next hooked return below
+ * it, as after longjmp.
+ *
  * Every hook is passed key = S - 16: the frame key (lps_frame_key) that
- * lp_func_enter would have had, had the caller called it at its call site.
+ * lp_func_enter would have had, had the caller called it at its call site
+ * (S - 24 for a tail call from a hooked implementation, ENTRY_KEY).
  * It lies above every frame of the implementation, so keys nest as the calls
  * do, and a hook called inside the implementation does not take the pad
  * function's frame for one a jump left (Tests/unit/ftrace_basic.c). Neither
@@ -31,8 +41,9 @@
  * where R is. Not saved: the upper halves of ymm/zmm arguments and an x87
  * return value (long double).
  *
- * When the shadow stack is full the implementation is jumped to, R left in
- * place: that call is neither counted nor hooked.
+ * When the shadow stack is full, and no entry there belongs to a call that
+ * left without returning, the implementation is jumped to, R left in place:
+ * that call is neither counted nor hooked.
  */
 #include "lps_ftrace_layout.h"
 
@@ -69,8 +80,28 @@
     movq 184(%rsp), %r10
 .endm
 
+/* DWARF CFA expressions for the unwinding rules above (DW_CFA_expression,
+ * register, length 2, DW_OP_breg12 offset): R at [r12], the caller's r12 at
+ * [r12 + LPS_SHADOW_R12]. */
+#define CFI_RA_IN_SHADOW_ENTRY .cfi_escape 0x10, 16, 2, 0x7c, 0
+#define CFI_R12_IN_SHADOW_ENTRY .cfi_escape 0x10, 12, 2, 0x7c, LPS_SHADOW_R12
+
 /* The entry half's frame: rsp = S - ENTRY_FRAME - 8, R above it. */
 #define ENTRY_FRAME 200
+
+/* The entry hooks' key (rsi) and tail-call flag (edx): S - 16 and 0; for a
+ * tail call from a hooked implementation (R is the return site), S - 24 and
+ * 1 (TrampolineHooks.swift, leftBelow). */
+.macro ENTRY_KEY
+    leaq ENTRY_FRAME-8(%rsp), %rsi
+    xorl %edx, %edx
+    leaq lps_ftrace_return_site(%rip), %r8
+    cmpq %r8, ENTRY_FRAME(%rsp)
+    jne 17f
+    subq $8, %rsi
+    movl $1, %edx
+17:
+.endm
 /* The return half's: rsp = S - RETURN_FRAME, R's slot at its top. */
 #define RETURN_FRAME 64
 
@@ -103,21 +134,30 @@ lps_ftrace_trampoline:
     movq (%r11), %rax
     testq %rax, %rax
     jz 3f
-    movq lps_ftrace_shadow@gottpoff(%rip), %rcx
-    movl %fs:(%rcx), %edx
+1:  movq %fs:0, %rcx
+    addq lps_ftrace_shadow@gottpoff(%rip), %rcx
+    movl (%rcx), %edx
     cmpl $LPS_FTRACE_SHADOW_DEPTH, %edx
     jae 2f
     leal 1(%rdx), %esi
-    movl %esi, %fs:(%rcx)
-    leaq (%rdx,%rdx,2), %rsi
-    leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
-    movq ENTRY_FRAME(%rsp), %rdi
-    movq %rdi, %fs:(%rsi)           /* R */
+    movl %esi, (%rcx)
+    shlq $LPS_SHADOW_ENTRY_SHIFT, %rdx
+    leaq LPS_SHADOW_E(%rcx,%rdx), %rsi
+    movq ENTRY_FRAME(%rsp), %rdi    /* R */
+    movq %r12, %r8                  /* the caller's r12 */
+    leaq lps_ftrace_return_site(%rip), %r9
+    cmpq %r9, %rdi
+    je 15f
+16: movq %rdi, (%rsi)               /* R */
     leaq ENTRY_FRAME+8(%rsp), %rdi
-    movq %rdi, %fs:8(%rsi)          /* S */
-    movq %rax, %fs:16(%rsi)         /* f */
+    movq %rdi, 8(%rsi)              /* S */
+    movq %rax, 16(%rsi)             /* f */
+    movq %r8, LPS_SHADOW_R12(%rsi)  /* the caller's r12 */
+    movq %rsi, %r12
+    CFI_R12_IN_SHADOW_ENTRY
+    .cfi_remember_state
     movq %r11, %rdi
-    leaq ENTRY_FRAME-8(%rsp), %rsi  /* the key, S - 16 */
+    ENTRY_KEY
     call lps_ftrace_enter_fast
     testq %rdx, %rdx
     jnz 6f
@@ -125,11 +165,12 @@ lps_ftrace_trampoline:
     movq %rax, %r11
     RESTORE_ARGUMENTS
     addq $ENTRY_FRAME+8, %rsp       /* rsp = S: R is on the shadow stack */
-    /* From here until the implementation returns, R is on no stack an
-     * unwinder reads: the walk ends here (as the kernel's, without
-     * ftrace_graph_ret_addr). */
-    .cfi_def_cfa_offset 0
-    .cfi_undefined %rip
+    /* The trampoline's frame as unwinders see it while the implementation
+     * runs: CFA S + 8, so that it is not the implementation's (S: libgcc
+     * tells frames apart by CFA), the caller's rsp S, R and r12 as above. */
+    .cfi_def_cfa_offset 8
+    .cfi_val_offset %rsp, -8
+    CFI_RA_IN_SHADOW_ENTRY
     call *%r11
 lps_ftrace_return_site:
     subq $RETURN_FRAME, %rsp
@@ -142,25 +183,33 @@ lps_ftrace_return_site:
      * back in its slot before: a stack walk from then on (lps_stack_shim.c,
      * in the exit hook) sees an ordinary frame. */
     leaq RETURN_FRAME(%rsp), %rdi   /* S */
-    movq lps_ftrace_shadow@gottpoff(%rip), %rcx
-    movl %fs:(%rcx), %edx
+    movq %fs:0, %rcx
+    addq lps_ftrace_shadow@gottpoff(%rip), %rcx
+    movl (%rcx), %edx
 4:  testl %edx, %edx
     jz 5f
     decl %edx
-    leaq (%rdx,%rdx,2), %rsi
-    leaq LPS_SHADOW_E(%rcx,%rsi,8), %rsi
-    cmpq %fs:8(%rsi), %rdi
+    movl %edx, %esi
+    shlq $LPS_SHADOW_ENTRY_SHIFT, %rsi
+    leaq LPS_SHADOW_E(%rcx,%rsi), %rsi
+    cmpq 8(%rsi), %rdi
     jne 4b
-    movq %fs:(%rsi), %r8
+    movq (%rsi), %r8
     movq %r8, RETURN_FRAME-8(%rsp)  /* R */
-    .cfi_offset %rip, -8
-    movq %fs:16(%rsi), %rdi         /* f */
-    movl %edx, %fs:(%rcx)
+    .cfi_offset %rip, -16
+    movq LPS_SHADOW_R12(%rsi), %r12
+    .cfi_same_value %r12
+    movq 16(%rsi), %rdi             /* f, marked if a tail call's */
+    movl %edx, (%rcx)
+18: movq %rdi, 48(%rsp)
+    andq $-2, %rdi
     leaq RETURN_FRAME-16(%rsp), %rsi /* the key, S - 16 */
     call lps_ftrace_exit_fast
     testq %rdx, %rdx
     jnz 8f
-9:  movq 0(%rsp), %rax
+9:  testb $1, 48(%rsp)
+    jnz 19f
+    movq 0(%rsp), %rax
     movq 8(%rsp), %rdx
     .cfi_remember_state
     addq $RETURN_FRAME-8, %rsp
@@ -181,28 +230,68 @@ lps_ftrace_return_site:
 11: movdqu 16(%rsp), %xmm0
     movdqu 32(%rsp), %xmm1
     jmp 9b
+19: /* A tail call's entry: the call it replaced, the next entry down (same
+     * S, R already in its slot), returns here too. Its entry is read before
+     * the depth drops below it. */
+    movq %fs:0, %rcx
+    addq lps_ftrace_shadow@gottpoff(%rip), %rcx
+    movl (%rcx), %edx
+    decl %edx
+    movl %edx, %esi
+    shlq $LPS_SHADOW_ENTRY_SHIFT, %rsi
+    movq LPS_SHADOW_E+16(%rcx,%rsi), %rdi
+    movl %edx, (%rcx)
+    jmp 18b
 3:  /* an unpublished pad */
     movq %r11, %rdi
     call lps_ftrace_unpublished
 5:  /* a return that matches no hooked call */
     call lps_ftrace_unmatched
-    .cfi_restore_state
+    .cfi_restore_state              /* the entry half's, r12 holding the entry */
 6:  /* The rest of the entry (rax: the cell), in a call that may use the
      * vector registers. */
     SAVE_VECTOR_ARGUMENTS
     movq %rax, %rdi
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 12f
-    leaq ENTRY_FRAME-8(%rsp), %rsi
+    ENTRY_KEY
     call lps_ftrace_enter
+    /* It may have moved this call's shadow entry down (lps_ftrace_drop_left):
+     * the top one. */
+    movq %fs:0, %rcx
+    addq lps_ftrace_shadow@gottpoff(%rip), %rcx
+    movl (%rcx), %edx
+    decl %edx
+    shlq $LPS_SHADOW_ENTRY_SHIFT, %rdx
+    leaq LPS_SHADOW_E(%rcx,%rdx), %r12
     jmp 13f
 12: movq %rdx, %rsi
     call lps_ftrace_enter_rest
 13: RESTORE_VECTOR_ARGUMENTS
     jmp 7b
-2:  /* the shadow stack is full: unhooked */
+    .cfi_restore_state              /* the entry half's, before the shadow push */
+15: /* A tail call from a hooked implementation (R is the return site, r12
+     * the entry of the call it replaced): its entry takes that call's R and
+     * caller's r12, so that unwinders step over the replaced call, which
+     * has no frame left, and f is marked, so that the return half pops
+     * both. */
+    movq (%r12), %rdi
+    movq LPS_SHADOW_R12(%r12), %r8
+    orq $1, %rax
+    jmp 16b
+2:  /* The shadow stack is full: entries of calls that left without
+     * returning (an exception, longjmp) may make room; else unhooked. */
     SAVE_VECTOR_ARGUMENTS
-    movq %r11, %rdi
+    movq %r11, 192(%rsp)
+    leaq ENTRY_FRAME+8(%rsp), %rdi  /* S */
+    call lps_ftrace_make_room
+    movq 192(%rsp), %r11
+    testl %eax, %eax
+    jz 14f
+    RESTORE_VECTOR_ARGUMENTS
+    movq (%r11), %rax
+    jmp 1b
+14: movq %r11, %rdi
     call lps_ftrace_unhooked_target
     movq %rax, %r11
     RESTORE_VECTOR_ARGUMENTS

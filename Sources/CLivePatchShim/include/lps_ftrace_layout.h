@@ -9,8 +9,11 @@
 /* Shadow return stack entries per thread. A call that finds it full runs
  * its function's steady implementation, neither counted nor hooked. */
 #define LPS_FTRACE_SHADOW_DEPTH 32
-/* offsetof(shadow_stack_t, e): its entries {ret, sp, f}, 24 bytes each. */
+/* offsetof(shadow_stack_t, e): its entries {ret, sp, f, r12}, 32 bytes
+ * (1 << LPS_SHADOW_ENTRY_SHIFT) each, r12 at LPS_SHADOW_R12. */
 #define LPS_SHADOW_E 8
+#define LPS_SHADOW_ENTRY_SHIFT 5
+#define LPS_SHADOW_R12 24
 
 /* struct lps_ftrace_hooked's rest when a fast hook did nothing: the
  * trampoline calls the full hook (lps_ftrace_enter, lps_ftrace_exit). No

@@ -93,6 +93,9 @@ struct lps_ftrace_hooked {
     const void *to;
     uint64_t rest;
 };
+/* The entry hook's part in dropping shadow entries of calls that left
+ * without returning (lps_ftrace_shadow.c). */
+void lps_ftrace_drop_left(uintptr_t sp);
 /* Where a hooked call's implementation returns to, in the trampoline. */
 void lps_ftrace_return_site(void);
 /* The end of the trampoline's code. */

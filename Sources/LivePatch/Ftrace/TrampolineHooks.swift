@@ -18,23 +18,39 @@ typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
 /// trampoline calls lps_ftrace_enter. Else the frame is pushed and counted
 /// while the function is in transition `rest`; the trampoline calls
 /// lps_ftrace_enter_rest. `to` is then the cell, for that call.
-@c func lps_ftrace_enter_fast(_ cell: PadCell, _ key: UInt64) -> lps_ftrace_hooked {
+@c func lps_ftrace_enter_fast(_ cell: PadCell, _ key: UInt64, _ tailCall: UInt32) -> lps_ftrace_hooked {
     // The trampoline read the cell's function before the call: it is published.
     let f = cell.pointee.f.unsafelyUnwrapped
     let enterHook = lps_ftrace_hooked(to: cell, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return enterHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if mayHaveLeftFrames(t, key: key, depth: depth) { return enterHook }
+    if mayHaveLeftFrames(t, key: leftBelow(key, tailCall: tailCall), depth: depth) { return enterHook }
     let fe = beginFrame(t, f, key: key, depth: depth)
     if fe != 0 { return lps_ftrace_hooked(to: cell, rest: fe) }
     return lps_ftrace_hooked(to: lps_ftrace_call_target(cell, f.pointee.orig, lps_load_ptr(&f.pointee.impl)), rest: 0)
 }
 
 /// The entry hook in full, for a call lps_ftrace_enter_fast did nothing for.
-@c func lps_ftrace_enter(_ cell: PadCell, _ key: UInt64) -> UnsafeRawPointer? {
+@c func lps_ftrace_enter(_ cell: PadCell, _ key: UInt64, _ tailCall: UInt32) -> UnsafeRawPointer? {
     let f = cell.pointee.f.unsafelyUnwrapped
+    if let t = lps_tls_rec() {
+        dropFramesBelow(t, key: leftBelow(key, tailCall: tailCall))
+        if tailCall == 0 { lps_ftrace_drop_left(UInt(key &+ 16)) }
+    }
     return lps_ftrace_call_target(cell, f.pointee.orig, enterHook(f, key: key))
 }
+
+/// The key below which an entry through the trampoline at `key` finds
+/// frames left by a jump or an exception. A call site's key is strictly
+/// above every call its implementation makes, so a frame with the same key
+/// is an earlier call from the same site that never returned (a C++
+/// exception skips the exit hook), and goes too. A tail call from a hooked
+/// implementation (`tailCall`: its return address is the trampoline's
+/// return site) shares the call site of the call it replaced, whose frame
+/// is live: the trampoline passes it a key 8 below that call's, and only
+/// frames strictly below it go.
+@inline(__always)
+func leftBelow(_ key: UInt64, tailCall: UInt32) -> UInt64 { tailCall != 0 ? key : key &+ 1 }
 
 /// The rest of an entry that lps_ftrace_enter_fast began while the function
 /// was in transition `epoch`.

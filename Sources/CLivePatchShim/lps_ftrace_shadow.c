@@ -79,11 +79,12 @@ LPS_INTERNAL int lps_ftrace_make_room(uintptr_t sp)
     return 1;
 }
 
-/* From the entry hook in full (lps_ftrace_enter), when the engine found
- * frames that calls left without returning at or below the key of a call
- * just pushed, whose stack pointer after its return will be sp: drops the
- * shadow entries those calls left below it (their stack pointers are at or
- * below sp) and moves its entry down. Without this, entries left by
+/* From the entry hook in full (lps_ftrace_enter, which the trampoline calls
+ * when the fast half found frames left at or below the call's key, or could
+ * not run), for a call just pushed whose stack pointer after its return
+ * will be sp, and that is no tail call: drops the shadow entries that calls
+ * left without returning below it (their stack pointers are at or below
+ * sp; a live call's is above) and moves its entry down. Without this, entries left by
  * exceptions thrown again and again from below the same call site would
  * pile up under the live ones, and fill the stack. The trampoline then
  * finds its entry again (r12). Not on the alternate signal stack, as

@@ -89,18 +89,13 @@
 /* The entry half's frame: rsp = S - ENTRY_FRAME - 8, R above it. */
 #define ENTRY_FRAME 200
 
-/* The entry hooks' key (rsi) and tail-call flag (edx): S - 16 and 0; for a
- * tail call from a hooked implementation (R is the return site), S - 24 and
- * 1 (TrampolineHooks.swift, leftBelow). */
+/* The entry hooks' key (rsi) and tail-call flag (edx), from r10: 0 for a
+ * call, and S - 16; 8 for a tail call from a hooked implementation (R is
+ * the return site), and S - 24 (TrampolineHooks.swift, leftBelow). */
 .macro ENTRY_KEY
     leaq ENTRY_FRAME-8(%rsp), %rsi
-    xorl %edx, %edx
-    leaq lps_ftrace_return_site(%rip), %r8
-    cmpq %r8, ENTRY_FRAME(%rsp)
-    jne 17f
-    subq $8, %rsi
-    movl $1, %edx
-17:
+    subq %r10, %rsi
+    movl %r10d, %edx
 .endm
 /* The return half's: rsp = S - RETURN_FRAME, R's slot at its top. */
 #define RETURN_FRAME 64
@@ -145,6 +140,7 @@ lps_ftrace_trampoline:
     leaq LPS_SHADOW_E(%rcx,%rdx), %rsi
     movq ENTRY_FRAME(%rsp), %rdi    /* R */
     movq %r12, %r8                  /* the caller's r12 */
+    xorl %r10d, %r10d               /* 8 for a tail call (ENTRY_KEY) */
     leaq lps_ftrace_return_site(%rip), %r9
     cmpq %r9, %rdi
     je 15f
@@ -254,7 +250,12 @@ lps_ftrace_return_site:
     movq %rax, %rdi
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 12f
-    ENTRY_KEY
+    xorl %r10d, %r10d
+    leaq lps_ftrace_return_site(%rip), %r8
+    cmpq %r8, ENTRY_FRAME(%rsp)
+    jne 21f
+    movl $8, %r10d
+21: ENTRY_KEY
     call lps_ftrace_enter
     /* It may have moved this call's shadow entry down (lps_ftrace_drop_left):
      * the top one. */
@@ -278,13 +279,20 @@ lps_ftrace_return_site:
     movq (%r12), %rdi
     movq LPS_SHADOW_R12(%r12), %r8
     orq $1, %rax
+    movl $8, %r10d
     jmp 16b
 2:  /* The shadow stack is full: entries of calls that left without
      * returning (an exception, longjmp) may make room; else unhooked. */
     SAVE_VECTOR_ARGUMENTS
     movq %r11, 192(%rsp)
     leaq ENTRY_FRAME+8(%rsp), %rdi  /* S */
-    call lps_ftrace_make_room
+    /* A tail call's S is the replaced call's, whose entry is live: only
+     * entries below S go (as if its S were one less). */
+    leaq lps_ftrace_return_site(%rip), %r8
+    cmpq %r8, ENTRY_FRAME(%rsp)
+    jne 20f
+    decq %rdi
+20: call lps_ftrace_make_room
     movq 192(%rsp), %r11
     testl %eax, %eax
     jz 14f

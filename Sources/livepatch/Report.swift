@@ -40,9 +40,13 @@ struct Report: ParsableCommand {
     /// 8th ratios; the whole run takes under a minute on 2 loaded cores.
     static let stackRounds = 9
     static let stackThreads = "1,16,64"
+    /// The real program's paired rounds and input (scripts/bench-real-program):
+    /// pigz -11 over 256 KiB runs about a second per build and round.
+    static let realRounds = 7
+    static let realKiB = 256
 
     func run() throws {
-        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 6)
+        let progress = Progress(enabled: !noProgress && isatty(STDERR_FILENO) != 0, phases: 7)
         let package = Package()
         let bench = try bench ?? package.benchmark("hookbench-static")
         guard FileManager.default.isExecutableFile(atPath: bench) else { throw ReportError("no benchmark at \(bench)") }
@@ -50,6 +54,7 @@ struct Report: ParsableCommand {
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let benchJSON = "\(out)/hookbench.json", tortureJSON = "\(out)/torture.json", countJSON = "\(out)/instructions.json"
         let stackJSON = "\(out)/stackbench.json", ftraceJSON = "\(out)/ftracebench.json"
+        let realJSON = "\(out)/real-program.json"
         let started = Date()
 
         progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
@@ -68,15 +73,20 @@ struct Report: ParsableCommand {
         progress.phase(4, "user-space ftrace (ftracebench, a few seconds)")
         try runLogged(ftracebench, ["--json", ftraceJSON], log: "\(out)/ftracebench.log")
 
-        progress.phase(5, "torture: \(threads) threads for \(Int(duration)) s")
+        progress.phase(5, "a real program: pigz with hooks and with pads (about 2 minutes)")
+        try runLogged(package.script("bench-real-program"),
+                      ["--rounds", "\(Report.realRounds)", "--kib", "\(Report.realKiB)", "--json", realJSON],
+                      log: "\(out)/real-program.log")
+
+        progress.phase(6, "torture: \(threads) threads for \(Int(duration)) s")
         var args = ["--threads", "\(threads)", "--duration", "\(duration)", "--models", models, "--json", tortureJSON]
         if !progress.enabled { args.append("--no-progress") }
         let tortureLog = "\(out)/torture.log"
         let tortureStatus = withStdout(redirectedTo: tortureLog) { runC(lp_torture_main, name: "livepatch torture", args) }
 
-        progress.phase(6, "writing \(out)/REPORT.md")
+        progress.phase(7, "writing \(out)/REPORT.md")
         let summary = ReportData(hookbench: try JSON(path: benchJSON), stackbench: try JSON(path: stackJSON),
-                                 ftracebench: try JSON(path: ftraceJSON),
+                                 ftracebench: try JSON(path: ftraceJSON), realProgram: try JSON(path: realJSON),
                                  torture: try JSON(path: tortureJSON),
                                  instructions: counted ? try JSON(path: countJSON) : JSON([String: Any]()),
                                  context: package.context(started: started))
@@ -235,6 +245,7 @@ struct ReportData {
     let hookbench: JSON
     let stackbench: JSON
     let ftracebench: JSON
+    let realProgram: JSON
     let torture: JSON
     let instructions: JSON
     let context: [String: String]
@@ -261,7 +272,7 @@ struct ReportData {
     }
 
     var targets: [String] {
-        (hookbench["targets"].array + ftracebench["targets"].array).map { "\($0["status"].string): \($0["text"].string)" }
+        (hookbench["targets"].array + ftracebench["targets"].array + realProgram["targets"].array).map { "\($0["status"].string): \($0["text"].string)" }
     }
 
     var totalViolations: Int {
@@ -339,7 +350,7 @@ struct ReportData {
             ? "Instructions per pair: not counted (no valgrind; `apt-get install valgrind`)."
             : "Instructions per pair: callgrind, \(Int(instructions["pairs"].double)) pairs of each row's loop "
                 + "(loop included; the same in every run of the same build)."
-        let unsure = (hookbench["targets"].array + ftracebench["targets"].array).filter { $0["status"].string == "UNSURE" }.count
+        let unsure = (hookbench["targets"].array + ftracebench["targets"].array + realProgram["targets"].array).filter { $0["status"].string == "UNSURE" }.count
         let funcs = hookbench["funcs"].array
         let funcRows = Set(funcs.map { Int($0["functions"].double) }).sorted().map { n in
             let cells = [1, 2].map { threads -> String in
@@ -401,6 +412,7 @@ struct ReportData {
 
         \(stackCheckSection())
         \(ftraceSection())
+        \(realProgramSection())
         ## docs/DESIGN.md section 6 targets
 
         MET when the whole 95% interval is within the target, MISSED when it is all beyond, UNSURE when \
@@ -409,7 +421,7 @@ struct ReportData {
         \(targets.map { "- \($0)" }.joined(separator: "\n"))
 
         Torture violations (must be 0): \(totalViolations). Raw figures: `hookbench.json`, `instructions.json`, \
-        `stackbench.json`, `ftracebench.json`, `torture.json`.
+        `stackbench.json`, `ftracebench.json`, `real-program.json`, `torture.json`.
 
         """
     }

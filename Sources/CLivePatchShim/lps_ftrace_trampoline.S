@@ -122,7 +122,8 @@ lps_ftrace_trampoline:
     movq %rax, 176(%rsp)
     movq %r10, 184(%rsp)
     /* The shadow push, inline: f = cell->f; when the stack has room,
-     * depth + 1, then e[depth] = {R, S, f} (lps_ftrace_shadow.c: the slot
+     * depth + 1, then e[depth] = {R, S, f, the caller's r12}, and r12 =
+     * &e[depth] (lps_ftrace_shadow.c: the slot
      * is taken before it is written, so a signal handler landing in between
      * pushes above it, never over it, and pops its own entry by its stack
      * pointer; only this thread reads its slots). */

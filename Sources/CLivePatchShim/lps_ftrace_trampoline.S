@@ -31,12 +31,15 @@
  * return site; its shadow entry is dropped at the next hooked return below
  * it, as after longjmp.
  *
- * Every hook is passed key = S - 16: the frame key (lps_frame_key) that
- * lp_func_enter would have had, had the caller called it at its call site
- * (S - 24 for a tail call from a hooked implementation, ENTRY_KEY).
- * It lies above every frame of the implementation, so keys nest as the calls
- * do, and a hook called inside the implementation does not take the pad
- * function's frame for one a jump left (Tests/unit/ftrace_basic.c). Neither
+ * Every hook is passed key = S - 24 (S - 32 for a tail call from a hooked
+ * implementation, ENTRY_KEY). It lies above every frame of the
+ * implementation (whose calls are made at S - 16 or below, keys S - 32 or
+ * below), so keys nest as the calls do, and a hook called inside the
+ * implementation does not take the pad function's frame for one a jump left
+ * (Tests/unit/ftrace_basic.c). It lies below the key S - 16 of a hook or
+ * exported call made by the caller itself at the same stack pointer, so
+ * that lp_transition_wait called where a pad function was left by a jump
+ * drops that frame. Neither
  * half keeps a frame pointer: the frame is rsp-relative, and the CFI says
  * where R is. Not saved: the upper halves of ymm/zmm arguments and an x87
  * return value (long double).
@@ -90,10 +93,10 @@
 #define ENTRY_FRAME 200
 
 /* The entry hooks' key (rsi) and tail-call flag (edx), from r10: 0 for a
- * call, and S - 16; 8 for a tail call from a hooked implementation (R is
- * the return site), and S - 24 (TrampolineHooks.swift, leftBelow). */
+ * call, and S - 24; 8 for a tail call from a hooked implementation (R is
+ * the return site), and S - 32 (TrampolineHooks.swift, leftBelow). */
 .macro ENTRY_KEY
-    leaq ENTRY_FRAME-8(%rsp), %rsi
+    leaq ENTRY_FRAME-16(%rsp), %rsi
     subq %r10, %rsi
     movl %r10d, %edx
 .endm
@@ -200,7 +203,7 @@ lps_ftrace_return_site:
     movl %edx, (%rcx)
 18: movq %rdi, 48(%rsp)
     andq $-2, %rdi
-    leaq RETURN_FRAME-16(%rsp), %rsi /* the key, S - 16 */
+    leaq RETURN_FRAME-24(%rsp), %rsi /* the key, S - 24 */
     call lps_ftrace_exit_fast
     testq %rdx, %rdx
     jnz 8f
@@ -220,7 +223,7 @@ lps_ftrace_return_site:
     movq %rax, %rdi
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 10f
-    leaq RETURN_FRAME-16(%rsp), %rsi
+    leaq RETURN_FRAME-24(%rsp), %rsi
     call lps_ftrace_exit
     jmp 11f
 10: call lps_ftrace_exit_rest

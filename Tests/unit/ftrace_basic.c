@@ -271,9 +271,15 @@ int main(void)
     lp_patch_extend_set(p, sq);
     if (!setjmp(jump))
         jumper(1);
+    /* Straight after the jump, from the frame that made the call: the wait
+     * must find the thread inside nothing (the pad call's key lies below
+     * this frame's own). */
+    int rc = lp_patch_enable(p);
+    check_rc("after a longjmp out of a hooked call, enable and wait from its caller",
+             rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
     check(square(seven) == 49, "after a longjmp out of a hooked call, hooked calls work");
     check(balanced(sq), "and count");
-    lp_patch_destroy(p);
+    stop(p);
 
     /* Unwinding through a hooked return. */
     lp_func_t *pr = lp_func_lookup("probe");

@@ -8,8 +8,8 @@ internal import CLivePatchShim
 // touch no vector register (scripts/check-hot-path disassembles them to
 // keep it so), and say when the rest must run in a call that may, for
 // which the trampoline saves the registers. Every one is passed the frame
-// key lp_func_enter would have had, had the pad function's caller called it
-// at its call site (lps_ftrace_trampoline.S says why).
+// key of the pad function's call site, S - 24 (lps_ftrace_trampoline.S says
+// why).
 
 typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
 
@@ -35,7 +35,7 @@ typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
     let f = cell.pointee.f.unsafelyUnwrapped
     if let t = lps_tls_rec() {
         dropFramesBelow(t, key: leftBelow(key, tailCall: tailCall))
-        if tailCall == 0 { lps_ftrace_drop_left(UInt(key &+ 16)) }
+        if tailCall == 0 { lps_ftrace_drop_left(UInt(key &+ 24)) } // S, the call's stack pointer after its return
     }
     return lps_ftrace_call_target(cell, f.pointee.orig, enterHook(f, key: key))
 }

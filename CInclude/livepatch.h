@@ -143,7 +143,11 @@ const void *lp_func_enter(lp_func_t *f);
  * lp_func_enter (or one below it): entries whose frames have returned or
  * been jumped out of (longjmp, siglongjmp) are exited as abandoned by the
  * thread's next hook, lp_transition_wait or lp_thread_unregister that runs
- * above them (lp_transition_status_t.abandoned_exits). An exit of a
+ * above them (lp_transition_status_t.abandoned_exits). Known limit: a
+ * siglongjmp out of a signal handler that interrupted lp_func_enter itself
+ * (or a pad function's trampoline) between its two stores leaves that
+ * entry's frame marked as still being filled, which no later hook drops:
+ * the thread then counts as inside that function. An exit of a
  * function other than the innermost one entered (lp_func_enter(f);
  * lp_func_exit(g)) is counted as an exit of g, not as unbalanced, and closes
  * the innermost call as if it were f's: f has 1 entry and 0 exits, g 0

@@ -58,21 +58,29 @@ LPS_INTERNAL __attribute__((noreturn)) void lps_ftrace_unmatched(uintptr_t sp)
     abort();
 }
 
+/* The index above the entries below `top` whose calls left without
+ * returning (an exception, longjmp) and that no return below them has
+ * dropped yet, for a call whose stack pointer after its return will be sp:
+ * their stack pointers are at or below sp, where no live call's is (a live
+ * call's is above its callees'). */
+static uint32_t above_left(uint32_t top, uintptr_t sp)
+{
+    while (top > 0 && lps_ftrace_shadow.e[top - 1].sp <= sp)
+        top--;
+    return top;
+}
+
 /* From the trampoline, when the shadow stack is full, for a call whose
  * stack pointer after its return will be sp: drops the entries at the top
- * whose calls left without returning (an exception, longjmp) and that no
- * return below them has dropped yet. Their stack pointers are at or below
- * sp, where no live call's is (a live call's is above its callees'). 1 when
- * that made room. On the alternate signal stack, stack pointers say nothing
- * about the interrupted stack's entries: nothing is dropped there. A signal
- * handler landing here pushes above the depth read, and pops its own. */
+ * whose calls left without returning; 1 when that made room. On the
+ * alternate signal stack, stack pointers say nothing about the interrupted
+ * stack's entries: nothing is dropped there. A signal handler landing here
+ * pushes above the depth read, and pops its own. */
 LPS_INTERNAL int lps_ftrace_make_room(uintptr_t sp)
 {
     if (lps_sys_on_altstack())
         return 0;
-    uint32_t d = lps_ftrace_shadow.depth;
-    while (d > 0 && lps_ftrace_shadow.e[d - 1].sp <= sp)
-        d--;
+    uint32_t d = above_left(lps_ftrace_shadow.depth, sp);
     if (d == lps_ftrace_shadow.depth)
         return 0;
     lps_ftrace_shadow.depth = d;
@@ -82,21 +90,18 @@ LPS_INTERNAL int lps_ftrace_make_room(uintptr_t sp)
 /* From the entry hook in full (lps_ftrace_enter, which the trampoline calls
  * when the fast half found frames left at or below the call's key, or could
  * not run), for a call just pushed whose stack pointer after its return
- * will be sp, and that is no tail call: drops the shadow entries that calls
- * left without returning below it (their stack pointers are at or below
- * sp; a live call's is above) and moves its entry down. Without this, entries left by
- * exceptions thrown again and again from below the same call site would
- * pile up under the live ones, and fill the stack. The trampoline then
- * finds its entry again (r12). Not on the alternate signal stack, as
- * lps_ftrace_make_room. */
+ * will be sp, and that is no tail call: drops the entries below it whose
+ * calls left without returning, and moves its entry down. Without this,
+ * entries left by exceptions thrown again and again from below the same
+ * call site would pile up under the live ones, and fill the stack. The
+ * trampoline then finds its entry again (r12). Not on the alternate signal
+ * stack, as lps_ftrace_make_room. */
 LPS_INTERNAL void lps_ftrace_drop_left(uintptr_t sp)
 {
     uint32_t top = lps_ftrace_shadow.depth;
     if (top == 0 || lps_ftrace_shadow.e[top - 1].sp != sp || lps_sys_on_altstack())
         return;
-    uint32_t k = top - 1;
-    while (k > 0 && lps_ftrace_shadow.e[k - 1].sp <= sp)
-        k--;
+    uint32_t k = above_left(top - 1, sp);
     if (k == top - 1)
         return;
     /* A signal handler landing here pushes above top and pops its own. */

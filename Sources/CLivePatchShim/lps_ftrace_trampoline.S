@@ -50,8 +50,8 @@
  */
 #include "lps_ftrace_layout.h"
 
-/* The argument registers, as saved at the trampoline's entry: the vector
- * ones only around a call that may use them. */
+/* The argument registers, as saved at the trampoline's entry (integer ones
+ * at 128-191): the vector ones only around a call that may use them. */
 .macro SAVE_VECTOR_ARGUMENTS
     movdqu %xmm0, 0(%rsp)
     movdqu %xmm1, 16(%rsp)
@@ -71,6 +71,16 @@
     movdqu 80(%rsp), %xmm5
     movdqu 96(%rsp), %xmm6
     movdqu 112(%rsp), %xmm7
+.endm
+.macro SAVE_ARGUMENTS
+    movq %rdi, 128(%rsp)
+    movq %rsi, 136(%rsp)
+    movq %rdx, 144(%rsp)
+    movq %rcx, 152(%rsp)
+    movq %r8, 160(%rsp)
+    movq %r9, 168(%rsp)
+    movq %rax, 176(%rsp)
+    movq %r10, 184(%rsp)
 .endm
 .macro RESTORE_ARGUMENTS
     movq 128(%rsp), %rdi
@@ -95,6 +105,13 @@
 /* The entry hooks' key (rsi) and tail-call flag (edx), from r10: 0 for a
  * call, and S - 24; 8 for a tail call from a hooked implementation (R is
  * the return site), and S - 32 (TrampolineHooks.swift, leftBelow). */
+/* Sets ZF when R is the return site: a tail call from a hooked
+ * implementation (clobbers r9). */
+.macro TEST_TAIL_CALL
+    leaq lps_ftrace_return_site(%rip), %r9
+    cmpq %r9, ENTRY_FRAME(%rsp)
+.endm
+
 .macro ENTRY_KEY
     leaq ENTRY_FRAME-16(%rsp), %rsi
     subq %r10, %rsi
@@ -116,14 +133,7 @@ lps_ftrace_trampoline:
     subq $ENTRY_FRAME, %rsp
     .cfi_adjust_cfa_offset ENTRY_FRAME
     .cfi_remember_state
-    movq %rdi, 128(%rsp)
-    movq %rsi, 136(%rsp)
-    movq %rdx, 144(%rsp)
-    movq %rcx, 152(%rsp)
-    movq %r8, 160(%rsp)
-    movq %r9, 168(%rsp)
-    movq %rax, 176(%rsp)
-    movq %r10, 184(%rsp)
+    SAVE_ARGUMENTS
     /* The shadow push, inline: f = cell->f; when the stack has room,
      * depth + 1, then e[depth] = {R, S, f, the caller's r12}, and r12 =
      * &e[depth] (lps_ftrace_shadow.c: the slot
@@ -145,8 +155,7 @@ lps_ftrace_trampoline:
     movq ENTRY_FRAME(%rsp), %rdi    /* R */
     movq %r12, %r8                  /* the caller's r12 */
     xorl %r10d, %r10d               /* 8 for a tail call (ENTRY_KEY) */
-    leaq lps_ftrace_return_site(%rip), %r9
-    cmpq %r9, %rdi
+    TEST_TAIL_CALL
     je 15f
 16: movq %rdi, (%rsi)               /* R */
     leaq ENTRY_FRAME+8(%rsp), %rdi
@@ -255,8 +264,7 @@ lps_ftrace_return_site:
     cmpq $LPS_FTRACE_HOOK, %rdx
     jne 12f
     xorl %r10d, %r10d
-    leaq lps_ftrace_return_site(%rip), %r8
-    cmpq %r8, ENTRY_FRAME(%rsp)
+    TEST_TAIL_CALL
     jne 21f
     movl $8, %r10d
 21: ENTRY_KEY
@@ -292,8 +300,7 @@ lps_ftrace_return_site:
     leaq ENTRY_FRAME+8(%rsp), %rdi  /* S */
     /* A tail call's S is the replaced call's, whose entry is live: only
      * entries below S go (as if its S were one less). */
-    leaq lps_ftrace_return_site(%rip), %r8
-    cmpq %r8, ENTRY_FRAME(%rsp)
+    TEST_TAIL_CALL
     jne 20f
     decq %rdi
 20: call lps_ftrace_make_room

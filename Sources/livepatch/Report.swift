@@ -275,8 +275,11 @@ struct ReportData {
             .sorted { $0.x < $1.x }
     }
 
+    /// Every target line of the run's benchmarks.
+    var allTargets: [JSON] { hookbench["targets"].array + ftracebench["targets"].array + realProgram["targets"].array }
+
     var targets: [String] {
-        (hookbench["targets"].array + ftracebench["targets"].array + realProgram["targets"].array).map { "\($0["status"].string): \($0["text"].string)" }
+        allTargets.map { "\($0["status"].string): \($0["text"].string)" }
     }
 
     var totalViolations: Int {
@@ -354,7 +357,7 @@ struct ReportData {
             ? "Instructions per pair: not counted (no valgrind; `apt-get install valgrind`)."
             : "Instructions per pair: callgrind, \(Int(instructions["pairs"].double)) pairs of each row's loop "
                 + "(loop included; the same in every run of the same build)."
-        let unsure = (hookbench["targets"].array + ftracebench["targets"].array + realProgram["targets"].array).filter { $0["status"].string == "UNSURE" }.count
+        let unsure = allTargets.filter { $0["status"].string == "UNSURE" }.count
         let funcs = hookbench["funcs"].array
         let funcRows = Set(funcs.map { Int($0["functions"].double) }).sorted().map { n in
             let cells = [1, 2].map { threads -> String in

@@ -6,25 +6,10 @@
 // a function the exception went through completes.
 #include <livepatch.h>
 #include "check.h"
+#include "exception_fixtures.h"
+#include "frames_view.h"
 
-#include <stdexcept>
-#include <string.h>
-
-#define NOINLINE __attribute__((noinline))
-#define FN(fn) reinterpret_cast<const void *>(fn)
-
-static volatile int sink;
-
-extern "C" {
-NOINLINE void thrower(int n)
-{
-    if (n == 0) throw std::runtime_error("boom");
-    sink++;
-    thrower(n - 1);
-    sink++;
-}
-NOINLINE void middle(void) { thrower(3); }
-NOINLINE void catcher(void)
+extern "C" NOINLINE void catcher(void)
 {
     try {
         middle();
@@ -32,24 +17,10 @@ NOINLINE void catcher(void)
         sink++;
     }
 }
-NOINLINE void after(void) { sink++; }
-}
 
 static lp_func_t *thrower_f, *middle_f, *catcher_f, *after_f;
 
 // Uninstrumented: the checks themselves must not count.
-__attribute__((no_instrument_function)) static uint32_t my_depth(void)
-{
-    lp_thread_state_t states[8];
-    lp_snapshot_t snap = {};
-    snap.threads = states;
-    snap.threads_cap = 8;
-    lp_status_snapshot(&snap);
-    for (uint32_t i = 0; i < snap.n_threads && i < 8; i++)
-        if (strcmp(states[i].name, "main") == 0) return states[i].function_depth;
-    return UINT32_MAX;
-}
-
 __attribute__((no_instrument_function)) static bool balanced(lp_func_t *f, uint64_t want)
 {
     uint64_t e = 0, x = 0;
@@ -65,7 +36,7 @@ __attribute__((no_instrument_function)) int main(void)
     after_f = lp_func_register_auto("after", FN(after));
 
     catcher();
-    check(my_depth() == 0, "after the exception the thread is inside nothing");
+    check(main_depth() == 0, "after the exception the thread is inside nothing");
     after();
     check(balanced(thrower_f, 4) && balanced(middle_f, 1) && balanced(catcher_f, 1) && balanced(after_f, 1),
           "every frame the exception went through counts its exit once");
@@ -76,7 +47,7 @@ __attribute__((no_instrument_function)) int main(void)
     check_rc("enable", rc < 0 ? rc : 0, 0);
     check_rc("the transition completes", lp_transition_wait(10000000000ull), 0);
     catcher();
-    check(my_depth() == 0, "again, under the patch");
+    check(main_depth() == 0, "again, under the patch");
     rc = lp_patch_disable(p);
     check_rc("disable", rc < 0 ? rc : lp_transition_wait(10000000000ull), 0);
     check_rc("destroy", lp_patch_destroy(p), 0);

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "frames_view.h"
 #include "noipa.h"
 
 #include <execinfo.h>
@@ -75,13 +76,6 @@ NOIPA int calls_inner(int x)
  * return site) on the stack. */
 NOIPA int tail_inner(int x) { return x * 5; }
 NOIPA int tail_outer(int x) { return tail_inner(x + 1); }
-
-static uint64_t abandoned_exits(void)
-{
-    lp_transition_status_t s;
-    lp_transition_status(&s);
-    return s.abandoned_exits;
-}
 
 static const void *seen_ret, *seen_real;
 static void *trace[64];

@@ -10,32 +10,15 @@
 // The whole file is built with the pad (scripts/test, g++).
 #include <livepatch.h>
 #include "check.h"
+#include "exception_fixtures.h"
+#include "frames_view.h"
 
-#include <stdexcept>
-#include <string.h>
-
-#define NOINLINE __attribute__((noinline))
-#define FN(fn) reinterpret_cast<const void *>(fn)
-
-static volatile int sink;
-
-extern "C" {
-NOINLINE void thrower(int n)
-{
-    if (n == 0) throw std::runtime_error("boom");
-    sink++;
-    thrower(n - 1);
-    sink++;
-}
-NOINLINE void thrower_new(int n)
+extern "C" NOINLINE void thrower_new(int n)
 {
     if (n == 0) throw std::logic_error("new boom");
     sink++;
     thrower_new(n - 1);
     sink++;
-}
-NOINLINE void middle(void) { thrower(3); }
-NOINLINE void after(void) { sink++; }
 }
 
 // Which exception reached the handler: 1 the old body's, 2 the new one's.
@@ -49,18 +32,6 @@ NOINLINE static int catcher(void)
         return 2;
     }
     return 0;
-}
-
-static uint32_t my_depth(void)
-{
-    lp_thread_state_t states[8];
-    lp_snapshot_t snap = {};
-    snap.threads = states;
-    snap.threads_cap = 8;
-    lp_status_snapshot(&snap);
-    for (uint32_t i = 0; i < snap.n_threads && i < 8; i++)
-        if (strcmp(states[i].name, "main") == 0) return states[i].function_depth;
-    return UINT32_MAX;
 }
 
 static bool counted(lp_func_t *f, uint64_t want)
@@ -86,7 +57,7 @@ int main(void)
     check_rc("enable", rc < 0 ? rc : lp_transition_wait(10000000000ull), 0);
     check(catcher() == 1, "an exception thrown through five hooked calls reaches its handler beyond them");
     after();
-    check(my_depth() == 0, "after it, and a hooked call, the thread is inside nothing");
+    check(main_depth() == 0, "after it, and a hooked call, the thread is inside nothing");
     check(counted(thrower_f, 4) && counted(middle_f, 1) && counted(after_f, 1),
           "every hooked call the exception left counts its entry and exit once");
 
@@ -95,7 +66,7 @@ int main(void)
     int caught = 0;
     for (int i = 0; i < 100; i++) caught += catcher() == 1;
     after();
-    check(caught == 100 && my_depth() == 0, "100 more exceptions, all caught");
+    check(caught == 100 && main_depth() == 0, "100 more exceptions, all caught");
     check(counted(thrower_f, 404) && counted(middle_f, 101) && counted(after_f, 2),
           "and every call was hooked and counted (none ran unhooked for want of shadow entries)");
 
@@ -111,6 +82,6 @@ int main(void)
     rc = lp_patch_disable(p);
     check_rc("disable the first", rc < 0 ? rc : lp_transition_wait(10000000000ull), 0);
     check_rc("destroy the first", lp_patch_destroy(p), 0);
-    check(catcher() == 1 && my_depth() == 0, "disarmed: as compiled");
+    check(catcher() == 1 && main_depth() == 0, "disarmed: as compiled");
     return check_summary();
 }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <livepatch.h>
 #include "check.h"
+#include "frames_view.h"
 
 #include <setjmp.h>
 #include <signal.h>
@@ -29,25 +30,6 @@ static lp_func_t *outer_f, *inner_f, *handler_f, *leaf_f;
 static jmp_buf jb;
 static sigjmp_buf sjb;
 static volatile int sink;
-
-static uint64_t abandoned(void)
-{
-    lp_transition_status_t s;
-    lp_transition_status(&s);
-    return s.abandoned_exits;
-}
-
-/* The calling thread's function depth, as the snapshot reads it (no hook runs). */
-static uint32_t my_depth(void)
-{
-    lp_thread_state_t states[8];
-    lp_snapshot_t snap = { .threads = states, .threads_cap = 8 };
-    lp_status_snapshot(&snap);
-    for (uint32_t i = 0; i < snap.n_threads && i < 8; i++)
-        if (strcmp(states[i].name, "main") == 0)
-            return states[i].function_depth;
-    return UINT32_MAX;
-}
 
 static int balanced(lp_func_t *f)
 {
@@ -100,7 +82,7 @@ NOINLINE static int inside_outer_with_altstack_signal(void)
     lp_func_enter(outer_f);
     raise(SIGUSR2);
     /* Still inside outer: the handler's hooks dropped nothing. */
-    int still_inside = my_depth() == 1;
+    int still_inside = main_depth() == 1;
     lp_func_exit(outer_f);
     return still_inside;
 }
@@ -133,9 +115,9 @@ int main(void)
     /* longjmp out of two nested hooked functions. */
     if (setjmp(jb) == 0)
         outer();
-    check(my_depth() == 2, "after longjmp the thread is still counted inside two functions");
+    check(main_depth() == 2, "after longjmp the thread is still counted inside two functions");
     call(leaf_f);
-    check(abandoned() == 2, "the next hook exits the two abandoned frames");
+    check(abandoned_exits() == 2, "the next hook exits the two abandoned frames");
     check(balanced(outer_f) && balanced(inner_f) && balanced(leaf_f), "each abandoned frame counts its exit");
     check_rc("the thread is inside nothing", lp_thread_unregister(), 0);
     lp_thread_register("main");
@@ -148,7 +130,7 @@ int main(void)
     int rc = lp_patch_enable(p);
     check_rc("enable a patch of the abandoned function", rc < 0 ? rc : 0, 0);
     check_rc("wait: no EDEADLK, it completes", lp_transition_wait(HANG_BOUND), 0);
-    check(abandoned() == 4, "the wait exited the abandoned frames");
+    check(abandoned_exits() == 4, "the wait exited the abandoned frames");
     rc = lp_patch_disable(p);
     check_rc("disable", rc < 0 ? rc : lp_transition_wait(HANG_BOUND), 0);
     check_rc("destroy", lp_patch_destroy(p), 0);
@@ -161,14 +143,14 @@ int main(void)
     if (sigsetjmp(sjb, 1) == 0)
         outer_signalled();
     call(leaf_f);
-    check(abandoned() == 6, "siglongjmp out of a handler: both frames exited");
+    check(abandoned_exits() == 6, "siglongjmp out of a handler: both frames exited");
     check(balanced(outer_f) && balanced(handler_f), "... with their exits counted");
     check_rc("the thread is inside nothing after it", lp_thread_unregister(), 0);
     lp_thread_register("main");
 
     /* A handler on the alternate stack is not a jump. */
     check(altstack_case(), "a handler on the alternate stack drops no frame");
-    check(abandoned() == 6, "no abandoned exit counted for it");
+    check(abandoned_exits() == 6, "no abandoned exit counted for it");
     check(balanced(outer_f) && balanced(handler_f), "counts stay exact");
     return check_summary();
 }

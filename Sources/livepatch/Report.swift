@@ -44,8 +44,9 @@ struct Report: ParsableCommand {
     /// With its default 5 million, a loaded moment of a few milliseconds
     /// moved the disarmed pad's 1% ratio by several percent.
     static let ftraceCalls = 20_000_000
-    /// The real program's paired rounds and input (scripts/bench-real-program):
-    /// pigz -11 over 256 KiB runs about a second per build and round.
+    /// The real program's rounds and input for the hooks (scripts/bench-real-program):
+    /// pigz -11 over 256 KiB runs about a second per build and round. Its
+    /// pads' rounds (61, its default) add about 80 s.
     static let realRounds = 7
     static let realKiB = 256
 
@@ -77,7 +78,7 @@ struct Report: ParsableCommand {
         progress.phase(4, "user-space ftrace (ftracebench, about 15 s)")
         try runLogged(ftracebench, ["--calls", "\(Report.ftraceCalls)", "--json", ftraceJSON], log: "\(out)/ftracebench.log")
 
-        progress.phase(5, "a real program: pigz with hooks and with pads (about 2 minutes)")
+        progress.phase(5, "a real program: pigz with hooks and with pads (about 3 minutes)")
         try runLogged(package.script("bench-real-program"),
                       ["--rounds", "\(Report.realRounds)", "--kib", "\(Report.realKiB)", "--json", realJSON],
                       log: "\(out)/real-program.log")

@@ -35,6 +35,12 @@ struct Report: ParsableCommand {
     /// them within 2.5x-3.5x, each with a 95% interval about +-20% wide
     /// (Benchmarks/README.md, "Method": interleaved rounds).
     static let hookRounds = 41
+    /// Rounds of each transition-latency cell (a round is a few ms; 41 take
+    /// about 3 s). With hookbench's --quick 5, the interval is the min-max,
+    /// and one slow round at 256 threads made KPATCH's line UNSURE
+    /// (0.48x [0.33-3.43]); three runs of 41 gave it 1.73x [1.31-2.15],
+    /// 1.13x [0.83-1.62] and 0.55x [0.41-1.31].
+    static let latencyRounds = 41
     /// stackbench's interleaved rounds (each measures the four models once)
     /// and its caller counts: 9 rounds give a 95% interval from the 2nd and
     /// 8th ratios; the whole run takes under a minute on 2 loaded cores.
@@ -64,7 +70,7 @@ struct Report: ParsableCommand {
 
         progress.phase(1, "hook cost and transition latency (hookbench, about 30 s)")
         try runLogged(bench, ["--quick", "--reps", "\(Report.hookRounds)", "--sections", "hooks,funcs,latency",
-                              "--lat-threads", latencyThreads, "--json", benchJSON], log: "\(out)/hookbench.log")
+                              "--lat-reps", "\(Report.latencyRounds)", "--lat-threads", latencyThreads, "--json", benchJSON], log: "\(out)/hookbench.log")
 
         progress.phase(2, "instructions per pair (callgrind)")
         let counted = (try? runLogged(package.script("count-instructions"), ["--bin", bench, "--json", countJSON],

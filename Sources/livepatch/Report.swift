@@ -50,6 +50,11 @@ struct Report: ParsableCommand {
     /// With its default 5 million, a loaded moment of a few milliseconds
     /// moved the disarmed pad's 1% ratio by several percent.
     static let ftraceCalls = 20_000_000
+    /// ftracebench's rounds (each runs its four loops once, about 0.35 s):
+    /// 41 instead of its default 21 narrow the 95% interval from the 6th
+    /// and 16th of the ratios to the 14th and 28th; a fresh-clone report
+    /// with 21 read the disarmed pad 1.00x [1.00-1.03], UNSURE.
+    static let ftraceRounds = 41
     /// The real program's rounds and input for the hooks (scripts/bench-real-program):
     /// pigz -11 over 256 KiB runs about a second per build and round. Its
     /// pads' rounds (61, its default) add about 80 s.
@@ -82,7 +87,8 @@ struct Report: ParsableCommand {
                       log: "\(out)/stackbench.log")
 
         progress.phase(4, "user-space ftrace (ftracebench, about 15 s)")
-        try runLogged(ftracebench, ["--calls", "\(Report.ftraceCalls)", "--json", ftraceJSON], log: "\(out)/ftracebench.log")
+        try runLogged(ftracebench, ["--calls", "\(Report.ftraceCalls)", "--reps", "\(Report.ftraceRounds)",
+                                    "--json", ftraceJSON], log: "\(out)/ftracebench.log")
 
         progress.phase(5, "a real program: pigz with hooks and with pads (about 3 minutes)")
         try runLogged(package.script("bench-real-program"),

@@ -15,19 +15,10 @@ inline func_enter() {
        ST_FDEPTH(1);                        /* lps_store_release_u32(&t.fdepth, 1) */
        /* lps_thread_side_fence() */
        SIG
-       atomic { e = epoch }                 /* snapshotEpoch: lps_load_acquire_u64(&lps_global.epoch) */
+       atomic { e = epoch }                 /* snapshotOutermostEpoch: lps_load_acquire_u64(&lps_global.epoch) */
        SIG
-#if defined(HANDLER) && !defined(OLD_SNAPSHOT)
-       atomic {                             /* lps_local_cas_u64(&t.fepoch, epochUnknown, e): a
-                                             * handler's snapshot stays */
-           if
-           :: fepoch == EUNK -> ST_FEPOCH(e)
-           :: else -> skip
-           fi
-       }
-#else
-       ST_FEPOCH(e);                        /* with no signal handler the CAS always succeeds: a store */
-#endif
+       ST_FEPOCH(e);                        /* lps_store_u64(&t.fepoch, e): over a handler's
+                                             * snapshot too (FunctionHooks.swift says why) */
        /* pushFrame: the shadow stack holds only f, a set function: left out */
 #else
        /* the order before commit 4f3be54 (finding B1) */

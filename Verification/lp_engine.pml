@@ -84,9 +84,8 @@
  *                       any step of an lp_func_enter, and makes a nested
  *                       call of f (handler() below)
  *   -DOLD_SNAPSHOT      with HANDLER: the snapshot before the handler fix,
- *                       a plain store of the epoch, and a nested entry that
- *                       reads "unknown" takes the steady implementation:
- *                       must fail
+ *                       a nested entry that reads "unknown" takes the
+ *                       steady implementation: must fail
  */
 
 #include "engine_state.pml"

@@ -141,16 +141,31 @@ static inline void lps_global_set_fn_counts(uint64_t *rows, uint64_t stride)
 __attribute__((returns_nonnull)) static inline lps_frame_t *lps_rec_frames(const lps_thread_rec_t *rec) { return (lps_frame_t *)rec->frames; }
 static inline const struct lp_func *lps_frame_func(const lps_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
 static inline void lps_frame_set_func(lps_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
-/* The frame key: the hook's frame address, which is the caller's stack
- * pointer at the call less 16 whichever hook was called (the cyg hooks
- * tail-call lp_func_enter/exit, and every Swift function keeps a frame
- * pointer). The stack grows down: a frame whose key is below the key of a
- * later hook was left without its exit hook (longjmp, an exception). Only
- * the owner reads the keys. Always inlined, so it is the hook's own frame. */
+/* The frame key: where the hook's frame pointer would point, 8 below its
+ * return address, which is the caller's stack pointer at the call less 16
+ * whichever hook was called (the cyg hooks tail-call lp_func_enter/exit).
+ * The stack grows down: a frame whose key is below the key of a later hook
+ * was left without its exit hook (longjmp, an exception). Only the owner
+ * reads the keys. Always inlined, so it is the hook's own frame.
+ * _AddressOfReturnAddress() gives it without a frame: the C library is
+ * built with the builtin (-fms-extensions) and without frame pointers in
+ * leaf functions (Package.swift), and its hooks then push nothing, where
+ * __builtin_frame_address(0) made each set up a frame, about a cycle a hook
+ * pair (Benchmarks/README.md). Both give the same value in every build, so
+ * the keys of the trampoline (lps_ftrace_trampoline.S) and of the exported
+ * calls agree with the hooks' either way. */
+#if __has_builtin(_AddressOfReturnAddress)
+void *_AddressOfReturnAddress(void);
+static inline __attribute__((always_inline)) uint64_t lps_frame_key(void)
+{
+    return (uint64_t)(uintptr_t)_AddressOfReturnAddress() - 8;
+}
+#else
 static inline __attribute__((always_inline)) uint64_t lps_frame_key(void)
 {
     return (uint64_t)(uintptr_t)__builtin_frame_address(0);
 }
+#endif
 
 /* The thread's row of counts of the function at func_index. */
 __attribute__((returns_nonnull)) static inline lps_count_row_t *lps_rec_row(const lps_thread_rec_t *rec, uint32_t func_index)

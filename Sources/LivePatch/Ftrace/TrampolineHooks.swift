@@ -71,7 +71,7 @@ func leftBelow(_ key: UInt64, tailCall: UInt32) -> UInt64 { tailCall != 0 ? key 
     let exitHook = lps_ftrace_hooked(to: f, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return exitHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if depth == 0 || exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitHook }
+    if exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitHook }
     let outer = popFrame(t, f, depth: depth)
     if exitIsSteady(outer: outer, act: lps_load_u64(&t.pointee.act), txEpoch: lps_load_u64(&f.pointee.tx_epoch)) {
         return lps_ftrace_hooked(to: nil, rest: 0)

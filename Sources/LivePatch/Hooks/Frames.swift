@@ -86,15 +86,16 @@ func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: Funct
 }
 
 /// mayHaveLeftFrames for an exit of `f`: a deepest frame that is f's own
-/// is the one this exit ends, whatever the keys. GCC's
+/// is the one this exit ends, whatever the keys. True at depth 0 too, where
+/// there is nothing to exit. GCC's
 /// -finstrument-functions calls __cyg_profile_func_exit after the
 /// function's epilogue (a tail call), so the exit's key lies above the one
 /// its entry hook had, inside the prologue.
 @inline(__always)
 func exitMayHaveLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
-    guard depth &- 1 < UInt32(LP_FRAMES_KNOWN) else { return true }
+    guard _fastPath(depth &- 1 < UInt32(LP_FRAMES_KNOWN)) else { return true }
     let top = lps_rec_frames(t) + Int(depth &- 1)
-    return key > top.pointee.key && lps_frame_func(top) != UnsafePointer(f)
+    return _slowPath(key > top.pointee.key) && lps_frame_func(top) != UnsafePointer(f)
 }
 
 /// The calling thread's frames whose keys lie below `key`, the frame key of

@@ -8,7 +8,10 @@ internal import CLivePatchShim
 /// The implementation the calling thread must run now, counting an entry.
 /// C: `lp_func_enter`. Every way off the fast path is a tail call that
 /// takes what it needs as arguments, so the fast path keeps nothing in
-/// callee-saved registers.
+/// callee-saved registers. Those that return the implementation are @c: a
+/// Swift function returns an optional pointer as an integer, and the
+/// conversion back to a pointer would stand between its call and the
+/// return, which stops LLVM from making it a tail call.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
     enterHook(f, key: lps_frame_key())
 }
@@ -19,13 +22,15 @@ internal import CLivePatchShim
 func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f, let t = lps_tls_rec() else { return enterWithoutRecord(f, key: key) }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if mayHaveLeftFrames(t, key: key, depth: depth) { return enterAfterJump(t, f, key: key, depth: depth) }
+    // The outermost entry first, laid out straight: no frame to check.
+    if _fastPath(depth == 0) { return enterFrame(t, f, key: key, depth: 0) }
+    if _slowPath(mayHaveLeftFrames(t, key: key, depth: depth)) { return enterAfterJump(t, f, key: key, depth: depth) }
     return enterFrame(t, f, key: key, depth: depth)
 }
 
 /// lp_func_enter on a thread with no record yet (it registers now), or
 /// with no function.
-@inline(never)
+@c(lps_enter_without_record) @inline(never)
 func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f else { return failNull(LPError.invalid) }
     guard let t = registerFromHook() else {
@@ -37,7 +42,7 @@ func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? 
 
 /// lp_func_enter above frames that a jump may have left: they are exited
 /// first.
-@inline(never)
+@c(lps_enter_after_jump) @inline(never)
 func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     let live = key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: nil) : depth
     return enterFrame(t, f, key: key, depth: live)
@@ -48,7 +53,7 @@ func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: 
 @inline(__always)
 func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     let fe = beginFrame(t, f, key: key, depth: depth)
-    if fe == 0 {
+    if _fastPath(fe == 0) {
         // No transition: the steady implementation.
         return lps_load_ptr(&f.pointee.impl)
     }
@@ -59,7 +64,7 @@ func enterFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
 /// tx_epoch as read after both (0: f is in no transition).
 @inline(__always)
 func beginFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UInt64 {
-    if depth == 0 {
+    if _fastPath(depth == 0) {
         // Announce the activation before reading the epoch (the thread half
         // of the store-then-load pair with startTransition's
         // lps_patcher_side_fence()):
@@ -71,7 +76,7 @@ func beginFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
         lps_store_u64(&t.pointee.fepoch, epochUnknown)
         lps_store_release_u32(&t.pointee.fdepth, 1)
         lps_thread_side_fence()
-        snapshotEpoch(&t.pointee.fepoch)
+        snapshotOutermostEpoch(t)
         // After the epoch: "unknown" makes scans retry, so its window stays
         // short. The frame is still stored before tx_epoch is read below.
         pushFrame(t, f, key: key, at: 0)
@@ -104,6 +109,24 @@ func enterFrameInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch fe: UI
     return enterInTransition(t, f, epoch: fe, depth: depth)
 }
 
+/// Reads the epoch for the outermost function activation that beginFrame
+/// announced. A plain store, where snapshotEpoch makes a local CAS: a
+/// signal handler that lands between this load and the store, and calls a
+/// function in transition, finds "unknown" and snapshots a later epoch
+/// itself (enterOldActivation); its activation ends before it returns, and
+/// this store then puts back the epoch read first, which the entry's own
+/// frame was announced before. The thread then reads as an activation that
+/// predates that transition, which it is, and re-arms at its next set entry
+/// as any such activation does (enterOldActivation). The spin models run
+/// this order under -DHANDLER (Verification/README.md). One cycle less than
+/// the CAS, which serialised the entry on its own pre-store of "unknown".
+@inline(__always)
+func snapshotOutermostEpoch(_ t: ThreadRecord) {
+    // Pairs with the release store of lps_global.epoch in startTransition(),
+    // as in snapshotEpoch.
+    lps_store_u64(&t.pointee.fepoch, lps_load_acquire_u64(&lps_global_ref().pointee.epoch))
+}
+
 /// Reads the epoch for an outermost function activation or kernel section
 /// (`word`: fepoch or kepoch), unless a signal handler nested in this very
 /// entry already did: the handler's calls and the interrupted thread's belong
@@ -125,7 +148,7 @@ func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
 /// outermost set entry: the frames below it are outside the set, so the
 /// thread re-arms (as at UPSTREAM's kernel exit) and the call begins a set
 /// activation in the transition.
-@inline(never)
+@c(lps_enter_old_activation) @inline(never)
 func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if lps_load_u64(&t.pointee.fepoch) == epochUnknown {
         if injectedBug == LP_BUG_HANDLER_STEADY { return lps_load_ptr(&f.pointee.impl) }
@@ -177,15 +200,18 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
 func exitHook(_ f: FunctionRecord?, key: UInt64) {
     guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    guard let f, depth != 0 else { return countUnbalanced(t) }
-    if exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitAfterJump(t, f, key: key, depth: depth) }
+    guard let f else { return countUnbalanced(t) }
+    if _slowPath(exitMayHaveLeftFrames(t, f, key: key, depth: depth)) { return exitOffShadowStackTop(t, f, key: key, depth: depth) }
     exitFrame(t, f, depth: depth)
 }
 
-/// lp_func_exit above frames that a jump may have left: they are exited
-/// first.
+/// lp_func_exit where the deepest frame is not the exiting one, or not in
+/// the shadow stack: no frame at all (an unbalanced exit), frames that a
+/// jump may have left above it (exited first), or frames beyond the shadow
+/// stack.
 @inline(never)
-func exitAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
+func exitOffShadowStackTop(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
+    guard depth != 0 else { return countUnbalanced(t) }
     exitFrame(t, f, depth: key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
 }
 
@@ -216,7 +242,12 @@ func popFrame(_ t: ThreadRecord, _ f: FunctionRecord, depth: UInt32) -> UInt32 {
 func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
     let a = lps_load_u64(&t.pointee.act)
     let fe = lps_load_u64(&f.pointee.tx_epoch)
-    if !exitIsSteady(outer: outer, act: a, txEpoch: fe) { exitSlow(t, f, outer: outer, act: a, txEpoch: fe) }
+    guard _slowPath(!exitIsSteady(outer: outer, act: a, txEpoch: fe)) else { return }
+    // A transition's common case, here rather than a jump away: the exit
+    // ends the function activation that its entry began, outside a kernel
+    // section.
+    if Act.isFunctionActivation(a, epoch: fe, marker: outer) && lps_load_u32(&t.pointee.kdepth) == 0 { return endActivation(t, a) }
+    exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
 }
 
 /// Steady state: no activation, f in no transition, and (at the outermost
@@ -224,13 +255,13 @@ func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
 /// else is out of line.
 @inline(__always)
 func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
-    a | fe == 0 && !((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && lps_load_u32(&lps_global_ref().pointee.waiting) != 0)
+    _fastPath(a | fe == 0) && !((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && _slowPath(lps_load_u32(&lps_global_ref().pointee.waiting) != 0))
 }
 
 @inline(never)
 func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
-    // The common case first: the exit ends the function activation that its
-    // entry began in f's transition.
+    // The exit ends the function activation that its entry began in f's
+    // transition (finishExit ends it itself outside a kernel section).
     if Act.isFunctionActivation(a, epoch: fe, marker: outer) { return endFunctionActivation(t, a) }
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
@@ -295,16 +326,16 @@ func rearm(_ t: ThreadRecord) {
 /// and the thread counts for it. The common cases (a call that begins a
 /// function activation, or one inside a decided activation) make no call,
 /// so they keep nothing in callee-saved registers; the rest are tail calls.
-@inline(never)
+@c(lps_enter_in_transition) @inline(never)
 func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     // Not stack-checked: both callers tested that (for an epoch equal to
     // the thread's fepoch, the answer cannot change: the global epoch only
     // grows, and its flags are stored before it).
     let leave = lps_load_u32(&lps_global_ref().pointee.leave)
-    if leave == LP_LEAVE_FUNCTION.rawValue {
+    if _slowPath(leave == LP_LEAVE_FUNCTION.rawValue) {
         return implementation(f, epoch: epoch, universe: lps_load_u32(&lps_global_ref().pointee.target))
     }
-    if leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue {
+    if _slowPath(leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue) {
         return enterCountedInTransition(t, f, epoch: epoch)
     }
     let a = lps_load_u64(&t.pointee.act)
@@ -319,12 +350,12 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
     return enterActivationInTransition(t, f, epoch: epoch, depth: depth, leave: leave)
 }
 
-@inline(never)
+@c(lps_enter_counted_in_transition) @inline(never)
 func enterCountedInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeRawPointer? {
     implementation(f, epoch: epoch, universe: enterCountedFunction(t, f, epoch: epoch))
 }
 
-@inline(never)
+@c(lps_enter_activation_in_transition) @inline(never)
 func enterActivationInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UnsafeRawPointer? {
     implementation(f, epoch: epoch, universe: activationUniverse(t, epoch: epoch, depth: depth, leave: leave))
 }

@@ -28,7 +28,7 @@ func prepareStackCheck(_ functions: [TransitionFunction]) -> Int32 {
 /// The hook's decision for a call of `f` in stack-checked transition
 /// `epoch`: the thread's own universe (SWITCH_THREAD) or everyone's
 /// (SWITCH_KERNEL). Nothing is counted.
-@inline(never)
+@c(lps_enter_stack_checked) @inline(never)
 func enterStackChecked(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeRawPointer? {
     let universe = lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue
         ? lps_load_u32(&lps_global_ref().pointee.kuniv)

@@ -85,16 +85,14 @@ func tryBeginActivation(_ t: ThreadRecord, epoch: UInt64, kernel: Bool, marker: 
     // startTransition(), which the patcher runs after storing them and
     // before it reads act.
     lps_thread_side_fence()
-    if lps_load_acquire_u64(&lps_global_ref().pointee.epoch) != epoch { return .stale }
-    let u: UInt32
-    if lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue {
-        // Acquire: a hold seen here belongs to the epoch read above
-        // (the patcher stores the epoch before it sets any hold).
-        if lps_load_acquire_u32(&lps_global_ref().pointee.hold) != 0 { return .held }
-        u = lps_load_u32(&lps_global_ref().pointee.kuniv)
-    } else {
-        u = lps_load_u32(&lps_global_ref().pointee.target)
-    }
+    if _slowPath(lps_load_acquire_u64(&lps_global_ref().pointee.epoch) != epoch) { return .stale }
+    let kernelSwitch = lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue
+    // Acquire: a hold seen here belongs to the epoch read above (the patcher
+    // stores the epoch before it sets any hold).
+    if _slowPath(kernelSwitch && lps_load_acquire_u32(&lps_global_ref().pointee.hold) != 0) { return .held }
+    // Both read, one kept: a select rather than a branch.
+    let kuniv = lps_load_u32(&lps_global_ref().pointee.kuniv), target = lps_load_u32(&lps_global_ref().pointee.target)
+    let u = kernelSwitch ? kuniv : target
     // The state goes from 1 (undecided) to 2 + u.
     return lps_local_cas_u64(&t.pointee.act, undecided, undecided &+ 1 &+ UInt64(u)) ? .began(u) : .interrupted
 }

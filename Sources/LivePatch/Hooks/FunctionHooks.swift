@@ -243,7 +243,7 @@ func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
     let a = lps_load_u64(&t.pointee.act)
     let fe = lps_load_u64(&f.pointee.tx_epoch)
     guard _slowPath(!exitIsSteady(outer: outer, act: a, txEpoch: fe)) else { return }
-    // A transition's common case, here rather than a jump away: the exit
+    // A transition's commonest case, here rather than a jump away: the exit
     // ends the function activation that its entry began, outside a kernel
     // section.
     if Act.isFunctionActivation(a, epoch: fe, marker: outer) && lps_load_u32(&t.pointee.kdepth) == 0 { return endActivation(t, a) }
@@ -260,14 +260,19 @@ func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
 
 @inline(never)
 func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
-    // The exit ends the function activation that its entry began in f's
-    // transition (finishExit ends it itself outside a kernel section).
-    if Act.isFunctionActivation(a, epoch: fe, marker: outer) { return endFunctionActivation(t, a) }
+    // The common cases first, with the fewest loads: the exit ends the
+    // function activation that its entry began in f's transition (inside a
+    // kernel section: finishExit ends the others); or there is no
+    // activation to end, and only a waiting patcher (this may be a switch
+    // point) or PATCHED_SET x FUNCTION's counters need the rest.
+    if a == Act.none {
+        if lps_load_u32(&lps_global_ref().pointee.waiting) == 0 && !transitionCountsPerFunction() { return }
+    } else if Act.isFunctionActivation(a, epoch: fe, marker: outer) {
+        return endFunctionActivation(t, a)
+    }
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
-    if lps_load_u32(&lps_global_ref().pointee.leave) == LP_LEAVE_PATCHED_SET.rawValue
-        && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue
-        && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {
+    if transitionCountsPerFunction() && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {
         return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe)
     }
     exitActivation(t, outer: outer, act: a, txEpoch: fe)
@@ -332,22 +337,35 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
     // the thread's fepoch, the answer cannot change: the global epoch only
     // grows, and its flags are stored before it).
     let leave = lps_load_u32(&lps_global_ref().pointee.leave)
-    if _slowPath(leave == LP_LEAVE_FUNCTION.rawValue) {
+    if leave == LP_LEAVE_FUNCTION.rawValue {
         return implementation(f, epoch: epoch, universe: lps_load_u32(&lps_global_ref().pointee.target))
     }
-    if _slowPath(leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue) {
+    if _slowPath(transitionCountsPerFunction(leave: leave)) {
         return enterCountedInTransition(t, f, epoch: epoch)
     }
     let a = lps_load_u64(&t.pointee.act)
-    if Act.belongs(a, to: epoch) && Act.isDecided(a) { return implementation(f, epoch: epoch, universe: Act.universe(a)) }
-    if a == Act.none && (leave != LP_LEAVE_KERNEL.rawValue || lps_load_u32(&t.pointee.kdepth) == 0),
-       case .began(let u) = tryBeginActivation(t, epoch: epoch, kernel: false, marker: depth) {
-        return implementation(f, epoch: epoch, universe: u)
+    if _fastPath(a == Act.none) {
+        // Under LEAVE_KERNEL a kernel section's activation decides. kdepth
+        // is read either way, so that the test needs no branch of its own.
+        let kdepth = lps_load_u32(&t.pointee.kdepth)
+        if _fastPath(leave != LP_LEAVE_KERNEL.rawValue || kdepth == 0), case .began(let u) = tryBeginActivation(t, epoch: epoch, kernel: false, marker: depth) {
+            return implementation(f, epoch: epoch, universe: u)
+        }
+    } else if Act.belongs(a, to: epoch) && Act.isDecided(a) {
+        return implementation(f, epoch: epoch, universe: Act.universe(a))
     }
     // Every other outcome of the begin leaves act holding this activation
     // (undecided, or decided by a signal handler): beginning again out of
     // line tells them apart.
     return enterActivationInTransition(t, f, epoch: epoch, depth: depth, leave: leave)
+}
+
+/// Whether the transition in flight is PATCHED_SET x FUNCTION's, which
+/// counts each function's own activations (FunctionCounters.swift) instead
+/// of beginning area activations (Model.countsPerFunction).
+@inline(__always)
+func transitionCountsPerFunction(leave: UInt32 = lps_load_u32(&lps_global_ref().pointee.leave)) -> Bool {
+    leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue
 }
 
 @c(lps_enter_counted_in_transition) @inline(never)

@@ -127,7 +127,7 @@
     .globl lps_ftrace_return_site
     .hidden lps_ftrace_return_site
     .type lps_ftrace_trampoline, @function
-    .p2align 4
+    .p2align 6
 lps_ftrace_trampoline:
     .cfi_startproc
     subq $ENTRY_FRAME, %rsp

@@ -24,9 +24,15 @@ typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
     let enterHook = lps_ftrace_hooked(to: cell, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return enterHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if mayHaveLeftFrames(t, key: leftBelow(key, tailCall: tailCall), depth: depth) { return enterHook }
-    let fe = beginFrame(t, f, key: key, depth: depth)
-    if fe != 0 { return lps_ftrace_hooked(to: cell, rest: fe) }
+    // The outermost entry first, laid out straight, as in enterHook.
+    let fe: UInt64
+    if _fastPath(depth == 0) {
+        fe = beginFrame(t, f, key: key, depth: 0)
+    } else {
+        if _slowPath(mayHaveLeftFrames(t, key: leftBelow(key, tailCall: tailCall), depth: depth)) { return enterHook }
+        fe = beginFrame(t, f, key: key, depth: depth)
+    }
+    if _slowPath(fe != 0) { return lps_ftrace_hooked(to: cell, rest: fe) }
     return lps_ftrace_hooked(to: lps_ftrace_call_target(cell, f.pointee.orig, lps_load_ptr(&f.pointee.impl)), rest: 0)
 }
 
@@ -71,7 +77,7 @@ func leftBelow(_ key: UInt64, tailCall: UInt32) -> UInt64 { tailCall != 0 ? key 
     let exitHook = lps_ftrace_hooked(to: f, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return exitHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    if exitMayHaveLeftFrames(t, f, key: key, depth: depth) { return exitHook }
+    if _slowPath(exitMayHaveLeftFrames(t, f, key: key, depth: depth)) { return exitHook }
     let outer = popFrame(t, f, depth: depth)
     if exitIsSteady(outer: outer, act: lps_load_u64(&t.pointee.act), txEpoch: lps_load_u64(&f.pointee.tx_epoch)) {
         return lps_ftrace_hooked(to: nil, rest: 0)

@@ -163,8 +163,12 @@ func waitWhileHeld(_ word: UnsafeMutablePointer<UInt32>, epoch: UInt64) {
 
 /// The universe of a call to a set function for `epoch`, beginning an
 /// activation if the thread is not inside one (activation-based cells).
+/// The area it counts is read again here: one of a later transition can
+/// only lead to a begin that finds `epoch` stale, as the area read first
+/// would.
 @inline(__always)
-func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UInt32 {
+func activationUniverse(_ t: ThreadRecord, epoch: UInt64, depth: UInt32) -> UInt32 {
+    let leave = lps_load_u32(&lps_global_ref().pointee.leave)
     let a = lps_load_u64(&t.pointee.act)
     if Act.belongs(a, to: epoch) {
         if Act.isDecided(a) { return Act.universe(a) }

@@ -357,7 +357,7 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
     // Every other outcome of the begin leaves act holding this activation
     // (undecided, or decided by a signal handler): beginning again out of
     // line tells them apart.
-    return enterActivationInTransition(t, f, epoch: epoch, depth: depth, leave: leave)
+    return enterActivationInTransition(t, f, epoch: epoch, depth: depth)
 }
 
 /// Whether the transition in flight is PATCHED_SET x FUNCTION's, which
@@ -365,7 +365,8 @@ func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, de
 /// of beginning area activations (Model.countsPerFunction).
 @inline(__always)
 func transitionCountsPerFunction(leave: UInt32 = lps_load_u32(&lps_global_ref().pointee.leave)) -> Bool {
-    leave == LP_LEAVE_PATCHED_SET.rawValue && lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_FUNCTION.rawValue
+    // One test of both words, which lie on one line: no branch on the first.
+    (leave ^ LP_LEAVE_PATCHED_SET.rawValue) | (lps_load_u32(&lps_global_ref().pointee.sw) ^ LP_SWITCH_FUNCTION.rawValue) == 0
 }
 
 @c(lps_enter_counted_in_transition) @inline(never)
@@ -374,8 +375,8 @@ func enterCountedInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UIn
 }
 
 @c(lps_enter_activation_in_transition) @inline(never)
-func enterActivationInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32, leave: UInt32) -> UnsafeRawPointer? {
-    implementation(f, epoch: epoch, universe: activationUniverse(t, epoch: epoch, depth: depth, leave: leave))
+func enterActivationInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+    implementation(f, epoch: epoch, universe: activationUniverse(t, epoch: epoch, depth: depth))
 }
 
 /// The implementation of `f` for `universe`, decided while `f` was in

@@ -143,7 +143,18 @@ const void *lp_func_enter(lp_func_t *f);
  * lp_func_enter (or one below it): entries whose frames have returned or
  * been jumped out of (longjmp, siglongjmp) are exited as abandoned by the
  * thread's next hook, lp_transition_wait or lp_thread_unregister that runs
- * above them (lp_transition_status_t.abandoned_exits). Known limit: a
+ * above them (lp_transition_status_t.abandoned_exits). "Above" is strictly
+ * above the frame that called lp_func_enter: one frame may enter f and then
+ * g and be inside both (-finstrument-functions does so for an inlined g), so
+ * a hook from a frame at the same address as a left entry's (the same frame,
+ * as in a loop whose call jumps back into it, or another one as deep and as
+ * large) nests inside that entry instead of exiting it. Such entries pile up
+ * (beyond the shadow stack's 16 frames their exits are no longer counted),
+ * and lp_transition_wait from that frame answers -EDEADLK while f is in the
+ * set. Make the call in a function the landing frame calls, and after a
+ * jump lands run a hook pair in the landing frame itself (LP_CALL of any
+ * registered function): it lies above every entry left, and exits them.
+ * Known limit: a
  * siglongjmp out of a signal handler that interrupted lp_func_enter itself
  * (or a pad function's trampoline) between its two stores leaves that
  * entry's frame marked as still being filled, which no later hook drops:

@@ -11,7 +11,9 @@ internal import CLivePatchShim
 /// callee-saved registers. Those that return the implementation are @c: a
 /// Swift function returns an optional pointer as an integer, and the
 /// conversion back to a pointer would stand between its call and the
-/// return, which stops LLVM from making it a tail call.
+/// return, which stops LLVM from making it a tail call. They take the
+/// function first, where the caller passed it, and the thread record second:
+/// the fast path then moves neither.
 @c public func lp_func_enter(_ f: UnsafeMutablePointer<lp_func_t>?) -> UnsafeRawPointer? {
     enterHook(f, key: lps_frame_key())
 }
@@ -24,7 +26,7 @@ func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     let depth = lps_load_u32(&t.pointee.fdepth)
     // The outermost entry first, laid out straight: no frame to check.
     if _fastPath(depth == 0) { return enterFrame(t, f, key: key, depth: 0) }
-    if _slowPath(mayHaveLeftFrames(t, key: key, depth: depth)) { return enterAfterJump(t, f, key: key, depth: depth) }
+    if _slowPath(mayHaveLeftFrames(t, key: key, depth: depth)) { return enterAfterJump(f, t, key: key, depth: depth) }
     return enterFrame(t, f, key: key, depth: depth)
 }
 
@@ -43,7 +45,7 @@ func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? 
 /// lp_func_enter above frames that a jump may have left: they are exited
 /// first.
 @c(lps_enter_after_jump) @inline(never)
-func enterAfterJump(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+func enterAfterJump(_ f: FunctionRecord, _ t: ThreadRecord, key: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     let live = key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: nil) : depth
     return enterFrame(t, f, key: key, depth: live)
 }
@@ -104,9 +106,9 @@ func beginFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt
 /// was in transition `fe`.
 @inline(__always)
 func enterFrameInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch fe: UInt64, depth: UInt32) -> UnsafeRawPointer? {
-    if stackChecked(fe) { return enterStackChecked(t, f, epoch: fe) }
-    if fe != lps_load_u64(&t.pointee.fepoch) { return enterOldActivation(t, f, epoch: fe, depth: depth) }
-    return enterInTransition(t, f, epoch: fe, depth: depth)
+    if stackChecked(fe) { return enterStackChecked(f, t, epoch: fe) }
+    if fe != lps_load_u64(&t.pointee.fepoch) { return enterOldActivation(f, t, epoch: fe, depth: depth) }
+    return enterInTransition(f, t, epoch: fe, depth: depth)
 }
 
 /// Reads the epoch for the outermost function activation that beginFrame
@@ -149,7 +151,7 @@ func snapshotEpoch(_ word: UnsafeMutablePointer<UInt64>) {
 /// thread re-arms (as at UPSTREAM's kernel exit) and the call begins a set
 /// activation in the transition.
 @c(lps_enter_old_activation) @inline(never)
-func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+func enterOldActivation(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     if lps_load_u64(&t.pointee.fepoch) == epochUnknown {
         if injectedBug == LP_BUG_HANDLER_STEADY { return lps_load_ptr(&f.pointee.impl) }
         snapshotEpoch(&t.pointee.fepoch)
@@ -168,8 +170,8 @@ func enterOldActivation(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, d
     // The epoch may have been published after lp_func_enter's check: a
     // stack-checked transition still decides by the thread's stack-checked
     // universe, never by an activation.
-    if stackChecked(epoch) { return enterStackChecked(t, f, epoch: epoch) }
-    return enterInTransition(t, f, epoch: epoch, depth: depth)
+    if stackChecked(epoch) { return enterStackChecked(f, t, epoch: epoch) }
+    return enterInTransition(f, t, epoch: epoch, depth: depth)
 }
 
 /// Whether a frame of `t` below `depth` may be in the set of transition
@@ -201,7 +203,7 @@ func exitHook(_ f: FunctionRecord?, key: UInt64) {
     guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
     let depth = lps_load_u32(&t.pointee.fdepth)
     guard let f else { return countUnbalanced(t) }
-    if _slowPath(exitMayHaveLeftFrames(t, f, key: key, depth: depth)) { return exitOffShadowStackTop(t, f, key: key, depth: depth) }
+    if _slowPath(exitMayHaveLeftFrames(t, f, key: key, depth: depth)) { return exitOffShadowStackTop(f, t, key: key, depth: depth) }
     exitFrame(t, f, depth: depth)
 }
 
@@ -210,7 +212,7 @@ func exitHook(_ f: FunctionRecord?, key: UInt64) {
 /// jump may have left above it (exited first), or frames beyond the shadow
 /// stack.
 @inline(never)
-func exitOffShadowStackTop(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) {
+func exitOffShadowStackTop(_ f: FunctionRecord, _ t: ThreadRecord, key: UInt64, depth: UInt32) {
     guard depth != 0 else { return countUnbalanced(t) }
     exitFrame(t, f, depth: key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
 }
@@ -247,7 +249,7 @@ func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
     // ends the function activation that its entry began, outside a kernel
     // section.
     if Act.isFunctionActivation(a, epoch: fe, marker: outer) && lps_load_u32(&t.pointee.kdepth) == 0 { return endActivation(t, a) }
-    exitSlow(t, f, outer: outer, act: a, txEpoch: fe)
+    exitSlow(f, t, outer: outer, act: a, txEpoch: fe)
 }
 
 /// Steady state: no activation, f in no transition, and (at the outermost
@@ -259,7 +261,7 @@ func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
 }
 
 @inline(never)
-func exitSlow(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
+func exitSlow(_ f: FunctionRecord, _ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
     // The common cases first, with the fewest loads: the exit ends the
     // function activation that its entry began in f's transition (inside a
     // kernel section: finishExit ends the others); or there is no
@@ -332,7 +334,7 @@ func rearm(_ t: ThreadRecord) {
 /// function activation, or one inside a decided activation) make no call,
 /// so they keep nothing in callee-saved registers; the rest are tail calls.
 @c(lps_enter_in_transition) @inline(never)
-func enterInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+func enterInTransition(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     // Not stack-checked: both callers tested that (for an epoch equal to
     // the thread's fepoch, the answer cannot change: the global epoch only
     // grows, and its flags are stored before it).

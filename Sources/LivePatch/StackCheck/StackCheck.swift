@@ -29,7 +29,7 @@ func prepareStackCheck(_ functions: [TransitionFunction]) -> Int32 {
 /// `epoch`: the thread's own universe (SWITCH_THREAD) or everyone's
 /// (SWITCH_KERNEL). Nothing is counted.
 @c(lps_enter_stack_checked) @inline(never)
-func enterStackChecked(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeRawPointer? {
+func enterStackChecked(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64) -> UnsafeRawPointer? {
     let universe = lps_load_u32(&lps_global_ref().pointee.sw) == LP_SWITCH_KERNEL.rawValue
         ? lps_load_u32(&lps_global_ref().pointee.kuniv)
         : lps_stack_universe(t, epoch, lps_load_u64(&t.pointee.generation))

@@ -10,6 +10,7 @@
 LPS_LINE_ALIGNED lps_global_t lps_global;
 LPS_LINE_ALIGNED lps_thread_rec_t lps_thread_table[LP_MAX_THREADS];
 LPS_LINE_ALIGNED struct lp_func lps_func_table[LP_MAX_FUNCS];
+LPS_LINE_ALIGNED lps_func_totals_t lps_func_totals[LP_MAX_FUNCS];
 struct lp_patch lps_patch_table[LP_MAX_PATCHES];
 /* 2 MiB of zeroes until functions are registered by address (lp_func_register_auto). */
 LPS_LINE_ALIGNED lps_addr_slot_t lps_addr_table[LPS_ADDR_SLOTS];

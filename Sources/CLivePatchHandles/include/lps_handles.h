@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* A registered function: 128 bytes; line 0 is read by every hook. */
+/* A registered function: one line, read by every hook. Its totals, which
+ * any thread writes when it leaves, are in their own table
+ * (lps_func_totals, lps_records.h), so that the lines the hooks read are
+ * all a program's hot functions need in the cache. */
 struct lp_func {
     const void *impl;      /* current implementation outside a transition */
     uint64_t tx_epoch;     /* epoch of the transition this function is in; 0 none */
@@ -25,11 +28,6 @@ struct lp_func {
     uint32_t index;        /* index in lps_func_table */
     const void *orig;      /* the registered implementation */
     const char *name;      /* owned copy */
-    /* line 1: totals flushed from the thread caches, written by any thread */
-    uint64_t entries;
-    uint64_t exits;
-    uint64_t live;         /* 1 once registered */
-    uint64_t pad[5];
 };
 
 /* A patch handle: the patch itself lives in Swift (Patches/Patch.swift);
@@ -38,7 +36,6 @@ struct lp_patch {
     uint32_t live;
 };
 
-_Static_assert(sizeof(struct lp_func) == 128, "function record is two lines");
-_Static_assert(offsetof(struct lp_func, entries) == 64, "flushed totals on their own line");
+_Static_assert(sizeof(struct lp_func) == 64, "function record is one line");
 
 #endif /* LPS_HANDLES_H */

@@ -36,6 +36,17 @@ typedef struct lps_count_row {
  * the slot is free. */
 #define LPS_COUNT_ROWS_BYTES ((size_t)LP_MAX_FUNCS * sizeof(lps_count_row_t))
 
+/* The function at the same index's shared line: whether its record is in
+ * use, and the counts flushed into it from the rows of threads that left
+ * (flushCounts, Hooks/CallCounts.swift), which any thread adds to. Apart
+ * from the record (lps_handles.h), which the hooks read. */
+typedef struct lps_func_totals {
+    uint64_t entries;
+    uint64_t exits;
+    uint64_t live;  /* 1 once registered */
+    uint64_t pad[5];
+} lps_func_totals_t;
+
 /* The shadow stack: the functions a thread is inside, outermost first, one
  * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
  * not kept). It is what the patcher reads instead of the thread's stack
@@ -106,6 +117,7 @@ _Static_assert(sizeof(lps_thread_rec_t) == 512, "per-thread state is at most 512
 _Static_assert(offsetof(lps_thread_rec_t, frames) == 64, "hook state fills line 0, the frames follow");
 _Static_assert(sizeof(lps_frame_t[LP_FRAMES_KNOWN]) == 256, "the frames fill lines 1-4");
 _Static_assert(sizeof(lps_global_t) == 128, "global: read-mostly line + written line");
+_Static_assert(sizeof(lps_func_totals_t) == 64, "a function's totals fill one line");
 _Static_assert(offsetof(lps_global_t, wake_seq) == 64, "wake_seq on its own line");
 
 /* The records carry no alignment attribute (Swift imports over-aligned C
@@ -117,10 +129,12 @@ _Static_assert(offsetof(lps_global_t, wake_seq) == 64, "wake_seq on its own line
 extern LPS_INTERNAL lps_global_t lps_global;
 extern LPS_INTERNAL lps_thread_rec_t lps_thread_table[LP_MAX_THREADS];
 extern LPS_INTERNAL struct lp_func lps_func_table[LP_MAX_FUNCS];
+extern LPS_INTERNAL lps_func_totals_t lps_func_totals[LP_MAX_FUNCS];
 extern LPS_INTERNAL struct lp_patch lps_patch_table[LP_MAX_PATCHES];
 /* Swift imports C arrays as tuples, which cannot be this long. */
 static inline lps_thread_rec_t *lps_thread_table_base(void) { return lps_thread_table; }
 static inline struct lp_func *lps_func_table_base(void) { return lps_func_table; }
+__attribute__((returns_nonnull)) static inline lps_func_totals_t *lps_func_totals_of(uint32_t index) { return lps_func_totals + index; }
 static inline struct lp_patch *lps_patch_table_base(void) { return lps_patch_table; }
 
 /* lps_global as the Swift engine reaches it: through a pointer. With Swift's

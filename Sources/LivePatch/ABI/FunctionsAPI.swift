@@ -31,9 +31,9 @@ internal import CLivePatchShim
                               _ exits: UnsafeMutablePointer<UInt64>?) -> Int32 {
     guard f != nil, let entries, let exits else { return LPError.invalid }
     guard let index = validFunction(f) else { return LPError.notFound }
-    let rec = functionRecord(index)
-    var e = lps_load_u64(&rec.pointee.entries)
-    var x = lps_load_u64(&rec.pointee.exits)
+    let totals = lps_func_totals_of(index)
+    var e = lps_load_u64(&totals.pointee.entries)
+    var x = lps_load_u64(&totals.pointee.exits)
     forEachLiveThread { t in
         let row = lps_rec_row(t, index)
         e &+= lps_load_u64(&row.pointee.entries)

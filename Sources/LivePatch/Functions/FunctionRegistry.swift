@@ -26,7 +26,7 @@ func validFunction(_ f: UnsafePointer<lp_func_t>?) -> UInt32? {
     guard offset >= 0, offset % size == 0, offset / size < Int(LP_MAX_FUNCS) else { return nil }
     let index = UInt32(offset / size)
     // Pairs with the release store of `live` in lp_func_register().
-    guard lps_load_acquire_u64(&functionRecord(index).pointee.live) != 0 else { return nil }
+    guard lps_load_acquire_u64(&lps_func_totals_of(index).pointee.live) != 0 else { return nil }
     return index
 }
 
@@ -127,7 +127,7 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
         // no pending replacement.
         lps_store_release_ptr(&f.pointee.impl, byAddress ? impl : resolveLateTarget(name, index: index))
         // Pairs with the acquire load in validFunction().
-        lps_store_release_u64(&f.pointee.live, 1)
+        lps_store_release_u64(&lps_func_totals_of(UInt32(index)).pointee.live, 1)
         registry.functions.count += 1
         byName[slot] = index + 1
         // Last, with release: pairs with the acquire load of the key in

@@ -33,9 +33,9 @@ func flushCounts(_ t: ThreadRecord) {
         let row = lps_rec_row(t, index)
         let e = lps_load_u64(&row.pointee.entries), x = lps_load_u64(&row.pointee.exits)
         guard e | x != 0 else { continue }
-        let f = functionRecord(index)
-        _ = lps_fetch_add_u64(&f.pointee.entries, e)
-        _ = lps_fetch_add_u64(&f.pointee.exits, x)
+        let totals = lps_func_totals_of(UInt32(index))
+        _ = lps_fetch_add_u64(&totals.pointee.entries, e)
+        _ = lps_fetch_add_u64(&totals.pointee.exits, x)
         lps_store_u64(&row.pointee.entries, 0)
         lps_store_u64(&row.pointee.exits, 0)
     }

@@ -120,8 +120,9 @@ func enterFrameInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch fe: UI
 /// frame was announced before. The thread then reads as an activation that
 /// predates that transition, which it is, and re-arms at its next set entry
 /// as any such activation does (enterOldActivation). The spin models run
-/// this order under -DHANDLER (Verification/README.md). One cycle less than
-/// the CAS, which serialised the entry on its own pre-store of "unknown".
+/// this order under -DHANDLER (Verification/README.md). The CAS cost the
+/// pair about 0.2x the floor (Benchmarks/README.md, "Where the hook pair's
+/// cost is").
 @inline(__always)
 func snapshotOutermostEpoch(_ t: ThreadRecord) {
     // Pairs with the release store of lps_global.epoch in startTransition(),

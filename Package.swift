@@ -29,7 +29,8 @@ var shimCSettings: [CSetting] = []
 if embedded {
     engineSettings += [
         .enableExperimentalFeature("Embedded"),
-        // The hook pair's cost (Benchmarks/README.md, "The hook pair"):
+        // The hook pair's cost (Benchmarks/README.md, "Where the hook
+        // pair's cost is"):
         // -momit-leaf-frame-pointer lets a leaf, such as each hook with its
         // tail calls, run without a frame (every other function keeps its
         // frame pointer, which the stack check walks); -fms-extensions gives

@@ -24,14 +24,9 @@ typealias PadCell = UnsafeMutablePointer<lps_ftrace_cell>
     let enterHook = lps_ftrace_hooked(to: cell, rest: UInt64(bitPattern: Int64(LPS_FTRACE_HOOK)))
     guard let t = lps_tls_rec() else { return enterHook }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    // The outermost entry first, laid out straight, as in enterHook.
-    let fe: UInt64
-    if _fastPath(depth == 0) {
-        fe = beginFrame(t, f, key: key, depth: 0)
-    } else {
-        if _slowPath(mayHaveLeftFrames(t, key: leftBelow(key, tailCall: tailCall), depth: depth)) { return enterHook }
-        fe = beginFrame(t, f, key: key, depth: depth)
-    }
+    // depth first: leftBelow's key is then computed only where a frame is.
+    if depth != 0 && mayHaveLeftFrames(t, key: leftBelow(key, tailCall: tailCall), depth: depth) { return enterHook }
+    let fe = beginFrame(t, f, key: key, depth: depth)
     if _slowPath(fe != 0) { return lps_ftrace_hooked(to: cell, rest: fe) }
     return lps_ftrace_hooked(to: lps_ftrace_call_target(cell, f.pointee.orig, lps_load_ptr(&f.pointee.impl)), rest: 0)
 }

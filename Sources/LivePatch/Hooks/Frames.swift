@@ -5,10 +5,12 @@ internal import CLivePatchShim
 
 /// The fast path's test for frames left by a jump: the deepest frame's key
 /// is below `key`, or the thread is deeper than its shadow stack (where
-/// topFrameKey decides, out of line).
+/// topFrameKey decides, out of line). The outermost entry, which has no
+/// frame to check, is tested first, so that its path is laid out straight.
 @inline(__always)
 func mayHaveLeftFrames(_ t: ThreadRecord, key: UInt64, depth: UInt32) -> Bool {
-    depth &- 1 < UInt32(LP_FRAMES_KNOWN) ? key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key : depth != 0
+    if _fastPath(depth == 0) { return false }
+    return _slowPath(depth > UInt32(LP_FRAMES_KNOWN) || key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key)
 }
 
 @inline(__always)
@@ -86,11 +88,11 @@ func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: Funct
 }
 
 /// mayHaveLeftFrames for an exit of `f`: a deepest frame that is f's own
-/// is the one this exit ends, whatever the keys. True at depth 0 too, where
-/// there is nothing to exit. GCC's
+/// is the one this exit ends, whatever the keys. GCC's
 /// -finstrument-functions calls __cyg_profile_func_exit after the
 /// function's epilogue (a tail call), so the exit's key lies above the one
-/// its entry hook had, inside the prologue.
+/// its entry hook had, inside the prologue. True at depth 0 too, where
+/// there is nothing to exit.
 @inline(__always)
 func exitMayHaveLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
     guard _fastPath(depth &- 1 < UInt32(LP_FRAMES_KNOWN)) else { return true }

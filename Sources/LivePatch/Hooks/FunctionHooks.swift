@@ -24,9 +24,7 @@ internal import CLivePatchShim
 func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f, let t = lps_tls_rec() else { return enterWithoutRecord(f, key: key) }
     let depth = lps_load_u32(&t.pointee.fdepth)
-    // The outermost entry first, laid out straight: no frame to check.
-    if _fastPath(depth == 0) { return enterFrame(t, f, key: key, depth: 0) }
-    if _slowPath(mayHaveLeftFrames(t, key: key, depth: depth)) { return enterAfterJump(f, t, key: key, depth: depth) }
+    if mayHaveLeftFrames(t, key: key, depth: depth) { return enterAfterJump(f, t, key: key, depth: depth) }
     return enterFrame(t, f, key: key, depth: depth)
 }
 
@@ -247,9 +245,8 @@ func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
     let fe = lps_load_u64(&f.pointee.tx_epoch)
     guard _slowPath(!exitIsSteady(outer: outer, act: a, txEpoch: fe)) else { return }
     // A transition's commonest case, here rather than a jump away: the exit
-    // ends the function activation that its entry began, outside a kernel
-    // section.
-    if Act.isFunctionActivation(a, epoch: fe, marker: outer) && lps_load_u32(&t.pointee.kdepth) == 0 { return endActivation(t, a) }
+    // ends the function activation that its entry began.
+    if Act.isFunctionActivation(a, epoch: fe, marker: outer) { return endFunctionActivation(t, a) }
     exitSlow(f, t, outer: outer, act: a, txEpoch: fe)
 }
 
@@ -263,16 +260,11 @@ func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
 
 @inline(never)
 func exitSlow(_ f: FunctionRecord, _ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe: UInt64) {
-    // The common cases first, with the fewest loads: the exit ends the
-    // function activation that its entry began in f's transition (inside a
-    // kernel section: finishExit ends the others); or there is no
+    // The commonest case first, with the fewest loads (finishExit ended the
+    // function activation that the entry began, if this exit ends one): no
     // activation to end, and only a waiting patcher (this may be a switch
     // point) or PATCHED_SET x FUNCTION's counters need the rest.
-    if a == Act.none {
-        if lps_load_u32(&lps_global_ref().pointee.waiting) == 0 && !transitionCountsPerFunction() { return }
-    } else if Act.isFunctionActivation(a, epoch: fe, marker: outer) {
-        return endFunctionActivation(t, a)
-    }
+    if a == Act.none && lps_load_u32(&lps_global_ref().pointee.waiting) == 0 && !transitionCountsPerFunction() { return }
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
     if transitionCountsPerFunction() && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {

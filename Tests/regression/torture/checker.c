@@ -115,7 +115,7 @@ static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
         return;
     if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end)
         j->m->i2++;
-    if (j->per_function && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn])
+    if (j->per_function && !j->x->reversals && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn])
         j->m->i3++;
     if (!j->group)
         return;
@@ -172,6 +172,65 @@ static void check_executions(struct judge *j, struct tctx **all, unsigned nall)
         }
         m->i0 += t->strays + t->hstrays;
         m->poison += t->poison + t->hpoison;
+    }
+}
+
+/* One execution of a function, for check_phases. */
+struct span {
+    uint64_t start, end;
+    int u;
+};
+
+static int by_start(const void *a, const void *b)
+{
+    const struct span *x = a, *y = b;
+    return (x->start > y->start) - (x->start < y->start);
+}
+
+/* I3 for a transition that turned around: each function switches at most
+ * once per leg (the forward one, then one per reversal), so its executions
+ * in order of start form at most reversals + 2 runs of one universe, and
+ * each run begins after every execution of the run before it ended. A
+ * function that switched forward and then back ran old, new, old; judged
+ * as a forward transition (judge_call), its new executions would have
+ * begun before the last old one ended. */
+static void check_phases(const struct judge *j, struct tctx **all, unsigned nall)
+{
+    for (int fn = 0; fn < NF; fn++) {
+        if (!j->x->in_set[fn] || j->x->before[fn] == j->x->after[fn])
+            continue;
+        size_t n = 0, cap = 0;
+        struct span *s = NULL;
+        for (unsigned k = 0; k < nall; k++) {
+            const struct tctx *t = all[k];
+            for (uint32_t i = first_kept(t->nrec, t->cap); i < t->nrec + t->nh; i++) {
+                const struct rec *r = i < t->nrec ? rec_at(t, i) : &t->hrecs[i - t->nrec].r;
+                if (r->fn != fn)
+                    continue;
+                if (n == cap) {
+                    cap = cap ? 2 * cap : 1024;
+                    s = realloc(s, cap * sizeof *s);
+                }
+                s[n++] = (struct span){ r->t_start, r->t_end, universe(j->x, r) };
+            }
+        }
+        qsort(s, n, sizeof *s, by_start);
+        uint64_t before_end = 0, run_end = 0;
+        unsigned runs = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (i == 0 || s[i].u != s[i - 1].u) {
+                runs++;
+                before_end = run_end;
+                run_end = 0;
+            }
+            if (s[i].start < before_end)
+                j->m->i3++;
+            if (s[i].end > run_end)
+                run_end = s[i].end;
+        }
+        if (runs > j->x->reversals + 2)
+            j->m->i3 += runs - (j->x->reversals + 2);
+        free(s);
     }
 }
 
@@ -253,6 +312,8 @@ void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **al
     }
     if (j.one_instant && leave == LP_LEAVE_KERNEL)
         check_new_sections(x, m, all, nall, max_old_sect);
+    if (j.per_function && x->reversals)
+        check_phases(&j, all, nall);
 }
 
 /* Counts: at quiescence lp_func_counts() equals the harness's own tally. */

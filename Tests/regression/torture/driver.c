@@ -313,7 +313,11 @@ static int run_transition(uint64_t *rng, struct round *r)
     m->transitions++;
     r->turned = 0;
     if (r->op == OP_REVERSE) {
-        sleep_ns(rnd(rng, 2000000));
+        /* Driven for a while first: the cells that switch only inside the
+         * patcher's holds (SWITCH_FUNCTION, SWITCH_KERNEL) then turn around
+         * with some functions already switched, as the others do with some
+         * threads. */
+        lp_transition_wait(1 + rnd(rng, 2000000));
         r->turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
         m->reversed += r->turned;
     } else if (r->op == OP_FORCE) {
@@ -332,7 +336,8 @@ static int run_transition(uint64_t *rng, struct round *r)
     /* What the transition ended in: a reverse ends where it started. The
      * harness reversed it (turned), or its model did, or both: count them. */
     lp_transition_status(&status);
-    r->x.final_new = (status.reversed - reversed_before) % 2 == 0;
+    r->x.reversals = (unsigned)(status.reversed - reversed_before);
+    r->x.final_new = r->x.reversals % 2 == 0;
     m->model_reversed += status.reversed - reversed_before - (uint64_t)r->turned;
     m->reversed += status.reversed - reversed_before - (uint64_t)r->turned;
     if (!r->x.forced)

@@ -52,7 +52,8 @@ static void sim_patcher(struct tctx *t)
     x->D = now_ns();
     /* Reversed by the harness, by the model's own policy, or both (as in run_round). */
     lp_transition_status(&status);
-    x->final_new = (status.reversed - reversed_before) % 2 == 0;
+    x->reversals = (unsigned)(status.reversed - reversed_before);
+    x->final_new = x->reversals % 2 == 0;
     SIM.model_reversals += status.reversed - reversed_before - (uint64_t)turned;
     retire_unreachable(x);
     SIM.done = 1;

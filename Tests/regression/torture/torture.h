@@ -254,7 +254,8 @@ struct txinfo {
     lp_model_t model;
     int in_set[NF];
     int before[NF], after[NF]; /* effective variant before, and after a completed forward transition */
-    int final_new;             /* the transition ended in the new universe (not reversed) */
+    unsigned reversals;        /* times it turned around, by the harness or the model's own policy */
+    int final_new;             /* the transition ended in the new universe (reversals even) */
     int forced;
     uint64_t S, D;
 };

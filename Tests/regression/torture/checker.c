@@ -5,6 +5,7 @@
  */
 #include "torture.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 enum { U_OLD = 0, U_NEW = 1, U_UNKNOWN = 2 };
@@ -82,6 +83,12 @@ static int breaks_i0(const struct txinfo *x, const struct rec *r)
     return ver != x->before[fn] && ver != x->after[fn];
 }
 
+/* A kept execution and the thread that ran it. */
+struct seen {
+    const struct tctx *t;
+    const struct rec *r;
+};
+
 /* One thread's pass 2 of check_round. */
 struct judge {
     const struct txinfo *x;
@@ -90,6 +97,8 @@ struct judge {
     uint32_t first;
     int one_instant, per_function;
     uint64_t max_old_end, max_old_end_fn[NF];
+    struct seen last_old, last_old_fn[NF]; /* the old executions that ended those */
+    int told;
     int *sections, *group; /* I1's activations: kernel sections (by id - base), outermost set calls (by ring slot) */
     uint32_t base, nsections;
     int seen_new;
@@ -106,6 +115,30 @@ static void same_universe(struct judge *j, int *slot, int u)
         j->m->i1++;
 }
 
+static void describe(const struct judge *j, const char *what, struct seen e)
+{
+    const struct rec *r = e.r;
+    int handler = r >= &e.t->hrecs[0].r && r <= &e.t->hrecs[HCAP - 1].r;
+    double S = (double)j->x->S;
+    fprintf(stderr, "torture:   %s: f%d variant %d, thread %s (%s)%s%s, entered %+.3f ms, ran %+.3f to %+.3f ms\n", what,
+            r->fn, r->ver, e.t->name, kind_names[e.t->kind], handler ? ", in a signal handler" : "",
+            r->parent == NONE ? ", outermost" : "", ((double)r->t_pre - S) / 1e6, ((double)r->t_start - S) / 1e6,
+            ((double)r->t_end - S) / 1e6);
+}
+
+/* The first I2 or I3 violation of a threaded round, described on stderr
+ * (times from the transition's start), for whoever has to find its cause: a
+ * threaded run cannot be replayed (--sim prints a replay instead). */
+static void tell_first(struct judge *j, const char *inv, struct seen new_call, const struct seen *old)
+{
+    if (j->told++ || sim_on)
+        return;
+    fprintf(stderr, "\ntorture: %s: %s violated; the transition took %.3f ms, reversed %u times%s\n", j->m->name, inv,
+            ((double)j->x->D - (double)j->x->S) / 1e6, j->x->reversals, j->x->forced ? ", forced" : "");
+    describe(j, "the call", new_call);
+    describe(j, "the other universe's call that ended last", *old);
+}
+
 /* Judges call r: I2, I3 and, with group, I1. anchor: the ring record whose
  * outermost set ancestor's activation r belongs to, NONE if none. */
 static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
@@ -113,10 +146,14 @@ static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
     int u = universe(j->x, r);
     if (u == U_UNKNOWN)
         return;
-    if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end)
+    if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end) {
         j->m->i2++;
-    if (j->per_function && !j->x->reversals && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn])
+        tell_first(j, "I2", (struct seen){ j->t, r }, &j->last_old);
+    }
+    if (j->per_function && !j->x->reversals && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn]) {
         j->m->i3++;
+        tell_first(j, "I3", (struct seen){ j->t, r }, &j->last_old_fn[r->fn]);
+    }
     if (!j->group)
         return;
     if (r->incarnation != j->inc) {
@@ -166,8 +203,14 @@ static void check_executions(struct judge *j, struct tctx **all, unsigned nall)
             const struct rec *r = n < t->nrec ? rec_at(t, n) : &t->hrecs[n - t->nrec].r;
             m->i0 += breaks_i0(x, r);
             if (universe(x, r) == U_OLD) {
-                if (r->t_end > j->max_old_end) j->max_old_end = r->t_end;
-                if (r->t_end > j->max_old_end_fn[r->fn]) j->max_old_end_fn[r->fn] = r->t_end;
+                if (r->t_end > j->max_old_end) {
+                    j->max_old_end = r->t_end;
+                    j->last_old = (struct seen){ t, r };
+                }
+                if (r->t_end > j->max_old_end_fn[r->fn]) {
+                    j->max_old_end_fn[r->fn] = r->t_end;
+                    j->last_old_fn[r->fn] = (struct seen){ t, r };
+                }
             }
         }
         m->i0 += t->strays + t->hstrays;
@@ -179,6 +222,7 @@ static void check_executions(struct judge *j, struct tctx **all, unsigned nall)
 struct span {
     uint64_t start, end;
     int u;
+    struct seen e;
 };
 
 static int by_start(const void *a, const void *b)
@@ -194,7 +238,7 @@ static int by_start(const void *a, const void *b)
  * function that switched forward and then back ran old, new, old; judged
  * as a forward transition (judge_call), its new executions would have
  * begun before the last old one ended. */
-static void check_phases(const struct judge *j, struct tctx **all, unsigned nall)
+static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
 {
     for (int fn = 0; fn < NF; fn++) {
         if (!j->x->in_set[fn] || j->x->before[fn] == j->x->after[fn])
@@ -211,22 +255,28 @@ static void check_phases(const struct judge *j, struct tctx **all, unsigned nall
                     cap = cap ? 2 * cap : 1024;
                     s = realloc(s, cap * sizeof *s);
                 }
-                s[n++] = (struct span){ r->t_start, r->t_end, universe(j->x, r) };
+                s[n++] = (struct span){ r->t_start, r->t_end, universe(j->x, r), { t, r } };
             }
         }
         qsort(s, n, sizeof *s, by_start);
         uint64_t before_end = 0, run_end = 0;
+        struct seen before_last = { 0 }, run_last = { 0 };
         unsigned runs = 0;
         for (size_t i = 0; i < n; i++) {
             if (i == 0 || s[i].u != s[i - 1].u) {
                 runs++;
                 before_end = run_end;
+                before_last = run_last;
                 run_end = 0;
             }
-            if (s[i].start < before_end)
+            if (s[i].start < before_end) {
                 j->m->i3++;
-            if (s[i].end > run_end)
+                tell_first(j, "I3", s[i].e, &before_last);
+            }
+            if (s[i].end > run_end) {
                 run_end = s[i].end;
+                run_last = s[i].e;
+            }
         }
         if (runs > j->x->reversals + 2)
             j->m->i3 += runs - (j->x->reversals + 2);

@@ -56,8 +56,8 @@ struct ref_func {
 typedef struct ref_global {
     uint64_t epoch;
     uint32_t leave, sw, flags, target, kuniv, hold, waiting, kernel_area;
-    uint64_t *fn_counts;
-    uint64_t fn_stride, pad0;
+    void *fn_rows;
+    uint64_t pad0[2];
     uint8_t written_line[64];
 } ref_global_t;
 

@@ -101,9 +101,8 @@ typedef struct lps_global {
     uint32_t hold;         /* SWITCH_KERNEL: new activations wait while 1 (futex word) */
     uint32_t waiting;      /* the patcher sleeps in lp_transition_wait: wake it */
     uint32_t kernel_area;  /* 1 while a LEAVE_KERNEL transition of `epoch` runs */
-    uint64_t *fn_counts;   /* SWITCH_FUNCTION: per-thread rows of per-function counters */
-    uint64_t fn_stride;    /* ... words per row */
-    uint64_t pad0[1];
+    struct lps_fn_rows *fn_rows; /* SWITCH_FUNCTION: per-thread rows of per-function counters */
+    uint64_t pad0[2];
     /* line 1 */
     uint32_t wake_seq;     /* futex word: bumped by threads that unblock the patcher */
     uint32_t pad1;
@@ -119,6 +118,17 @@ _Static_assert(sizeof(lps_frame_t[LP_FRAMES_KNOWN]) == 256, "the frames fill lin
 _Static_assert(sizeof(lps_global_t) == 128, "global: read-mostly line + written line");
 _Static_assert(sizeof(lps_func_totals_t) == 64, "a function's totals fill one line");
 _Static_assert(offsetof(lps_global_t, wake_seq) == 64, "wake_seq on its own line");
+
+/* PATCHED_SET x FUNCTION's counters: a row of `stride` words per thread
+ * slot, behind a header that holds the stride. One pointer holds both, so a
+ * reader never pairs one allocation's rows with another's stride (the rows
+ * are outgrown by a larger patch while a registering thread clears its row,
+ * or a hook that read an earlier epoch counts into them). */
+typedef struct lps_fn_rows {
+    uint64_t stride;
+    uint64_t pad[7];
+    uint64_t words[];
+} lps_fn_rows_t;
 
 /* The records carry no alignment attribute (Swift imports over-aligned C
  * structs as opaque); the storage below is cache-line aligned instead, and
@@ -145,11 +155,14 @@ static inline struct lp_patch *lps_patch_table_base(void) { return lps_patch_tab
  * the field's address, unchecked, in every build. */
 static inline lps_global_t *lps_global_ref(void) { return &lps_global; }
 /* SWITCH_FUNCTION counter rows: published before lps_global.epoch (release). */
-static inline uint64_t *lps_global_fn_counts(void) { return __atomic_load_n(&lps_global.fn_counts, __ATOMIC_RELAXED); }
-static inline void lps_global_set_fn_counts(uint64_t *rows, uint64_t stride)
+/* Release / acquire: the header and the zeroed rows are written before the
+ * pointer is published (ensureCounterRows), and read after it is loaded. */
+static inline lps_fn_rows_t *lps_global_fn_rows(void) { return __atomic_load_n(&lps_global.fn_rows, __ATOMIC_ACQUIRE); }
+static inline void lps_global_set_fn_rows(lps_fn_rows_t *rows) { __atomic_store_n(&lps_global.fn_rows, rows, __ATOMIC_RELEASE); }
+/* The row of thread slot `slot`. */
+__attribute__((returns_nonnull)) static inline uint64_t *lps_fn_row(lps_fn_rows_t *rows, uint32_t slot)
 {
-    __atomic_store_n(&lps_global.fn_counts, rows, __ATOMIC_RELAXED);
-    __atomic_store_n(&lps_global.fn_stride, stride, __ATOMIC_RELAXED);
+    return rows->words + (uint64_t)slot * rows->stride;
 }
 
 __attribute__((returns_nonnull)) static inline lps_frame_t *lps_rec_frames(const lps_thread_rec_t *rec) { return (lps_frame_t *)rec->frames; }

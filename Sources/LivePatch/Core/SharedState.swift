@@ -31,7 +31,7 @@ struct PatcherGuarded {
     /// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that
     /// read the old pointer may still write to it, so they are kept, not
     /// freed; each is at least twice the size of the one before.
-    var retiredCounterRows: [UnsafeMutablePointer<UInt64>] = []
+    var retiredCounterRows: [UnsafeMutablePointer<lps_fn_rows_t>] = []
 }
 
 @exclusivity(unchecked) nonisolated(unsafe) var patcher = PatcherGuarded()

@@ -55,24 +55,23 @@ func exitCountedFunction(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) 
 @inline(__always)
 func functionCounter(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeMutablePointer<UInt64>? {
     // Pairs with the release store of lps_global.epoch in startTransition():
-    // fn_counts and fn_stride are stored before it.
+    // the rows of this transition are published before it.
     guard lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch,
-          let base = lps_global_fn_counts() else { return nil }
-    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+          let rows = lps_global_fn_rows() else { return nil }
     let index = UInt64(lps_load_u32(&f.pointee.tx_index))
-    guard index < stride else { return nil }
-    return base + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride &+ index)
+    guard index < rows.pointee.stride else { return nil }
+    return lps_fn_row(rows, lps_load_u32(&t.pointee.slot)) + Int(index)
 }
 
 /// PATCHED_SET x FUNCTION: `t` blocks if it executes a pending function, or
 /// if an activation that predates the transition may hold one.
-func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<UInt64>?, stride: UInt64) -> Int32 {
+func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutablePointer<lps_fn_rows_t>?) -> Int32 {
     if lps_load_u32(&t.pointee.offline) != 0 { return 0 }
     if tx.target == universeNew && injectedBug != LP_BUG_SKIP_GRACE_PERIOD && oldActivationBlocks(t, tx.epoch) != nil {
         return Int32(LP_STALL_NO_SWITCH_POINT)
     }
     guard let rows else { return 0 }
-    let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
+    let row = lps_fn_row(rows, lps_load_u32(&t.pointee.slot))
     for fn in tx.functions {
         let f = functionRecord(fn.index)
         guard lps_load_u32(&f.pointee.fn_universe) != tx.target else { continue }
@@ -88,8 +87,7 @@ func countedBlockReason(_ t: ThreadRecord, _ tx: Transition, rows: UnsafeMutable
 /// makes every count unknown (max).
 func liveCounts(_ tx: Transition) -> [UInt64] {
     var counts = [UInt64](repeating: 0, count: tx.functions.count)
-    let rows = lps_global_fn_counts()
-    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_rows()
     let tag = tx.epoch & 0xffff_ffff
     var unknown = false
     forEachLiveThread { t in
@@ -102,7 +100,7 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
             return
         }
         guard let rows else { return }
-        let row = rows + Int(UInt64(lps_load_u32(&t.pointee.slot)) &* stride)
+        let row = lps_fn_row(rows, lps_load_u32(&t.pointee.slot))
         for i in 0..<counts.count {
             let v = lps_load_u64(row + i)
             if v >> 32 == tag { counts[i] &+= v & 0xffff_ffff }
@@ -115,10 +113,9 @@ func liveCounts(_ tx: Transition) -> [UInt64] {
 /// Zeroes a slot's SWITCH_FUNCTION counter row, so that a reused slot
 /// never inherits counts.
 func clearFunctionCounters(slot: UInt32) {
-    guard let base = lps_global_fn_counts() else { return }
-    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
-    let row = base + Int(UInt64(slot) &* stride)
-    for i in 0..<Int(stride) { lps_store_u64(row + i, 0) }
+    guard let rows = lps_global_fn_rows() else { return }
+    let row = lps_fn_row(rows, slot)
+    for i in 0..<Int(rows.pointee.stride) { lps_store_u64(row + i, 0) }
 }
 
 
@@ -127,11 +124,16 @@ func clearFunctionCounters(slot: UInt32) {
 func ensureCounterRows(_ count: Int) -> Bool {
     // Eight spare words per row for late targets that join the transition.
     let needed = UInt64((count + 8 + 7) & ~7)
-    if lps_global_fn_counts() != nil && lps_load_u64(&lps_global_ref().pointee.fn_stride) >= needed { return true }
-    let stride = max(needed, 2 * lps_load_u64(&lps_global_ref().pointee.fn_stride))
-    guard let raw = lps_sys_calloc(Int(LP_MAX_THREADS) * Int(stride), MemoryLayout<UInt64>.size) else { return false }
-    if let old = lps_global_fn_counts() { patcher.retiredCounterRows.append(old) }
-    // Published before the epoch (release) in startTransition().
-    lps_global_set_fn_counts(raw.assumingMemoryBound(to: UInt64.self), stride)
+    let current = lps_global_fn_rows()
+    if let current, current.pointee.stride >= needed { return true }
+    let stride = max(needed, 2 * (current?.pointee.stride ?? 0))
+    let bytes = MemoryLayout<lps_fn_rows_t>.size + Int(LP_MAX_THREADS) * Int(stride) * MemoryLayout<UInt64>.size
+    guard let raw = lps_sys_calloc(1, bytes) else { return false }
+    let rows = raw.assumingMemoryBound(to: lps_fn_rows_t.self)
+    rows.pointee.stride = stride
+    if let current { patcher.retiredCounterRows.append(current) }
+    // Published with the stride in it (release, lps_global_set_fn_rows), and
+    // before the epoch (release) in startTransition().
+    lps_global_set_fn_rows(rows)
     return true
 }

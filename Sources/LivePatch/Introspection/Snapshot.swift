@@ -53,8 +53,7 @@ func patchInfos() -> [lp_patch_info_t] {
 /// Every live registered thread, with its patch state for `tx`. Patcher lock held.
 func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
     var states: [lp_thread_state_t] = []
-    let rows = lps_global_fn_counts()
-    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_rows()
     let everyFunctionSwitched = tx.map { tx in
         tx.functions.allSatisfy { lps_load_u32(&functionRecord($0.index).pointee.fn_universe) == tx.target }
     } ?? false
@@ -73,7 +72,7 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
             if model.countsNothing {
                 atTarget = true
             } else if model.countsPerFunction {
-                s.blocking = countedBlockReason(t, tx, rows: rows, stride: stride)
+                s.blocking = countedBlockReason(t, tx, rows: rows)
                 atTarget = everyFunctionSwitched
             } else {
                 s.blocking = blockReason(t, tx).reason

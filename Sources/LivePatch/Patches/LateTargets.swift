@@ -56,7 +56,7 @@ func resolveLateTarget(_ name: UnsafePointer<CChar>, index: UInt32) -> UnsafeRaw
 /// (initTransition reserves spare ones).
 func joinTransition(_ tx: inout Transition, _ index: UInt32, old: UnsafeRawPointer, new: UnsafeRawPointer) -> Bool {
     let slot = tx.functions.count
-    if tx.model.countsPerFunction && UInt64(slot) >= lps_load_u64(&lps_global_ref().pointee.fn_stride) { return false }
+    if tx.model.countsPerFunction && UInt64(slot) >= (lps_global_fn_rows()?.pointee.stride ?? 0) { return false }
     // No hook reads these before the handle exists: registerFunction
     // returns it after its release store of `live` (validFunction's acquire
     // load), and lp_func_lookup hands it out under the registry lock. (An

@@ -80,15 +80,14 @@ func scan(_ tx: Transition) -> (blocked: Int, transient: Bool) {
     var stalled: [Stalled] = []
     var transient = false
     let perFunction = tx.model.countsPerFunction
-    let rows = lps_global_fn_counts()
-    let stride = lps_load_u64(&lps_global_ref().pointee.fn_stride)
+    let rows = lps_global_fn_rows()
     if !tx.model.countsNothing {
         forEachLiveThread { t in
             var reason: Int32
             if tx.model.checksStacks {
                 reason = stackBlockReason(t, tx)
             } else if perFunction {
-                reason = countedBlockReason(t, tx, rows: rows, stride: stride)
+                reason = countedBlockReason(t, tx, rows: rows)
             } else {
                 let r = blockReason(t, tx)
                 reason = r.reason

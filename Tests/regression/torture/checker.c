@@ -128,11 +128,16 @@ static void describe(const struct judge *j, const char *what, struct seen e)
 
 /* The first I2 or I3 violation of a threaded round, described on stderr
  * (times from the transition's start), for whoever has to find its cause: a
- * threaded run cannot be replayed (--sim prints a replay instead). */
+ * threaded run cannot be replayed (--sim prints a replay instead). The
+ * first few rounds' only: a broken engine fails every round. */
 static void tell_first(struct judge *j, const char *inv, struct seen new_call, const struct seen *old)
 {
-    if (j->told++ || sim_on)
+    static unsigned rounds_told;
+    enum { ROUNDS_TOLD = 5 };
+    if (j->told++ || sim_on || rounds_told >= ROUNDS_TOLD)
         return;
+    if (++rounds_told == ROUNDS_TOLD)
+        fprintf(stderr, "\ntorture: (the last round described; later violations are counted only)");
     fprintf(stderr, "\ntorture: %s: %s violated; the transition took %.3f ms, reversed %u times%s\n", j->m->name, inv,
             ((double)j->x->D - (double)j->x->S) / 1e6, j->x->reversals, j->x->forced ? ", forced" : "");
     describe(j, "the call", new_call);

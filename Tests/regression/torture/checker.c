@@ -122,7 +122,7 @@ static void describe(const struct judge *j, const char *what, struct seen e)
     double S = (double)j->x->S;
     fprintf(stderr, "torture:   %s: f%d variant %d, thread %s (%s)%s%s, entered %+.3f ms, ran %+.3f to %+.3f ms\n", what,
             r->fn, r->ver, e.t->name, kind_names[e.t->kind], handler ? ", in a signal handler" : "",
-            r->parent == NONE ? ", outermost" : "", ((double)r->t_pre - S) / 1e6, ((double)r->t_start - S) / 1e6,
+            !handler && r->parent == NONE ? ", outermost" : "", ((double)r->t_pre - S) / 1e6, ((double)r->t_start - S) / 1e6,
             ((double)r->t_end - S) / 1e6);
 }
 
@@ -132,11 +132,10 @@ static void describe(const struct judge *j, const char *what, struct seen e)
  * first few rounds' only: a broken engine fails every round. */
 static void tell_first(struct judge *j, const char *inv, struct seen new_call, const struct seen *old)
 {
-    static unsigned rounds_told;
     enum { ROUNDS_TOLD = 5 };
-    if (j->told++ || sim_on || rounds_told >= ROUNDS_TOLD)
+    if (j->told++ || sim_on || G.rounds_told >= ROUNDS_TOLD)
         return;
-    if (++rounds_told == ROUNDS_TOLD)
+    if (++G.rounds_told == ROUNDS_TOLD)
         fprintf(stderr, "\ntorture: (the last round described; later violations are counted only)");
     fprintf(stderr, "\ntorture: %s: %s violated; the transition took %.3f ms, reversed %u times%s\n", j->m->name, inv,
             ((double)j->x->D - (double)j->x->S) / 1e6, j->x->reversals, j->x->forced ? ", forced" : "");
@@ -230,16 +229,22 @@ struct span {
     struct seen e;
 };
 
+/* By start, then by end: of two executions that begin at once, the one
+ * that ends first (an old one, if the other is new and they do not overlap)
+ * comes first, as the forward check (judge_call) would order them. */
 static int by_start(const void *a, const void *b)
 {
     const struct span *x = a, *y = b;
-    return (x->start > y->start) - (x->start < y->start);
+    if (x->start != y->start)
+        return (x->start > y->start) - (x->start < y->start);
+    return (x->end > y->end) - (x->end < y->end);
 }
 
 /* I3 for a transition that turned around: each function switches at most
  * once per leg (the forward one, then one per reversal), so its executions
- * in order of start form at most reversals + 2 runs of one universe, and
- * each run begins after every execution of the run before it ended. A
+ * in order of start form at most reversals + 2 runs of one universe, each
+ * run begins after every execution of the run before it ended, and none
+ * switches back before the transition turned around. A
  * function that switched forward and then back ran old, new, old; judged
  * as a forward transition (judge_call), its new executions would have
  * begun before the last old one ended. */
@@ -258,23 +263,39 @@ static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
                     continue;
                 if (n == cap) {
                     cap = cap ? 2 * cap : 1024;
-                    s = realloc(s, cap * sizeof *s);
+                    struct span *grown = realloc(s, cap * sizeof *s);
+                    if (!grown) {
+                        fprintf(stderr, "torture: out of memory judging a round\n");
+                        exit(2);
+                    }
+                    s = grown;
                 }
                 s[n++] = (struct span){ r->t_start, r->t_end, universe(j->x, r), { t, r } };
             }
         }
+        if (n == 0)
+            continue;
         qsort(s, n, sizeof *s, by_start);
         uint64_t before_end = 0, run_end = 0;
         struct seen before_last = { 0 }, run_last = { 0 };
-        unsigned runs = 0;
+        unsigned runs = 0, allowed = j->x->reversals + 2;
+        int after_new = 0;
+        struct seen extra = { 0 }, extra_before = { 0 };
         for (size_t i = 0; i < n; i++) {
             if (i == 0 || s[i].u != s[i - 1].u) {
                 runs++;
+                after_new = i > 0 && s[i - 1].u == U_NEW;
                 before_end = run_end;
                 before_last = run_last;
                 run_end = 0;
+                if (runs == allowed + 1) {
+                    extra = s[i].e;
+                    extra_before = before_last;
+                }
             }
-            if (s[i].start < before_end) {
+            /* ... and a function switches back only once the transition
+             * turned around: if the harness alone turned it, after R. */
+            if (s[i].start < before_end || (after_new && j->x->R && s[i].start < j->x->R)) {
                 j->m->i3++;
                 tell_first(j, "I3", s[i].e, &before_last);
             }
@@ -283,8 +304,11 @@ static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
                 run_last = s[i].e;
             }
         }
-        if (runs > j->x->reversals + 2)
-            j->m->i3 += runs - (j->x->reversals + 2);
+        if (runs > allowed) {
+            j->m->i3 += runs - allowed;
+            tell_first(j, "I3 (the universes took turns more often than the transition turned around)", extra,
+                       &extra_before);
+        }
         free(s);
     }
 }

@@ -312,12 +312,18 @@ static int run_transition(uint64_t *rng, struct round *r)
     }
     m->transitions++;
     r->turned = 0;
+    uint64_t turning = 0;
     if (r->op == OP_REVERSE) {
-        /* Driven for a while first: the cells that switch only inside the
-         * patcher's holds (SWITCH_FUNCTION, SWITCH_KERNEL) then turn around
-         * with some functions already switched, as the others do with some
-         * threads. */
-        lp_transition_wait(1 + rnd(rng, 2000000));
+        /* Half the time driven for a while first: PATCHED_SET x FUNCTION,
+         * whose functions switch only inside the patcher's holds, then turns
+         * around with some of them switched. The other half it is not: the
+         * first completion step ends a LEAVE_FUNCTION transition, which
+         * would then never be turned around. */
+        if (rnd(rng, 2))
+            lp_transition_wait(1 + rnd(rng, 2000000));
+        else
+            sleep_ns(rnd(rng, 2000000));
+        turning = now_ns();
         r->turned = lp_transition_reverse() == 0; /* -EINVAL if it had completed already */
         m->reversed += r->turned;
     } else if (r->op == OP_FORCE) {
@@ -338,6 +344,8 @@ static int run_transition(uint64_t *rng, struct round *r)
     lp_transition_status(&status);
     r->x.reversals = (unsigned)(status.reversed - reversed_before);
     r->x.final_new = r->x.reversals % 2 == 0;
+    if (r->turned && r->x.reversals == 1)
+        r->x.R = turning;
     m->model_reversed += status.reversed - reversed_before - (uint64_t)r->turned;
     m->reversed += status.reversed - reversed_before - (uint64_t)r->turned;
     if (!r->x.forced)

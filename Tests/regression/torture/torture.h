@@ -184,6 +184,7 @@ struct torture_state {
     struct model_stats *stats;
     size_t nstats;
     uint64_t passed, failed, unexplained, lost_records;
+    unsigned rounds_told; /* failing rounds whose first I2/I3 violation was described */
     char stalled_report[4096];
 };
 extern struct torture_state G;
@@ -255,6 +256,7 @@ struct txinfo {
     int in_set[NF];
     int before[NF], after[NF]; /* effective variant before, and after a completed forward transition */
     unsigned reversals;        /* times it turned around, by the harness or the model's own policy */
+    uint64_t R;                /* when the harness turned it around, if it did and the model did not */
     int final_new;             /* the transition ended in the new universe (reversals even) */
     int forced;
     uint64_t S, D;

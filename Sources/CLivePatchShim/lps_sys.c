@@ -68,6 +68,17 @@ int lps_sys_signal_catchable(int signo)
 }
 
 void *lps_sys_calloc(size_t n, size_t size) { return calloc(n, size); }
+
+void *lps_sys_calloc_lines(size_t bytes)
+{
+    size_t rounded = (bytes + 63) & ~(size_t)63;
+    if (rounded < bytes)
+        return NULL;
+    void *p = aligned_alloc(64, rounded);
+    if (p)
+        memset(p, 0, rounded);
+    return p;
+}
 void lps_sys_free(void *p) { free(p); }
 char *lps_sys_strdup(const char *s) { return strdup(s); }
 void lps_sys_set_errno(int err) { errno = err; }

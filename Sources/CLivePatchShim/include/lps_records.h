@@ -129,6 +129,7 @@ typedef struct lps_fn_rows {
     uint64_t pad[7];
     uint64_t words[];
 } lps_fn_rows_t;
+_Static_assert(sizeof(lps_fn_rows_t) == 64, "the header fills one line: in a line-aligned block every row begins one");
 
 /* The records carry no alignment attribute (Swift imports over-aligned C
  * structs as opaque); the storage below is cache-line aligned instead, and

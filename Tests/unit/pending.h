@@ -63,7 +63,7 @@ static void release_parked(pthread_t th)
     pthread_join(th, NULL);
 }
 
-static uint64_t now_ns(void)
+static inline uint64_t now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -72,7 +72,7 @@ static uint64_t now_ns(void)
 
 /* Time the calling thread spent runnable but not running (the scheduler's,
  * not the engine's); 0 if the kernel does not say. */
-static uint64_t runqueue_ns(void)
+static inline uint64_t runqueue_ns(void)
 {
     unsigned long long run = 0, wait = 0;
     FILE *fp = fopen("/proc/thread-self/schedstat", "r");

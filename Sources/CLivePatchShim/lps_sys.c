@@ -69,15 +69,10 @@ int lps_sys_signal_catchable(int signo)
 
 void *lps_sys_calloc(size_t n, size_t size) { return calloc(n, size); }
 
-void *lps_sys_calloc_lines(size_t bytes)
+void *lps_sys_map_zeroed(size_t bytes)
 {
-    size_t rounded = (bytes + 63) & ~(size_t)63;
-    if (rounded < bytes)
-        return NULL;
-    void *p = aligned_alloc(64, rounded);
-    if (p)
-        memset(p, 0, rounded);
-    return p;
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
 }
 void lps_sys_free(void *p) { free(p); }
 char *lps_sys_strdup(const char *s) { return strdup(s); }

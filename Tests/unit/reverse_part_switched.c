@@ -39,6 +39,7 @@ int main(void)
     check_rc("lp_patch_enable", lp_patch_enable(p), 0);
     pthread_t parked = start_parked(g);
     check_rc("g pending: wait(300 ms) gives -ETIMEDOUT", lp_transition_wait(300 * MS), -ETIMEDOUT);
+    check(snapshot_blocked_inside("parked", g), "the status snapshot names the parked thread, blocking inside g");
     check(call_impl(f) == FN(f_new), "f switched alone: a call gets f's new implementation");
     check(call_impl(g) == FN(impl_old), "g, held by the parked thread, still gets its old one");
 

@@ -19,7 +19,9 @@ int32_t lps_sys_gettid(void);
 uint64_t lps_sys_pthread_self(void);
 int lps_sys_signal_catchable(int signo); /* 1: a handler can be installed for signo */
 void *lps_sys_calloc(size_t n, size_t size);
-void *lps_sys_calloc_lines(size_t bytes); /* zeroed, on whole cache lines (64-byte aligned); NULL if out of memory */
+/* Zeroed pages, page-aligned, backed only where touched; NULL if out of
+ * memory. Never unmapped: what uses it keeps it for the process's life. */
+void *lps_sys_map_zeroed(size_t bytes);
 void lps_sys_free(void *p);
 char *lps_sys_strdup(const char *s);
 void lps_sys_set_errno(int err);

@@ -128,8 +128,10 @@ func ensureCounterRows(_ count: Int) -> Bool {
     if let current, current.pointee.stride >= needed { return true }
     let stride = max(needed, 2 * (current?.pointee.stride ?? 0))
     let bytes = MemoryLayout<lps_fn_rows_t>.size + Int(LP_MAX_THREADS) * Int(stride) * MemoryLayout<UInt64>.size
-    // On whole lines: the header fills the first, so every row begins a line.
-    guard let raw = lps_sys_calloc_lines(bytes) else { return false }
+    // Page-aligned, so every row begins a line (the header fills the
+    // first); and backed only where a row is touched, though there is room
+    // for every thread slot.
+    guard let raw = lps_sys_map_zeroed(bytes) else { return false }
     let rows = raw.assumingMemoryBound(to: lps_fn_rows_t.self)
     rows.pointee.stride = stride
     if let current { patcher.retiredCounterRows.append(current) }

@@ -74,6 +74,7 @@ void *lps_sys_map_zeroed(size_t bytes)
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
+
 void lps_sys_free(void *p) { free(p); }
 char *lps_sys_strdup(const char *s) { return strdup(s); }
 void lps_sys_set_errno(int err) { errno = err; }

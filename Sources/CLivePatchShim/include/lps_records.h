@@ -155,9 +155,10 @@ static inline struct lp_patch *lps_patch_table_base(void) { return lps_patch_tab
  * transitions under load stopped completing; `&lps_global_ref().pointee.x` is
  * the field's address, unchecked, in every build. */
 static inline lps_global_t *lps_global_ref(void) { return &lps_global; }
-/* SWITCH_FUNCTION counter rows: published before lps_global.epoch (release). */
-/* Release / acquire: the header and the zeroed rows are written before the
- * pointer is published (ensureCounterRows), and read after it is loaded. */
+/* SWITCH_FUNCTION counter rows, published before lps_global.epoch. Release
+ * here pairs with the acquire load: the header and the zeroed rows are
+ * written before the pointer is published (ensureCounterRows), and read
+ * after it is loaded. */
 static inline lps_fn_rows_t *lps_global_fn_rows(void) { return __atomic_load_n(&lps_global.fn_rows, __ATOMIC_ACQUIRE); }
 static inline void lps_global_set_fn_rows(lps_fn_rows_t *rows) { __atomic_store_n(&lps_global.fn_rows, rows, __ATOMIC_RELEASE); }
 /* The row of thread slot `slot`. */

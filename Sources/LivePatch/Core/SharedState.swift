@@ -29,8 +29,8 @@ struct PatcherGuarded {
     /// lp_model_register's models, in id order (Models/UserModels.swift).
     var userModels: [UserModel] = []
     /// SWITCH_FUNCTION counter rows outgrown by a larger patch. A hook that
-    /// read the old pointer may still write to it, so they are kept, not
-    /// freed; each is at least twice the size of the one before.
+    /// read the old pointer may still write to it, so they stay mapped;
+    /// each is at least twice the size of the one before.
     var retiredCounterRows: [UnsafeMutablePointer<lps_fn_rows_t>] = []
 }
 

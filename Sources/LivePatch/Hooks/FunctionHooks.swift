@@ -264,10 +264,11 @@ func exitSlow(_ f: FunctionRecord, _ t: ThreadRecord, outer: UInt32, act a: UInt
     // function activation that the entry began, if this exit ends one): no
     // activation to end, and only a waiting patcher (this may be a switch
     // point) or PATCHED_SET x FUNCTION's counters need the rest.
-    if a == Act.none && lps_load_u32(&lps_global_ref().pointee.waiting) == 0 && !transitionCountsPerFunction() { return }
+    let counted = transitionCountsPerFunction()
+    if a == Act.none && lps_load_u32(&lps_global_ref().pointee.waiting) == 0 && !counted { return }
     // PATCHED_SET x FUNCTION begins no activations: with one of this
     // transition live, its counters are not in use.
-    if transitionCountsPerFunction() && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {
+    if counted && fe != 0 && fe == lps_load_u64(&t.pointee.fepoch) && !Act.belongs(a, to: fe) {
         return exitCountedFunctionActivation(t, f, outer: outer, act: a, txEpoch: fe)
     }
     exitActivation(t, outer: outer, act: a, txEpoch: fe)

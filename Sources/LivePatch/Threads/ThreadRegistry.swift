@@ -20,13 +20,15 @@ struct ThreadRegistry {
 }
 
 
-/// Registers the calling thread; nil when the capacity is exhausted, or when
-/// a signal handler interrupted this thread's own registration.
+/// Registers the calling thread, which its caller found without a record;
+/// nil when the capacity is exhausted, or when a signal handler interrupted
+/// this thread's own registration.
 func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
-    let tls = lps_tls_block()!
-    guard tls.pointee.registering == 0 else { return nil }
-    tls.pointee.registering = 1
-    defer { tls.pointee.registering = 0 }
+    guard lps_tls_claim_registration() else { return nil }
+    defer { lps_tls_end_registration() }
+    // A signal handler that ran a hook after the caller found no record,
+    // and before the claim, registered the thread: that record is its own.
+    if let t = lps_tls_rec() { return t }
     lps_lock_registry()
     initializeOnce()
     var slot: UInt32
@@ -59,7 +61,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     registry.threads.live += 1
     registry.threads.registrations &+= 1
     lps_unlock_registry()
-    tls.pointee.rec = t
+    lps_tls_block()!.pointee.rec = t
     lps_sys_thread_exit_arm(t)
     return t
 }

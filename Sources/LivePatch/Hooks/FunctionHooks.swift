@@ -337,7 +337,7 @@ func enterInTransition(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64, de
         return implementation(f, epoch: epoch, universe: lps_load_u32(&lps_global_ref().pointee.target))
     }
     if _slowPath(transitionCountsPerFunction(leave: leave)) {
-        return enterCountedInTransition(t, f, epoch: epoch)
+        return enterCountedInTransition(f, t, epoch: epoch)
     }
     let a = lps_load_u64(&t.pointee.act)
     if _fastPath(a == Act.none) {
@@ -353,25 +353,23 @@ func enterInTransition(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64, de
     // Every other outcome of the begin leaves act holding this activation
     // (undecided, or decided by a signal handler): beginning again out of
     // line tells them apart.
-    return enterActivationInTransition(t, f, epoch: epoch, depth: depth)
+    return enterActivationInTransition(f, t, epoch: epoch, depth: depth)
 }
 
-/// Whether the transition in flight is PATCHED_SET x FUNCTION's, which
-/// counts each function's own activations (FunctionCounters.swift) instead
-/// of beginning area activations (Model.countsPerFunction).
+/// Whether the transition in flight counts per function (Model.countsPerFunction),
+/// from the cell lps_global publishes; both words lie on one line.
 @inline(__always)
 func transitionCountsPerFunction(leave: UInt32 = lps_load_u32(&lps_global_ref().pointee.leave)) -> Bool {
-    // One test of both words, which lie on one line: no branch on the first.
-    (leave ^ LP_LEAVE_PATCHED_SET.rawValue) | (lps_load_u32(&lps_global_ref().pointee.sw) ^ LP_SWITCH_FUNCTION.rawValue) == 0
+    Model.countsPerFunction(leave: leave, switchUnit: lps_load_u32(&lps_global_ref().pointee.sw))
 }
 
 @c(lps_enter_counted_in_transition) @inline(never)
-func enterCountedInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64) -> UnsafeRawPointer? {
+func enterCountedInTransition(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64) -> UnsafeRawPointer? {
     implementation(f, epoch: epoch, universe: enterCountedFunction(t, f, epoch: epoch))
 }
 
 @c(lps_enter_activation_in_transition) @inline(never)
-func enterActivationInTransition(_ t: ThreadRecord, _ f: FunctionRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
+func enterActivationInTransition(_ f: FunctionRecord, _ t: ThreadRecord, epoch: UInt64, depth: UInt32) -> UnsafeRawPointer? {
     implementation(f, epoch: epoch, universe: activationUniverse(t, epoch: epoch, depth: depth))
 }
 

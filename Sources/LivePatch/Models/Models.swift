@@ -182,7 +182,15 @@ struct Model {
 
     var countsNothing: Bool { leave == LP_LEAVE_FUNCTION.rawValue }
     var checksStacks: Bool { flags & LP_MODEL_F_STACK_CHECK != 0 }
-    var countsPerFunction: Bool {
-        leave == LP_LEAVE_PATCHED_SET.rawValue && switchUnit == LP_SWITCH_FUNCTION.rawValue
+    var countsPerFunction: Bool { Model.countsPerFunction(leave: leave, switchUnit: effectiveSwitch) }
+
+    /// Whether the cell counts each function's own activations
+    /// (PATCHED_SET x FUNCTION, Hooks/FunctionCounters.swift) instead of
+    /// beginning area activations. One test of both words, with no branch
+    /// on the first: the hooks ask it of the cell lps_global publishes
+    /// (transitionCountsPerFunction).
+    @inline(__always)
+    static func countsPerFunction(leave: UInt32, switchUnit: UInt32) -> Bool {
+        (leave ^ LP_LEAVE_PATCHED_SET.rawValue) | (switchUnit ^ LP_SWITCH_FUNCTION.rawValue) == 0
     }
 }

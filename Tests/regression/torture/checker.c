@@ -95,9 +95,9 @@ struct judge {
     struct model_stats *m;
     const struct tctx *t;
     uint32_t first;
-    int one_instant, per_function;
-    uint64_t max_old_end, max_old_end_fn[NF];
-    struct seen last_old, last_old_fn[NF]; /* the old executions that ended those */
+    int one_instant;
+    uint64_t max_old_end;
+    struct seen last_old; /* the old execution that ended it */
     int told;
     int *sections, *group; /* I1's activations: kernel sections (by id - base), outermost set calls (by ring slot) */
     uint32_t base, nsections;
@@ -143,7 +143,7 @@ static void tell_first(struct judge *j, const char *inv, struct seen new_call, c
     describe(j, "the other universe's call that ended last", *old);
 }
 
-/* Judges call r: I2, I3 and, with group, I1. anchor: the ring record whose
+/* Judges call r: I2 and, with group, I1. anchor: the ring record whose
  * outermost set ancestor's activation r belongs to, NONE if none. */
 static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
 {
@@ -153,10 +153,6 @@ static void judge_call(struct judge *j, const struct rec *r, uint32_t anchor)
     if (j->one_instant && u == U_NEW && r->t_start < j->max_old_end) {
         j->m->i2++;
         tell_first(j, "I2", (struct seen){ j->t, r }, &j->last_old);
-    }
-    if (j->per_function && !j->x->reversals && u == U_NEW && r->t_start < j->max_old_end_fn[r->fn]) {
-        j->m->i3++;
-        tell_first(j, "I3", (struct seen){ j->t, r }, &j->last_old_fn[r->fn]);
     }
     if (!j->group)
         return;
@@ -206,15 +202,9 @@ static void check_executions(struct judge *j, struct tctx **all, unsigned nall)
         for (uint32_t n = first; n < t->nrec + t->nh; n++) {
             const struct rec *r = n < t->nrec ? rec_at(t, n) : &t->hrecs[n - t->nrec].r;
             m->i0 += breaks_i0(x, r);
-            if (universe(x, r) == U_OLD) {
-                if (r->t_end > j->max_old_end) {
-                    j->max_old_end = r->t_end;
-                    j->last_old = (struct seen){ t, r };
-                }
-                if (r->t_end > j->max_old_end_fn[r->fn]) {
-                    j->max_old_end_fn[r->fn] = r->t_end;
-                    j->last_old_fn[r->fn] = (struct seen){ t, r };
-                }
+            if (universe(x, r) == U_OLD && r->t_end > j->max_old_end) {
+                j->max_old_end = r->t_end;
+                j->last_old = (struct seen){ t, r };
             }
         }
         m->i0 += t->strays + t->hstrays;
@@ -230,8 +220,8 @@ struct span {
 };
 
 /* By start, then by end: of two executions that begin at once, the one
- * that ends first (an old one, if the other is new and they do not overlap)
- * comes first, as the forward check (judge_call) would order them. */
+ * that ends first comes first (an old one, if the other is new and they do
+ * not overlap). */
 static int by_start(const void *a, const void *b)
 {
     const struct span *x = a, *y = b;
@@ -240,14 +230,13 @@ static int by_start(const void *a, const void *b)
     return (x->end > y->end) - (x->end < y->end);
 }
 
-/* I3 for a transition that turned around: each function switches at most
- * once per leg (the forward one, then one per reversal), so its executions
- * in order of start form at most reversals + 2 runs of one universe, each
- * run begins after every execution of the run before it ended, and none
- * switches back before the transition turned around. A
- * function that switched forward and then back ran old, new, old; judged
- * as a forward transition (judge_call), its new executions would have
- * begun before the last old one ended. */
+/* I3: each function switches at most once per leg (the forward one, then
+ * one per reversal), so its executions in order of start form at most
+ * reversals + 2 runs of one universe, the first old, each run begins after
+ * every execution of the run before it ended, and none switches back before
+ * the transition turned around. For a transition that never turned around:
+ * old executions, then new ones, each beginning after the last old one
+ * ended. */
 static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
 {
     for (int fn = 0; fn < NF; fn++) {
@@ -278,7 +267,9 @@ static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
         qsort(s, n, sizeof *s, by_start);
         uint64_t before_end = 0, run_end = 0;
         struct seen before_last = { 0 }, run_last = { 0 };
-        unsigned runs = 0, allowed = j->x->reversals + 2;
+        /* Every function begins old: a round whose kept executions of it
+         * begin new has lost its old run from the ring, which still counts. */
+        unsigned runs = s[0].u == U_NEW, allowed = j->x->reversals + 2;
         int after_new = 0;
         struct seen extra = { 0 }, extra_before = { 0 };
         for (size_t i = 0; i < n; i++) {
@@ -313,7 +304,7 @@ static void check_phases(struct judge *j, struct tctx **all, unsigned nall)
     }
 }
 
-/* Pass 2 of check_round for thread t: I1, and I2 and I3 against pass 1.
+/* Pass 2 of check_round for thread t: I1, and I2 against pass 1.
  * Returns the latest end of its old kernel sections that I2 must order
  * (0 if none). */
 static uint64_t judge_thread(struct judge *j, struct tctx *t, unsigned leave, unsigned sw)
@@ -376,7 +367,6 @@ void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **al
     cell_of(x->model, &leave, &sw);
     struct judge j = { .x = x, .m = m };
     j.one_instant = sw == LP_SWITCH_KERNEL || (leave == LP_LEAVE_KERNEL && sw == LP_SWITCH_FUNCTION);
-    j.per_function = leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION;
     int promises = leave != LP_LEAVE_FUNCTION && !x->forced;
 
     check_executions(&j, all, nall);
@@ -391,7 +381,7 @@ void check_round(const struct txinfo *x, struct model_stats *m, struct tctx **al
     }
     if (j.one_instant && leave == LP_LEAVE_KERNEL)
         check_new_sections(x, m, all, nall, max_old_sect);
-    if (j.per_function && x->reversals)
+    if (leave == LP_LEAVE_PATCHED_SET && sw == LP_SWITCH_FUNCTION)
         check_phases(&j, all, nall);
 }
 

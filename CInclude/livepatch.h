@@ -106,7 +106,10 @@ int lp_model_describe(lp_model_t m, lp_model_info_t *out);
  * to LP_THREAD_NAME_MAX-1 bytes). Optional: the first hook registers lazily.
  * -EEXIST already registered, -ENOMEM LP_MAX_THREADS live threads. */
 int lp_thread_register(const char *name);
-/* Unregister the calling thread; also done at thread exit.
+/* Unregister the calling thread; also done at thread exit. A hook in one of
+ * the thread's signal handlers while it unregisters counts as the thread's
+ * (or, once unregistered, registers it again); one after the exit's
+ * unregistration runs uncounted (unregistered_calls).
  * -ENOENT not registered, -EBUSY inside a kernel section or a hooked function. */
 int lp_thread_unregister(void);
 /* The thread is about to block outside every patched function and outside

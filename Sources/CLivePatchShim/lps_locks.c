@@ -11,8 +11,20 @@ static pthread_mutex_t patcher_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t simulation_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t patcher_unlocks;
 
-void lps_lock_registry(void) { pthread_mutex_lock(&registry_lock); }
-void lps_unlock_registry(void) { pthread_mutex_unlock(&registry_lock); }
+/* The flag first: a signal handler that lands while this thread takes or
+ * holds the lock must not register the thread (lps_tls_claim_registration). */
+void lps_lock_registry(void)
+{
+    lps_tls.in_registry++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    pthread_mutex_lock(&registry_lock);
+}
+void lps_unlock_registry(void)
+{
+    pthread_mutex_unlock(&registry_lock);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    lps_tls.in_registry--;
+}
 void lps_lock_patcher(void) { pthread_mutex_lock(&patcher_lock); }
 bool lps_trylock_patcher(void) { return pthread_mutex_trylock(&patcher_lock) == 0; }
 void lps_unlock_patcher(void) { pthread_mutex_unlock(&patcher_lock); }
@@ -49,6 +61,7 @@ void lps_fork_gate_unlock(void) { pthread_rwlock_unlock(&fork_gate); }
 
 void lps_locks_reinit_after_fork(void)
 {
+    lps_tls.in_registry = 0; /* the child's only thread held it in the prepare handler */
     pthread_mutex_init(&registry_lock, NULL);
     pthread_mutex_init(&patcher_lock, NULL);
     pthread_mutex_init(&simulation_lock, NULL);

@@ -20,8 +20,9 @@
  * thread's rows (countCall in Hooks/CallCounts.swift). Only the owner writes its rows,
  * with one read-modify-write instruction each (lps_local_inc_u64), so a
  * signal handler's counts land before or after the interrupted one's, never
- * in between; lp_func_counts() sums every live thread's row with the
- * function's totals, into which a thread's rows are flushed when it leaves. */
+ * in between; lp_func_counts() sums the rows of every record that is not
+ * free with the function's totals, into which a retired record's rows are
+ * flushed when its slot is freed. */
 typedef struct lps_count_row {
     uint64_t entries;
     uint64_t exits;
@@ -37,8 +38,8 @@ typedef struct lps_count_row {
 #define LPS_COUNT_ROWS_BYTES ((size_t)LP_MAX_FUNCS * sizeof(lps_count_row_t))
 
 /* The function at the same index's shared line: whether its record is in
- * use, and the counts flushed into it from the rows of threads that left
- * (flushCounts, Hooks/CallCounts.swift), which any thread adds to. Apart
+ * use, and the counts flushed into it from the rows of retired records
+ * (flushCounts, Hooks/CallCounts.swift). Apart
  * from the record (lps_handles.h), which the hooks read. */
 typedef struct lps_func_totals {
     uint64_t entries;

@@ -7,23 +7,30 @@
 
 typedef struct lps_tls {
     lps_thread_rec_t *rec;  /* NULL until the thread registers */
-    uint32_t registering;  /* 1 while registration runs (a nested signal hook must not re-enter it) */
+    uint32_t registering;  /* 1 while the thread registers, and from its exit on (a nested signal hook must not register it) */
     uint32_t urcu_online;  /* nesting of lps_rcu_reader_online(): registered with liburcu while > 0 */
+    uint32_t in_registry;  /* registry lock sections the thread is in, each from just before the lock to just after
+                              the unlock (a signal handler's own nests in the one it interrupted) */
+    uint32_t pad;
 } lps_tls_t;
 
 extern __thread lps_tls_t lps_tls __attribute__((tls_model("initial-exec")));
 static inline lps_tls_t *lps_tls_block(void) { return &lps_tls; }
 static inline lps_thread_rec_t *lps_tls_rec(void) { return lps_tls.rec; }
 
-/* Registration against the thread's own signal handlers, whose hooks may
- * register it too. Claiming fails while a registration the handler
- * interrupted is in progress: it must not be re-entered. A handler that
- * lands before the claim may register the thread first, so the claimant
- * looks at rec again after it; the compiler barriers keep the flag around
- * everything between. */
+/* Registration against the thread's own signal handlers, whose hooks
+ * register a thread that has no record. Claiming fails while the handler
+ * interrupted a registration, which must not be re-entered; the thread's
+ * exit, which claims for good (no destructor round may be left to retire a
+ * new record); or a section under the registry lock, which registering
+ * would take again (a self-deadlock). Such a hook runs uncounted
+ * (lp_transition_status_t.unregistered_calls). A handler that lands before
+ * the claim may register the thread first, so the claimant looks at rec
+ * again after it. The compiler barriers keep the flags around everything
+ * between. */
 static inline bool lps_tls_claim_registration(void)
 {
-    if (lps_tls.registering) return false;
+    if (lps_tls.registering || lps_tls.in_registry) return false;
     lps_tls.registering = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     return true;
@@ -32,6 +39,13 @@ static inline void lps_tls_end_registration(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     lps_tls.registering = 0;
+}
+/* The thread's record goes: its hooks, in its signal handlers too, find
+ * none from here on. */
+static inline void lps_tls_drop_rec(void)
+{
+    lps_tls.rec = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
 #endif /* LPS_TLS_H */

@@ -32,13 +32,15 @@ internal import CLivePatchShim
     guard f != nil, let entries, let exits else { return LPError.invalid }
     guard let index = validFunction(f) else { return LPError.notFound }
     let totals = lps_func_totals_of(index)
+    lps_lock_registry()
     var e = lps_load_u64(&totals.pointee.entries)
     var x = lps_load_u64(&totals.pointee.exits)
-    forEachLiveThread { t in
+    forEachRecordWithCounts { t in
         let row = lps_rec_row(t, index)
         e &+= lps_load_u64(&row.pointee.entries)
         x &+= lps_load_u64(&row.pointee.exits)
     }
+    lps_unlock_registry()
     entries.pointee = e
     exits.pointee = x
     return 0

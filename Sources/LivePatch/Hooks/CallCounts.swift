@@ -1,7 +1,8 @@
 internal import CLivePatchShim
 
 // Exact entry and exit counts per (thread, function), for lp_func_counts:
-// the hooks' per-thread rows, and their flush when a thread leaves.
+// the hooks' per-thread rows, and their flush when a retired record's slot
+// is freed.
 
 /// Counts an entry or exit of `f` in the thread's row for it (lps_shim.h,
 /// lps_count_row_t): one increment of a word only this thread writes, in one
@@ -25,9 +26,10 @@ func countUnbalanced(_ t: ThreadRecord) {
     lps_store_u64(&t.pointee.unbalanced, lps_load_u64(&t.pointee.unbalanced) &+ 1)
 }
 
-/// Adds a record's count rows to the functions' totals and zeroes them, so
-/// that the slot's next thread starts from zero. Registry lock held (the
-/// function count).
+/// Adds a retired record's count rows to the functions' totals and zeroes
+/// them, so that the slot's next thread starts from zero. Registry lock
+/// held (the function count, and lp_func_counts sums rows and totals under
+/// it: a flushed count is seen once).
 func flushCounts(_ t: ThreadRecord) {
     for index in 0..<registry.functions.count {
         let row = lps_rec_row(t, index)

@@ -36,8 +36,8 @@ func fillTransitionStatus(_ s: inout lp_transition_status_t) {
 /// The registry and misuse counters of lp_transition_status_t.
 func fillRegistryStatus(_ s: inout lp_transition_status_t) {
     var unbalanced: UInt64 = 0
-    forEachLiveThread { t in unbalanced &+= lps_load_u64(&t.pointee.unbalanced) }
     lps_lock_registry()
+    forEachRecordWithCounts { t in unbalanced &+= lps_load_u64(&t.pointee.unbalanced) }
     s.registered_threads = registry.threads.live
     s.registered_functions = UInt64(registry.functions.count)
     s.unbalanced_exits = unbalanced &+ registry.threads.unbalancedOfExited

@@ -122,7 +122,10 @@ func writeDefaultName(into buf: UnsafeMutableRawBufferPointer, tid: Int32) {
 }
 
 /// Removes the calling thread's record; shared by lp_thread_unregister()
-/// and the thread-exit destructor.
+/// and the thread-exit destructor. Until its last step the record stays the
+/// thread's: a hook in one of the thread's signal handlers runs in its
+/// universe and counts into its rows, which stay counted (forEachRecordWithCounts)
+/// until the slot's free flushes them.
 func retire(_ t: ThreadRecord, exiting: Bool) {
     let inside = lps_load_u32(&t.pointee.fdepth) != 0 || lps_load_u32(&t.pointee.kdepth) != 0
     lps_store_u64(&t.pointee.act, Act.none)
@@ -133,19 +136,20 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lps_fork_gate_enter()
     defer { lps_fork_gate_exit() }
     lps_lock_registry()
-    flushCounts(t)
     if inside && exiting {
         registry.threads.exitedInside += 1
         t.pointee.exited_inside = 1
     }
-    registry.threads.unbalancedOfExited &+= lps_load_u64(&t.pointee.unbalanced)
     // A scan that still holds this record sees DEAD and skips it.
     lps_store_release_u32(&t.pointee.state, UInt32(LPS_REC_DEAD))
     lps_thread_list_del(t)
     registry.threads.live -= 1
     lps_unlock_registry()
-    lps_tls_block()!.pointee.rec = nil
+    // The destructor is disarmed before the record leaves the thread: a
+    // handler's hook in between still finds the record; one after it
+    // registers the thread afresh and arms the destructor for that record.
     lps_sys_thread_exit_arm(nil)
+    lps_tls_drop_rec()
     // It may have been the last thread a waiting patcher waited for.
     if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
     lps_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader
@@ -153,10 +157,13 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     lps_rcu_free_thread(t)
 }
 
-/// call_rcu callback: no scan can see the record any more; its slot is free.
+/// call_rcu callback: no scan can see the record any more, and no hook
+/// writes it: its counts go to the totals, and its slot is free.
 func slotIsFree(_ rec: ThreadRecord?) {
     guard let rec else { return }
     lps_lock_registry()
+    flushCounts(rec)
+    registry.threads.unbalancedOfExited &+= lps_load_u64(&rec.pointee.unbalanced)
     lps_store_u32(&rec.pointee.state, UInt32(LPS_REC_FREE))
     registry.threads.freeSlots.append(lps_load_u32(&rec.pointee.slot))
     lps_unlock_registry()
@@ -164,7 +171,23 @@ func slotIsFree(_ rec: ThreadRecord?) {
 
 func threadExited(_ t: ThreadRecord) {
     guard lps_tls_rec() == t else { return }
+    // Never released: nothing later in the thread's teardown (a signal
+    // handler, another library's destructor) may register it again, with
+    // perhaps no destructor round left to retire that record; such a hook
+    // runs uncounted. It cannot fail: nothing registers or holds the
+    // registry on an exiting thread.
+    _ = lps_tls_claim_registration()
     retire(t, exiting: true)
+}
+
+/// Calls `body` for each record whose rows hold counts that the totals do
+/// not: the live ones, and the retired ones whose slot is not free yet
+/// (slotIsFree flushes them). Registry lock held: no record changes state.
+func forEachRecordWithCounts(_ body: (ThreadRecord) -> Void) {
+    for slot in 0..<Int(registry.threads.highWater) {
+        let t = lps_thread_table_base() + slot
+        if lps_load_u32(&t.pointee.state) != UInt32(LPS_REC_FREE) { body(t) }
+    }
 }
 
 /// Calls `body` for each live record, under the memb read lock.

@@ -24,7 +24,11 @@ internal import CLivePatchShim
     withPatcherLock {
         guard let tx = patcher.transition else { return }
         _ = scan(tx)
-        for s in patcher.stalled {
+        // A stalled thread may have exited since, and its slot been reused:
+        // it is reported only while it is still there (as nudgeStalled).
+        lps_lock_registry()
+        defer { lps_unlock_registry() }
+        for s in patcher.stalled where s.isStillThere {
             var info = lp_thread_info_t()
             info.name = s.thread.pointee.name
             info.tid = s.thread.pointee.tid

@@ -16,8 +16,7 @@ func nudgeStalled() {
     guard signo != 0 else { return }
     let targets = patcher.stalled
     lps_lock_registry()
-    for s in targets where lps_load_u32(&s.thread.pointee.state) == UInt32(LPS_REC_LIVE)
-        && lps_load_u64(&s.thread.pointee.generation) == s.generation {
+    for s in targets where s.isStillThere {
         if signalThread(s.thread.pointee.pthread, signo) == 0 { patcher.nudgesSent &+= 1 }
     }
     lps_unlock_registry()

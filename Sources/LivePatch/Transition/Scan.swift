@@ -11,6 +11,13 @@ struct Stalled {
     let thread: ThreadRecord
     let generation: UInt64
     let reason: Int32
+
+    /// Whether the record is still that of the thread the scan found: live,
+    /// and its slot not reused since. Registry lock held, so that it stays
+    /// so while the caller reads it.
+    var isStillThere: Bool {
+        lps_load_u32(&thread.pointee.state) == UInt32(LPS_REC_LIVE) && lps_load_u64(&thread.pointee.generation) == generation
+    }
 }
 
 

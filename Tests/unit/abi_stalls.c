@@ -19,12 +19,8 @@ static int sleeper_tid;
 static void *sleeper_main(void *arg)
 {
     (void)arg;
-    (void)lp_thread_register("sleeper");
     sleeper_tid = (int)syscall(SYS_gettid);
-    lp_kernel_enter();
-    baton_set(&sleeper_baton, 1);
-    baton_wait(&sleeper_baton, 2);
-    lp_kernel_exit();
+    sleep_in_kernel("sleeper", &sleeper_baton);
     return NULL;
 }
 
@@ -282,11 +278,7 @@ static baton_t fork_baton = BATON_INIT;
 static void *fork_sleeper_main(void *arg)
 {
     (void)arg;
-    (void)lp_thread_register("fork-sleeper");
-    lp_kernel_enter();
-    baton_set(&fork_baton, 1);
-    baton_wait(&fork_baton, 2);
-    lp_kernel_exit();
+    sleep_in_kernel("fork-sleeper", &fork_baton);
     return NULL;
 }
 

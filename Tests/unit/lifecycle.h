@@ -1,7 +1,8 @@
 /*
- * lifecycle.h: what abi_lifecycle.c and abi_stalls.c share: the patched
- * function f with the harness's own count of its calls, threads stepped
- * through batons, and a patch that replaces f. Static, for two programs.
+ * lifecycle.h: what abi_lifecycle.c, abi_stalls.c and stalled_exit.c share:
+ * the patched function f with the harness's own count of its calls, threads
+ * stepped through batons, and a patch that replaces f. Static, for each
+ * program.
  */
 #ifndef LP_LIFECYCLE_H
 #define LP_LIFECYCLE_H
@@ -88,6 +89,18 @@ static inline void baton_wait(baton_t *b, int step)
     while (b->step < step)
         pthread_cond_wait(&b->cond, &b->lock);
     pthread_mutex_unlock(&b->lock);
+}
+
+/* A thread's body: registered as name, inside a kernel section from when it
+ * sets b to step 1 until b reaches step 2: a thread that blocks a KGRAFT
+ * transition started meanwhile. */
+static inline void sleep_in_kernel(const char *name, baton_t *b)
+{
+    (void)lp_thread_register(name);
+    lp_kernel_enter();
+    baton_set(b, 1);
+    baton_wait(b, 2);
+    lp_kernel_exit();
 }
 
 /* A patch that replaces f with impl_a, enabled (its transition started). */

@@ -31,15 +31,10 @@ void __wrap_lps_rcu_reader_offline(void)
     }
 }
 
-/* Inside a kernel section from before the transition: it blocks KGRAFT. */
 static void *leaver_main(void *arg)
 {
     (void)arg;
-    (void)lp_thread_register("leaver");
-    lp_kernel_enter();
-    baton_set(&leaver_baton, 1);
-    baton_wait(&leaver_baton, 2);
-    lp_kernel_exit();
+    sleep_in_kernel("leaver", &leaver_baton);
     return NULL;
 }
 

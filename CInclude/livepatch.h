@@ -104,7 +104,10 @@ int lp_model_describe(lp_model_t m, lp_model_info_t *out);
 
 /* Register the calling thread under name (NULL: "tid-N"; longer names are cut
  * to LP_THREAD_NAME_MAX-1 bytes). Optional: the first hook registers lazily.
- * -EEXIST already registered, -ENOMEM LP_MAX_THREADS live threads. */
+ * -EEXIST already registered (by a signal handler's hook too), -ENOMEM
+ * LP_MAX_THREADS live threads, -EBUSY called from a signal handler that
+ * interrupted the thread's registration, its exit, or a library call that
+ * holds the thread registry. */
 int lp_thread_register(const char *name);
 /* Unregister the calling thread; also done at thread exit. A hook in one of
  * the thread's signal handlers while it unregisters counts as the thread's

@@ -61,7 +61,7 @@ void lps_fork_gate_unlock(void) { pthread_rwlock_unlock(&fork_gate); }
 
 void lps_locks_reinit_after_fork(void)
 {
-    lps_tls.in_registry = 0; /* the child's only thread held it in the prepare handler */
+    lps_tls.in_registry--; /* the prepare handler's section: the child does not run its unlock */
     pthread_mutex_init(&registry_lock, NULL);
     pthread_mutex_init(&patcher_lock, NULL);
     pthread_mutex_init(&simulation_lock, NULL);

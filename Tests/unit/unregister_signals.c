@@ -1,4 +1,4 @@
-// harness-cflags: -Wl,--wrap=pthread_setspecific -Wl,--wrap=lps_lock_registry
+// harness-cflags: -Wl,--wrap=pthread_setspecific -Wl,--wrap=lps_lock_registry -Wl,--wrap=lps_rcu_free_thread
 /*
  * A signal handler that runs a hook while its thread unregisters or exits,
  * or while the thread, unregistered, holds the engine's thread registry.
@@ -18,11 +18,16 @@
  * inside the registry cannot claim its registration: the hook runs
  * uncounted.
  *
+ * After its exit's unregistration a thread cannot register again: a hook
+ * later in its teardown would leave a record that perhaps no destructor
+ * round retires. Its handler's call runs uncounted.
+ *
  * The windows are a few instructions wide, so the signal is raised there on
- * purpose, by wrappers (the line above): pthread_setspecific raises SIGUSR1
- * before disarming the destructor, and the engine's lps_lock_registry (an
- * internal symbol of liblivepatch.a) once it holds the lock, when armed. A
- * deadlock ends the run by alarm.
+ * purpose, by wrappers (the line above), when armed: pthread_setspecific
+ * raises SIGUSR1 before disarming the destructor; the engine's
+ * lps_lock_registry once it holds the lock, and lps_rcu_free_thread (the
+ * last step of a retirement; both internal symbols of liblivepatch.a)
+ * before it runs. A deadlock ends the run by alarm.
  */
 #define _GNU_SOURCE
 #include "check.h"
@@ -34,7 +39,7 @@
 
 static int impl(void) { return 0; }
 static lp_func_t *f;
-static _Thread_local int raise_at_disarm, raise_in_registry;
+static _Thread_local int raise_at_disarm, raise_in_registry, raise_after_retire;
 static atomic_long handled;
 
 int __real_pthread_setspecific(pthread_key_t key, const void *value);
@@ -55,6 +60,16 @@ void __wrap_lps_lock_registry(void)
         raise_in_registry = 0;
         raise(SIGUSR1);
     }
+}
+
+void __real_lps_rcu_free_thread(void *rec);
+void __wrap_lps_rcu_free_thread(void *rec)
+{
+    if (raise_after_retire) {
+        raise_after_retire = 0;
+        raise(SIGUSR1);
+    }
+    __real_lps_rcu_free_thread(rec);
 }
 
 static void on_alarm(int signo)
@@ -86,6 +101,15 @@ static void *exiting_thread(void *arg)
     lp_func_enter(f); /* registers the thread */
     lp_func_exit(f);
     raise_at_disarm = 1; /* in its exit destructor */
+    return NULL;
+}
+
+static void *exiting_thread_late_hook(void *arg)
+{
+    (void)arg;
+    lp_func_enter(f);
+    lp_func_exit(f);
+    raise_after_retire = 1; /* in its exit destructor, once the record is retired */
     return NULL;
 }
 
@@ -122,12 +146,18 @@ int main(void)
              (unsigned long long)e, (unsigned long long)x);
     check(e == 3 && x == 3, what);
 
+    pthread_create(&t, NULL, exiting_thread_late_hook, NULL);
+    pthread_join(t, NULL);
+    check(handled == 3, "the handler ran after the exit's unregistration");
+    check(unregistered_calls() == uncounted + 1, "its call ran uncounted: the thread was not registered again");
+    check(lp_status_snapshot(&snap) >= 0 && snap.n_threads == 0, "no thread left registered");
+
     signal(SIGALRM, on_alarm);
     alarm(10);
     raise_in_registry = 1;
     check(lp_func_register("g", (const void *)impl) != NULL, "lp_func_register, unregistered, a handler's hook inside it");
     alarm(0);
-    check(handled == 3, "the handler ran inside the registry");
-    check(unregistered_calls() == uncounted + 1, "its call ran uncounted");
+    check(handled == 4, "the handler ran inside the registry");
+    check(unregistered_calls() == uncounted + 2, "its call ran uncounted");
     return check_summary();
 }

@@ -6,7 +6,12 @@ internal import CLivePatchShim
 /// Registers the calling thread under `name`. C: `lp_thread_register`.
 @c public func lp_thread_register(_ name: UnsafePointer<CChar>?) -> Int32 {
     if lps_tls_rec() != nil { return LPError.exists }
-    return registerCurrentThread(name: name) == nil ? LPError.noMemory : 0
+    switch registerCurrentThread(name: name) {
+    case .registered: return 0
+    case .existing: return LPError.exists
+    case .refused: return LPError.busy
+    case .full: return LPError.noMemory
+    }
 }
 
 /// Unregisters the calling thread. C: `lp_thread_unregister`.

@@ -26,6 +26,9 @@ internal import CLivePatchShim
         _ = scan(tx)
         // A stalled thread may have exited since, and its slot been reused:
         // it is reported only while it is still there (as nudgeStalled).
+        // Nothing is allocated under the registry lock: a thread parked in
+        // malloc may be registering from a signal handler.
+        infos.reserveCapacity(patcher.stalled.count)
         lps_lock_registry()
         defer { lps_unlock_registry() }
         for s in patcher.stalled where s.isStillThere {

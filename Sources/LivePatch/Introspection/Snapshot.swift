@@ -89,12 +89,15 @@ func threadStates(_ tx: Transition?) -> [lp_thread_state_t] {
 
 /// A report's `n_inside` and `inside`: the set functions on `t`'s shadow stack.
 func fillInside<Tuple>(_ t: ThreadRecord, _ epoch: UInt64, count: inout UInt32, _ inside: inout Tuple) {
-    let functions = setFrames(t, epoch)
-    count = UInt32(functions.count)
+    var n = 0
     withUnsafeMutableBytes(of: &inside) { raw in
         let slots = raw.bindMemory(to: UnsafePointer<lp_func_t>?.self)
-        for i in 0..<min(functions.count, slots.count) { slots[i] = UnsafePointer(functions[i]) }
+        forEachSetFrame(t, epoch) { f in
+            if n < slots.count { slots[n] = UnsafePointer(f) }
+            n += 1
+        }
     }
+    count = UInt32(n)
 }
 
 /// Calls `body` with each function a report's `inside` names.

@@ -95,8 +95,7 @@ func stackTargets(_ tx: Transition, all: Bool) -> [StackTarget] {
 /// for itself (lps_stack_answer_self).
 func sendStackRequests(_ targets: [StackTarget], _ tx: Transition, mode: Int32) {
     let me = lps_tls_rec()
-    for s in targets where lps_load_u32(&s.thread.pointee.state) == UInt32(LPS_REC_LIVE)
-        && lps_load_u64(&s.thread.pointee.generation) == s.generation {
+    for s in targets where isStillLive(s.thread, generation: s.generation) {
         if s.thread == me {
             lps_stack_answer_self(s.thread, mode, tx.epoch, tx.target)
             continue

@@ -20,15 +20,32 @@ struct ThreadRegistry {
 }
 
 
-/// Registers the calling thread, which its caller found without a record;
-/// nil when the capacity is exhausted, or when a signal handler interrupted
-/// this thread's own registration.
-func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
-    guard lps_tls_claim_registration() else { return nil }
+/// What registerCurrentThread did.
+enum Registration {
+    case registered(ThreadRecord)
+    /// A signal handler's hook registered the thread after its caller found
+    /// no record, and before the claim.
+    case existing(ThreadRecord)
+    /// The claim was refused (lps_tls_claim_registration): a signal handler
+    /// nested in the thread's registration, in its exit, or in a registry
+    /// section.
+    case refused
+    /// LP_MAX_THREADS live threads, or no memory for the count rows.
+    case full
+
+    var record: ThreadRecord? {
+        switch self {
+        case .registered(let t), .existing(let t): return t
+        case .refused, .full: return nil
+        }
+    }
+}
+
+/// Registers the calling thread, which its caller found without a record.
+func registerCurrentThread(name: UnsafePointer<CChar>?) -> Registration {
+    guard lps_tls_claim_registration() else { return .refused }
     defer { lps_tls_end_registration() }
-    // A signal handler that ran a hook after the caller found no record,
-    // and before the claim, registered the thread: that record is its own.
-    if let t = lps_tls_rec() { return t }
+    if let t = lps_tls_rec() { return .existing(t) }
     lps_lock_registry()
     initializeOnce()
     var slot: UInt32
@@ -39,14 +56,14 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
         registry.threads.highWater += 1
     } else {
         lps_unlock_registry()
-        return nil
+        return .full
     }
     let t = lps_thread_table_base() + Int(slot)
     if t.pointee.rows == nil {
         guard let rows = lps_sys_rows_map() else {
             registry.threads.freeSlots.append(slot)
             lps_unlock_registry()
-            return nil
+            return .full
         }
         // A plain store: published to scans (lp_func_counts) by the release
         // store of state below, which pairs with their acquire load of it.
@@ -63,12 +80,12 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> ThreadRecord? {
     lps_unlock_registry()
     lps_tls_block()!.pointee.rec = t
     lps_sys_thread_exit_arm(t)
-    return t
+    return .registered(t)
 }
 
 @inline(never)
 func registerFromHook() -> ThreadRecord? {
-    registerCurrentThread(name: nil)
+    registerCurrentThread(name: nil).record
 }
 
 func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
@@ -178,6 +195,13 @@ func threadExited(_ t: ThreadRecord) {
     // registry on an exiting thread.
     _ = lps_tls_claim_registration()
     retire(t, exiting: true)
+}
+
+/// Whether `t` is still the record of the thread it was at `generation`:
+/// live, and its slot not reused since. Registry lock held, so that it
+/// stays so while the caller uses it.
+func isStillLive(_ t: ThreadRecord, generation: UInt64) -> Bool {
+    lps_load_u32(&t.pointee.state) == UInt32(LPS_REC_LIVE) && lps_load_u64(&t.pointee.generation) == generation
 }
 
 /// Calls `body` for each record whose rows hold counts that the totals do

@@ -12,12 +12,7 @@ struct Stalled {
     let generation: UInt64
     let reason: Int32
 
-    /// Whether the record is still that of the thread the scan found: live,
-    /// and its slot not reused since. Registry lock held, so that it stays
-    /// so while the caller reads it.
-    var isStillThere: Bool {
-        lps_load_u32(&thread.pointee.state) == UInt32(LPS_REC_LIVE) && lps_load_u64(&thread.pointee.generation) == generation
-    }
+    var isStillThere: Bool { isStillLive(thread, generation: generation) }
 }
 
 
@@ -67,18 +62,17 @@ func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
     return nil
 }
 
-/// The functions of the set of `epoch` on `t`'s shadow stack, outermost
-/// first (frames deeper than the shadow stack are not seen).
-func setFrames(_ t: ThreadRecord, _ epoch: UInt64) -> [FunctionRecord] {
+/// Calls `body` with each function of the set of `epoch` on `t`'s shadow
+/// stack, outermost first (frames deeper than the shadow stack are not
+/// seen). Allocates nothing: callers may hold the registry lock.
+func forEachSetFrame(_ t: ThreadRecord, _ epoch: UInt64, _ body: (FunctionRecord) -> Void) {
     let depth = lps_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
     let frames = lps_rec_frames(t)
-    var functions: [FunctionRecord] = []
     for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
         guard let g = lps_frame_func(frames + i) else { continue }
         let f = UnsafeMutablePointer(mutating: g)
-        if lps_load_u64(&f.pointee.tx_epoch) == epoch { functions.append(f) }
+        if lps_load_u64(&f.pointee.tx_epoch) == epoch { body(f) }
     }
-    return functions
 }
 
 /// Scans every live thread; remembers the stalled ones for nudges and

@@ -104,19 +104,26 @@ func registerFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, 
 func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer?, byAddress: Bool) -> (FunctionRecord?, Int32) {
     guard let name, let impl, nameLength(name) != nil else { return (nil, LPError.invalid) }
     return withPatcherLockDeliveringEvents { () -> (FunctionRecord?, Int32) in
+        // Allocated before the registry lock: a thread parked in malloc may
+        // be registering from a signal handler's hook, and waits for that
+        // lock. byName is written only here, with the patcher lock held too,
+        // so it reads the same under the registry lock below.
+        let newTable = registry.functions.byName == nil ? lps_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) : nil
+        guard registry.functions.byName != nil || newTable != nil, let copy = lps_sys_strdup(name) else {
+            lps_sys_free(newTable)
+            return (nil, LPError.noMemory)
+        }
         lps_lock_registry()
         defer { lps_unlock_registry() }
-        if registry.functions.byName == nil {
-            guard let table = lps_sys_calloc(byNameSlots, MemoryLayout<UInt32>.size) else { return (nil, LPError.noMemory) }
-            registry.functions.byName = table.assumingMemoryBound(to: UInt32.self)
-        }
+        if let newTable { registry.functions.byName = newTable.assumingMemoryBound(to: UInt32.self) }
         let byName = registry.functions.byName!
         let slot = nameSlot(name, in: byName)
-        if byName[slot] != 0 { return (nil, LPError.exists) }
         let address = byAddress ? probeAddress(impl) : nil
-        if let address, address.found { return (nil, LPError.exists) }
-        guard registry.functions.count < UInt32(LP_MAX_FUNCS), let copy = lps_sys_strdup(name) else {
-            return (nil, LPError.noMemory)
+        let refused = byName[slot] != 0 || address?.found == true ? LPError.exists
+            : registry.functions.count >= UInt32(LP_MAX_FUNCS) ? LPError.noMemory : 0
+        if refused != 0 {
+            lps_sys_free(copy)
+            return (nil, refused)
         }
         let index = registry.functions.count
         let f = functionRecord(index)

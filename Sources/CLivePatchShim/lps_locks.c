@@ -11,8 +11,9 @@ static pthread_mutex_t patcher_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t simulation_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t patcher_unlocks;
 
-/* The flag first: a signal handler that lands while this thread takes or
- * holds the lock must not register the thread (lps_tls_claim_registration). */
+/* The count first: a signal handler that lands while this thread takes or
+ * holds the lock must not register the thread. The fences pair with the
+ * handler's read of the count in lps_tls_claim_registration (lps_tls.h). */
 void lps_lock_registry(void)
 {
     lps_tls.in_registry++;

@@ -15,7 +15,6 @@ typedef struct lps_tls {
 } lps_tls_t;
 
 extern __thread lps_tls_t lps_tls __attribute__((tls_model("initial-exec")));
-static inline lps_tls_t *lps_tls_block(void) { return &lps_tls; }
 static inline lps_thread_rec_t *lps_tls_rec(void) { return lps_tls.rec; }
 
 /* Registration against the thread's own signal handlers, whose hooks
@@ -26,8 +25,10 @@ static inline lps_thread_rec_t *lps_tls_rec(void) { return lps_tls.rec; }
  * would take again (a self-deadlock). Such a hook runs uncounted
  * (lp_transition_status_t.unregistered_calls). A handler that lands before
  * the claim may register the thread first, so the claimant looks at rec
- * again after it. The compiler barriers keep the flags around everything
- * between. */
+ * again after it. The signal fences, here and in lps_lock_registry and
+ * lps_unlock_registry, pair with a handler's reads of these flags and of
+ * rec on the same thread (the claim's test, lps_tls_rec): each store is
+ * where the program order puts it when a handler lands. */
 static inline bool lps_tls_claim_registration(void)
 {
     if (lps_tls.registering || lps_tls.in_registry) return false;
@@ -40,11 +41,11 @@ static inline void lps_tls_end_registration(void)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     lps_tls.registering = 0;
 }
-/* The thread's record goes: its hooks, in its signal handlers too, find
- * none from here on. */
-static inline void lps_tls_drop_rec(void)
+/* The thread's record from here on (NULL: it goes), for its hooks in its
+ * signal handlers too. */
+static inline void lps_tls_set_rec(lps_thread_rec_t *rec)
 {
-    lps_tls.rec = NULL;
+    lps_tls.rec = rec;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 

@@ -31,7 +31,7 @@ internal import CLivePatchShim
         infos.reserveCapacity(patcher.stalled.count)
         lps_lock_registry()
         defer { lps_unlock_registry() }
-        for s in patcher.stalled where s.isStillThere {
+        for s in patcher.stalled where isStillLive(s.thread, generation: s.generation) {
             var info = lp_thread_info_t()
             info.name = s.thread.pointee.name
             info.tid = s.thread.pointee.tid

@@ -119,11 +119,13 @@ func tryRegisterFunction(_ name: UnsafePointer<CChar>?, _ impl: UnsafeRawPointer
         let byName = registry.functions.byName!
         let slot = nameSlot(name, in: byName)
         let address = byAddress ? probeAddress(impl) : nil
-        let refused = byName[slot] != 0 || address?.found == true ? LPError.exists
-            : registry.functions.count >= UInt32(LP_MAX_FUNCS) ? LPError.noMemory : 0
-        if refused != 0 {
+        if byName[slot] != 0 || address?.found == true {
             lps_sys_free(copy)
-            return (nil, refused)
+            return (nil, LPError.exists)
+        }
+        if registry.functions.count >= UInt32(LP_MAX_FUNCS) {
+            lps_sys_free(copy)
+            return (nil, LPError.noMemory)
         }
         let index = registry.functions.count
         let f = functionRecord(index)

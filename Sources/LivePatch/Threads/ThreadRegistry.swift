@@ -78,7 +78,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> Registration {
     registry.threads.live += 1
     registry.threads.registrations &+= 1
     lps_unlock_registry()
-    lps_tls_block()!.pointee.rec = t
+    lps_tls_set_rec(t)
     lps_sys_thread_exit_arm(t)
     return .registered(t)
 }
@@ -166,7 +166,7 @@ func retire(_ t: ThreadRecord, exiting: Bool) {
     // handler's hook in between still finds the record; one after it
     // registers the thread afresh and arms the destructor for that record.
     lps_sys_thread_exit_arm(nil)
-    lps_tls_drop_rec()
+    lps_tls_set_rec(nil)
     // It may have been the last thread a waiting patcher waited for.
     if lps_load_u32(&lps_global_ref().pointee.waiting) != 0 { notifyPatcher() }
     lps_rcu_reader_online() // liburcu's call_rcu() runs on a registered reader

@@ -16,7 +16,7 @@ func nudgeStalled() {
     guard signo != 0 else { return }
     let targets = patcher.stalled
     lps_lock_registry()
-    for s in targets where s.isStillThere {
+    for s in targets where isStillLive(s.thread, generation: s.generation) {
         if signalThread(s.thread.pointee.pthread, signo) == 0 { patcher.nudgesSent &+= 1 }
     }
     lps_unlock_registry()

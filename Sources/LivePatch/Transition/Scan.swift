@@ -11,8 +11,6 @@ struct Stalled {
     let thread: ThreadRecord
     let generation: UInt64
     let reason: Int32
-
-    var isStillThere: Bool { isStillLive(thread, generation: generation) }
 }
 
 

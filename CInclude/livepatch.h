@@ -154,12 +154,13 @@ const void *lp_func_enter(lp_func_t *f);
  * g and be inside both (-finstrument-functions does so for an inlined g), so
  * a hook from a frame at the same address as a left entry's (the same frame,
  * as in a loop whose call jumps back into it, or another one as deep and as
- * large) nests inside that entry instead of exiting it. Such entries pile up
- * (beyond the shadow stack's 16 frames their exits are no longer counted),
- * and lp_transition_wait from that frame answers -EDEADLK while f is in the
- * set. Make the call in a function the landing frame calls, and after a
- * jump lands run a hook pair in the landing frame itself (LP_CALL of any
- * registered function): it lies above every entry left, and exits them.
+ * large) nests inside that entry instead of exiting it. Such entries pile
+ * up (beyond the shadow stack's LP_FRAMES_KNOWN frames their exits are no
+ * longer counted), and lp_transition_wait from that frame answers -EDEADLK
+ * while f is in the set. Make the call in a function the landing frame
+ * calls, and after a jump lands run a hook pair in the landing frame itself
+ * (LP_CALL of any registered function): it lies above every entry left, and
+ * exits them.
  * Known limit: a
  * siglongjmp out of a signal handler that interrupted lp_func_enter itself
  * (or a pad function's trampoline) between its two stores leaves that

@@ -23,10 +23,13 @@ extern "C" {
 #define LP_MAX_PATCHES 1024   /* patches in existence at once */
 #define LP_THREAD_NAME_MAX 24 /* bytes kept of a thread's name, NUL included */
 #define LP_NAME_MAX 4096      /* bytes of a function's or patch's name, NUL included; longer: EINVAL */
-/* A thread's hooked functions are known to this depth: a thread whose
- * activation predates a transition and is deeper than this blocks it as if
- * a set function were among the frames beyond (until it returns within). */
-#define LP_FRAMES_KNOWN 16
+/* A thread's hooked functions are known to this depth (its shadow stack:
+ * 16 bytes of address space a frame, memory only for the pages a thread
+ * has reached): a thread whose activation predates a transition and is
+ * deeper than this blocks it as if a set function were among the frames
+ * beyond (until it returns within), and a jump out of frames beyond it
+ * leaves their exits uncounted. */
+#define LP_FRAMES_KNOWN 65536
 #define LP_INSIDE_MAX 4       /* set functions a stall report names per thread */
 
 /* A patchable function: a name and its original implementation. Opaque. */

@@ -102,10 +102,9 @@ static uint32_t shadow_in_set(lps_thread_rec_t *rec, int *unreliable)
         *unreliable = 1;
         return UINT32_MAX;
     }
-    lps_frame_t *frames = lps_rec_frames(rec);
     if (depth != 0 && __atomic_load_n(&skip_frame, __ATOMIC_RELAXED)) depth--;
     for (uint32_t i = 0; i < depth; i++) {
-        const struct lp_func *f = lps_frame_func(&frames[i]);
+        const struct lp_func *f = lps_frame_func(lps_rec_frame(rec, i));
         if (f && __atomic_load_n(&f->tx_epoch, __ATOMIC_RELAXED) == __atomic_load_n(&req_epoch, __ATOMIC_RELAXED)) return f->index;
     }
     return UINT32_MAX;

@@ -96,13 +96,13 @@ int lps_sys_on_altstack(void)
 }
 
 /* MAP_NORESERVE: pages are backed only once written. */
-lps_count_row_t *lps_sys_rows_map(void)
+lps_count_row_t *lps_sys_thread_map(void)
 {
-    void *p = mmap(NULL, LPS_COUNT_ROWS_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p = mmap(NULL, LPS_THREAD_MAP_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
-void lps_sys_rows_discard(lps_count_row_t *rows)
+void lps_sys_thread_map_discard(lps_count_row_t *rows)
 {
-    if (rows != NULL) (void)madvise(rows, LPS_COUNT_ROWS_BYTES, MADV_DONTNEED);
+    if (rows != NULL) (void)madvise(rows, LPS_THREAD_MAP_BYTES, MADV_DONTNEED);
 }

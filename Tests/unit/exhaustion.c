@@ -51,7 +51,9 @@ static void exhaust_heap(void)
 static int huge_names(void)
 {
     char *name = huge_name();
-    if (!name || limit_address_space(1 << 20) != 0)
+    /* Room for the thread's mapping (2 MiB: its count rows and deep frames,
+     * mapped when it registers), not for a copy of the name. */
+    if (!name || limit_address_space(3 << 20) != 0)
         return 2;
     int bad = 0;
     errno = 0;

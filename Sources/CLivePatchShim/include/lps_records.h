@@ -52,14 +52,23 @@ typedef struct lps_func_totals {
  * entry per hooked activation below depth LP_FRAMES_KNOWN (deeper ones are
  * not kept). It is what the patcher reads instead of the thread's stack
  * (the kernel's stack check): a thread whose activation predates the
- * transition blocks only while one of these is in the transition's set. It
- * lies in the thread's record, right after the hook state, so that a hook
- * addresses its frames from the record pointer it already holds. Only the
- * owner writes it; entries at or above fdepth are stale. */
+ * transition blocks only while one of these is in the transition's set.
+ * Only the owner writes it; entries at or above fdepth are stale. Its
+ * first LPS_FRAMES_IN_RECORD frames lie in the thread's record, right after
+ * the hook state, so that a hook addresses them from the record pointer it
+ * already holds; the deep ones, which only the hooks' out-of-line paths
+ * touch, lie in the thread's mapping after its count rows (an interpreter
+ * or a recursive parser runs hundreds of hooked frames deep, and jumps out
+ * of them: a frame that is not kept cannot be found left). */
 typedef struct lps_frame {
     const struct lp_func *func;
-    uint64_t key; /* lps_frame_key() at its entry; UINT64_MAX while the slot is free (Frames.swift) */
+    uint64_t key; /* lps_frame_key() at its entry; UINT64_MAX while the slot is free, or 0 in a deep slot never written (Frames.swift) */
 } lps_frame_t;
+#define LPS_FRAMES_IN_RECORD 16
+#define LPS_DEEP_FRAMES_BYTES ((size_t)(LP_FRAMES_KNOWN - LPS_FRAMES_IN_RECORD) * sizeof(lps_frame_t))
+/* A thread's mapping: its count rows, then its deep frames (2 MiB of
+ * address space in all; memory only for the pages written). */
+#define LPS_THREAD_MAP_BYTES (LPS_COUNT_ROWS_BYTES + LPS_DEEP_FRAMES_BYTES)
 
 /* A registered thread: 512 bytes, written on the hot path only by its owner. */
 typedef struct lps_thread_rec {
@@ -71,12 +80,12 @@ typedef struct lps_thread_rec {
     uint64_t act;         /* the area activation word (Activation.swift) */
     uint32_t offline;     /* 1 while lp_thread_offline() holds */
     uint32_t reserved;
-    lps_count_row_t *rows; /* the thread's count rows (LPS_COUNT_ROWS_BYTES, mapped once per slot) */
+    lps_count_row_t *rows; /* the thread's count rows, then its deep frames (LPS_THREAD_MAP_BYTES, mapped once per slot) */
     uint64_t unbalanced;  /* exits with nothing to exit */
     uint32_t slot;        /* index in lps_thread_table */
     uint32_t state;       /* LPS_REC_* */
     /* lines 1-4: the shadow stack */
-    lps_frame_t frames[LP_FRAMES_KNOWN];
+    lps_frame_t frames[LPS_FRAMES_IN_RECORD];
     /* cold: registry */
     uint64_t generation;  /* bumped each time the slot is reused */
     struct cds_list_head node; /* in lps_thread_list, RCU-protected */
@@ -115,7 +124,9 @@ typedef struct lps_global {
 
 _Static_assert(sizeof(lps_thread_rec_t) == 512, "per-thread state is at most 512 bytes, whole lines");
 _Static_assert(offsetof(lps_thread_rec_t, frames) == 64, "hook state fills line 0, the frames follow");
-_Static_assert(sizeof(lps_frame_t[LP_FRAMES_KNOWN]) == 256, "the frames fill lines 1-4");
+_Static_assert(sizeof(lps_frame_t[LPS_FRAMES_IN_RECORD]) == 256, "the record's frames fill lines 1-4");
+_Static_assert(LP_FRAMES_KNOWN > LPS_FRAMES_IN_RECORD, "deep frames follow the record's");
+_Static_assert(LPS_COUNT_ROWS_BYTES % _Alignof(lps_frame_t) == 0, "the deep frames are aligned");
 _Static_assert(sizeof(lps_global_t) == 128, "global: read-mostly line + written line");
 _Static_assert(sizeof(lps_func_totals_t) == 64, "a function's totals fill one line");
 _Static_assert(offsetof(lps_global_t, wake_seq) == 64, "wake_seq on its own line");
@@ -169,6 +180,12 @@ __attribute__((returns_nonnull)) static inline uint64_t *lps_fn_row(lps_fn_rows_
 }
 
 __attribute__((returns_nonnull)) static inline lps_frame_t *lps_rec_frames(const lps_thread_rec_t *rec) { return (lps_frame_t *)rec->frames; }
+/* The frame at `index` (< LP_FRAMES_KNOWN), in the record or deep. */
+__attribute__((returns_nonnull)) static inline lps_frame_t *lps_rec_frame(const lps_thread_rec_t *rec, uint32_t index)
+{
+    if (index < LPS_FRAMES_IN_RECORD) return (lps_frame_t *)rec->frames + index;
+    return (lps_frame_t *)(void *)(rec->rows + LP_MAX_FUNCS) + (index - LPS_FRAMES_IN_RECORD);
+}
 static inline const struct lp_func *lps_frame_func(const lps_frame_t *fr) { return __atomic_load_n(&fr->func, __ATOMIC_RELAXED); }
 static inline void lps_frame_set_func(lps_frame_t *fr, const struct lp_func *f) { __atomic_store_n(&fr->func, f, __ATOMIC_RELAXED); }
 /* The frame key: where the hook's frame pointer would point, 8 below its

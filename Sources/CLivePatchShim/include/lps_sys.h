@@ -32,7 +32,7 @@ void lps_sys_keep(uint64_t value); /* does nothing, out of the optimizer's sight
 int lps_sys_on_altstack(void);     /* 1 while a signal handler runs on the sigaltstack */
 /* mmap and madvise, not malloc: a thread may register from a hook in a
  * signal handler. */
-lps_count_row_t *lps_sys_rows_map(void);          /* a thread's rows, zeroed; NULL: no memory (async-signal-safe) */
-void lps_sys_rows_discard(lps_count_row_t *rows); /* all rows back to zero, and their memory returned */
+lps_count_row_t *lps_sys_thread_map(void);          /* a thread's rows and deep frames, zeroed; NULL: no memory (async-signal-safe) */
+void lps_sys_thread_map_discard(lps_count_row_t *rows); /* all of it back to zero, and its memory returned */
 
 #endif /* LPS_SYS_H */

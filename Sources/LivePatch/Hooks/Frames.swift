@@ -2,23 +2,39 @@ internal import CLivePatchShim
 
 // The shadow stack: the hooked frames a thread is inside, keyed by frame
 // address, and the frames longjmp or an exception left without their exit.
+// Its first frames lie in the thread's record, where the fast paths reach
+// them; the deep ones (lps_records.h) only out of line.
+
+let framesInRecord = UInt32(LPS_FRAMES_IN_RECORD)
+let framesKnown = UInt32(LP_FRAMES_KNOWN)
 
 /// The fast path's test for frames left by a jump: the deepest frame's key
-/// is below `key`, or the thread is deeper than its shadow stack (where
-/// topFrameKey decides, out of line). The outermost entry, which has no
-/// frame to check, is tested first, so that its path is laid out straight.
+/// is below `key`, or the thread is as deep as the record's frames (where
+/// topFrameKey decides, out of line, and the new frame is deep). The
+/// outermost entry, which has no frame to check, is tested first, so that
+/// its path is laid out straight.
 @inline(__always)
 func mayHaveLeftFrames(_ t: ThreadRecord, key: UInt64, depth: UInt32) -> Bool {
     if _fastPath(depth == 0) { return false }
-    return _slowPath(depth > UInt32(LP_FRAMES_KNOWN) || key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key)
+    return _slowPath(depth >= framesInRecord || key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key)
 }
 
+/// Only the owner reads keys: plain stores. Deep frames are pushed only by
+/// the out-of-line entry (mayHaveLeftFrames sent it there).
 @inline(__always)
 func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
-    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    guard depth < framesInRecord else { return pushDeepFrame(t, f, key: key, at: depth) }
     let frame = lps_rec_frames(t) + Int(depth)
     lps_frame_set_func(frame, f)
-    frame.pointee.key = key // only the owner reads keys
+    frame.pointee.key = key
+}
+
+@inline(never)
+func pushDeepFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
+    guard depth < framesKnown else { return }
+    let frame = lps_rec_frame(t, depth)
+    lps_frame_set_func(frame, f)
+    frame.pointee.key = key
 }
 
 /// The key a free slot holds: above every frame, so never taken for one a
@@ -34,19 +50,35 @@ let freeFrameKey = UInt64.max
 /// holds it. Only the owner reads keys: a plain store.
 @inline(__always)
 func freeFrame(_ t: ThreadRecord, at depth: UInt32) {
-    guard depth < UInt32(LP_FRAMES_KNOWN) else { return }
+    guard depth < framesInRecord else { return freeDeepFrame(t, at: depth) }
     (lps_rec_frames(t) + Int(depth)).pointee.key = freeFrameKey
 }
 
-/// Every slot of a record taken by a new thread is free.
-func freeAllFrames(_ t: ThreadRecord) {
-    for depth in 0..<UInt32(LP_FRAMES_KNOWN) { freeFrame(t, at: depth) }
+@inline(never)
+func freeDeepFrame(_ t: ThreadRecord, at depth: UInt32) {
+    guard depth < framesKnown else { return }
+    lps_rec_frame(t, depth).pointee.key = freeFrameKey
+}
+
+/// Every slot of a record taken by a new thread is free: those of the
+/// record, and the deep ones below `left`, the depth its last thread left
+/// it at (every pop frees its slot, so those above are free already).
+func freeAllFrames(_ t: ThreadRecord, left: UInt32) {
+    for depth in 0..<min(max(left, framesInRecord), framesKnown) { freeFrame(t, at: depth) }
+}
+
+/// The key of the frame at `index`. A deep slot's page reads 0 until it is
+/// first written: free.
+@inline(__always)
+func frameKey(_ t: ThreadRecord, at index: UInt32) -> UInt64 {
+    let key = lps_rec_frame(t, index).pointee.key
+    return key == 0 ? freeFrameKey : key
 }
 
 /// The key of the deepest frame the shadow stack holds (depth > 0).
 @inline(__always)
 func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
-    (lps_rec_frames(t) + Int(min(depth, UInt32(LP_FRAMES_KNOWN)) &- 1)).pointee.key
+    frameKey(t, at: min(depth, framesKnown) &- 1)
 }
 
 /// A hook runs above frames the thread still counts: they were left without
@@ -62,21 +94,20 @@ func topFrameKey(_ t: ThreadRecord, depth: UInt32) -> UInt64 {
 @inline(never)
 func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: FunctionRecord?) -> UInt32 {
     if lps_sys_on_altstack() != 0 { return depth }
-    let frames = lps_rec_frames(t)
-    let known = min(depth, UInt32(LP_FRAMES_KNOWN))
+    let known = min(depth, framesKnown)
     var live = known
-    while live > 0 && frames[Int(live) - 1].key < key { live -= 1 }
+    while live > 0 && frameKey(t, at: live - 1) < key { live -= 1 }
     var keep = live
     if let f = exiting {
-        let own = live > 0 && frames[Int(live) - 1].key == key && lps_frame_func(frames + Int(live) - 1) == UnsafePointer(f)
+        let own = live > 0 && frameKey(t, at: live - 1) == key && lps_frame_func(lps_rec_frame(t, live - 1)) == UnsafePointer(f)
         if !own {
-            guard live < known, lps_frame_func(frames + Int(live)) == UnsafePointer(f) else { return depth }
+            guard live < known, lps_frame_func(lps_rec_frame(t, live)) == UnsafePointer(f) else { return depth }
             keep = live + 1
         }
     }
     var d = depth
     while d > keep {
-        if d <= UInt32(LP_FRAMES_KNOWN), let g = lps_frame_func(frames + Int(d) - 1) {
+        if d <= framesKnown, let g = lps_frame_func(lps_rec_frame(t, d - 1)) {
             exitFrame(t, UnsafeMutablePointer(mutating: g), depth: d)
         } else {
             lps_store_u32(&t.pointee.fdepth, d &- 1)
@@ -95,9 +126,19 @@ func dropAbandoned(_ t: ThreadRecord, key: UInt64, depth: UInt32, exiting: Funct
 /// there is nothing to exit.
 @inline(__always)
 func exitMayHaveLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
-    guard _fastPath(depth &- 1 < UInt32(LP_FRAMES_KNOWN)) else { return true }
+    guard _fastPath(depth &- 1 < framesInRecord) else { return true }
     let top = lps_rec_frames(t) + Int(depth &- 1)
     return _slowPath(key > top.pointee.key) && lps_frame_func(top) != UnsafePointer(f)
+}
+
+/// exitMayHaveLeftFrames at any depth (> 0), out of line: the deepest
+/// frame's key is below `key` and it is not f's own, or the thread is
+/// deeper than the shadow stack and the deepest frame it holds lies below
+/// `key`. A recursive function's exit (its key is its caller's, another
+/// frame of the same function) must not read as the caller's exit.
+func exitLeftFrames(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, depth: UInt32) -> Bool {
+    guard key > topFrameKey(t, depth: depth) else { return false }
+    return depth > framesKnown || lps_frame_func(lps_rec_frame(t, depth &- 1)) != UnsafePointer(f)
 }
 
 /// The calling thread's frames whose keys lie below `key`, the frame key of

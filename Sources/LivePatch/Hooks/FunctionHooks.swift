@@ -181,10 +181,9 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
     // Pairs with the release store of lps_global.epoch in startTransition(),
     // which follows every tx_epoch store of the transition: a function of
     // the set read below reads as such.
-    guard depth <= UInt32(LP_FRAMES_KNOWN), lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch else { return true }
-    let frames = lps_rec_frames(t)
-    for i in 0..<Int(depth) {
-        guard let g = lps_frame_func(frames + i) else { continue }
+    guard depth <= framesKnown, lps_load_acquire_u64(&lps_global_ref().pointee.epoch) == epoch else { return true }
+    for i in 0..<depth {
+        guard let g = lps_frame_func(lps_rec_frame(t, i)) else { continue }
         if lps_load_u64(&UnsafeMutablePointer(mutating: g).pointee.tx_epoch) == epoch { return true }
     }
     return false
@@ -213,7 +212,7 @@ func exitHook(_ f: FunctionRecord?, key: UInt64) {
 @inline(never)
 func exitOffShadowStackTop(_ f: FunctionRecord, _ t: ThreadRecord, key: UInt64, depth: UInt32) {
     guard depth != 0 else { return countUnbalanced(t) }
-    exitFrame(t, f, depth: key > topFrameKey(t, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
+    exitFrame(t, f, depth: exitLeftFrames(t, f, key: key, depth: depth) ? dropAbandoned(t, key: key, depth: depth, exiting: f) : depth)
 }
 
 /// Ends the activation of `f` at `depth` (> 0).
@@ -255,7 +254,7 @@ func finishExit(_ t: ThreadRecord, _ f: FunctionRecord, outer: UInt32) {
 /// else is out of line.
 @inline(__always)
 func exitIsSteady(outer: UInt32, act a: UInt64, txEpoch fe: UInt64) -> Bool {
-    _fastPath(a | fe == 0) && !((outer == 0 || outer == UInt32(LP_FRAMES_KNOWN)) && _slowPath(lps_load_u32(&lps_global_ref().pointee.waiting) != 0))
+    _fastPath(a | fe == 0) && !((outer == 0 || outer == framesKnown) && _slowPath(lps_load_u32(&lps_global_ref().pointee.waiting) != 0))
 }
 
 @inline(never)
@@ -289,7 +288,7 @@ func exitActivation(_ t: ThreadRecord, outer: UInt32, act a: UInt64, txEpoch fe:
         endFunctionActivation(t, a)
     } else if lps_load_u32(&lps_global_ref().pointee.waiting) != 0
                 && lps_load_u64(&t.pointee.fepoch) != lps_load_u64(&lps_global_ref().pointee.epoch)
-                && (outer == 0 || outer == UInt32(LP_FRAMES_KNOWN) || fe != 0) {
+                && (outer == 0 || outer == framesKnown || fe != 0) {
         // Leaving an activation that predates the transition, a set function
         // inside one, or the frames beyond the shadow stack: a switch point.
         notifyPatcher()

@@ -39,7 +39,7 @@ func forkChild() {
             registry.threads.live = 1
         } else if lps_load_u32(&t.pointee.state) != UInt32(LPS_REC_DEAD) {
             // Its thread is not in the child, and never flushed its rows.
-            lps_sys_rows_discard(t.pointee.rows)
+            lps_sys_thread_map_discard(t.pointee.rows)
             lps_store_u32(&t.pointee.state, UInt32(LPS_REC_FREE))
             registry.threads.freeSlots.append(slot)
         }

@@ -60,7 +60,7 @@ func registerCurrentThread(name: UnsafePointer<CChar>?) -> Registration {
     }
     let t = lps_thread_table_base() + Int(slot)
     if t.pointee.rows == nil {
-        guard let rows = lps_sys_rows_map() else {
+        guard let rows = lps_sys_thread_map() else {
             registry.threads.freeSlots.append(slot)
             lps_unlock_registry()
             return .full
@@ -89,8 +89,9 @@ func registerFromHook() -> ThreadRecord? {
 }
 
 func resetRecord(_ t: ThreadRecord, slot: UInt32, name: UnsafePointer<CChar>?) {
+    let left = lps_load_u32(&t.pointee.fdepth)
     lps_store_u32(&t.pointee.fdepth, 0)
-    freeAllFrames(t)
+    freeAllFrames(t, left: left)
     lps_store_u32(&t.pointee.kdepth, 0)
     lps_store_u64(&t.pointee.fepoch, 0)
     lps_store_u64(&t.pointee.kepoch, 0)

@@ -65,9 +65,8 @@ func oldActivationBlocks(_ t: ThreadRecord, _ epoch: UInt64) -> Bool? {
 /// seen). Allocates nothing: callers may hold the registry lock.
 func forEachSetFrame(_ t: ThreadRecord, _ epoch: UInt64, _ body: (FunctionRecord) -> Void) {
     let depth = lps_load_acquire_u32(&t.pointee.fdepth) // then the frames: see lp_func_enter
-    let frames = lps_rec_frames(t)
-    for i in 0..<Int(min(depth, UInt32(LP_FRAMES_KNOWN))) {
-        guard let g = lps_frame_func(frames + i) else { continue }
+    for i in 0..<min(depth, framesKnown) {
+        guard let g = lps_frame_func(lps_rec_frame(t, i)) else { continue }
         let f = UnsafeMutablePointer(mutating: g)
         if lps_load_u64(&f.pointee.tx_epoch) == epoch { body(f) }
     }

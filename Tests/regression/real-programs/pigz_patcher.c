@@ -37,6 +37,7 @@
  */
 #define _GNU_SOURCE
 #include <livepatch.h>
+#include "preset_named.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -97,15 +98,6 @@ static int wait_or_reverse(const char *what)
     return rc;
 }
 
-static lp_model_t model_named(const char *name)
-{
-    if (strcmp(name, "UPSTREAM") == 0) return LP_MODEL_UPSTREAM;
-    if (strcmp(name, "KGRAFT") == 0) return LP_MODEL_KGRAFT;
-    if (strcmp(name, "KPATCH") == 0) return LP_MODEL_KPATCH;
-    if (strcmp(name, "HIRAMATSU") == 0) return LP_MODEL_HIRAMATSU;
-    return LP_MODEL_INVALID;
-}
-
 /* Until f has run `calls` times, or a bound. */
 static int await_calls(lp_func_t *f, uint64_t calls)
 {
@@ -119,7 +111,7 @@ static int await_calls(lp_func_t *f, uint64_t calls)
 
 static void inner_check(const char *model_name)
 {
-    lp_model_t model = model_named(model_name);
+    lp_model_t model = preset_named(model_name);
     lp_func_t *f = lp_func_lookup(inner_name);
     if (model == LP_MODEL_INVALID || !f || !await_calls(f, 1)) {
         fprintf(stderr, "lp-pigz: inner %s: FAILED to start (model %s, function %s %s)\n", model_name, model_name,
@@ -274,7 +266,7 @@ static void drop_space_new(struct space *space)
 
 static void replace_check(const char *model_name)
 {
-    lp_model_t model = model_named(model_name);
+    lp_model_t model = preset_named(model_name);
     lp_func_t *f = lp_func_lookup("drop_space");
     if (model == LP_MODEL_INVALID || !f || lp_ftrace_patchable(f) != 1) {
         fprintf(stderr, "lp-pigz: replace %s: FAILED to start (drop_space %s)\n", model_name,

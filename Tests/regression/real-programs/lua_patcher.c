@@ -5,6 +5,9 @@
  * transitions against the interpreter while it runs a script. One line per
  * result on stderr, "lp-lua: ...", read by scripts/check-real-program.
  *
+ *   LP_LUA_REGISTER=ftrace   register the functions with a patchable entry
+ *                        (lp_ftrace_discover; else the executable's symbol
+ *                        table, lp_func_register_object)
  *   LP_LUA_CHECK unset   register only (the script's output is compared)
  *   MODEL                while the script runs, repeatedly put the
  *                        functions of Lua's error paths that are not always
@@ -14,8 +17,9 @@
  *                        is reversed before its wait instead
  *
  * At exit, on the main thread, after Lua's main returned: every function of
- * those paths has as many exits as entries, the thread is inside nothing,
- * and no exit was unbalanced. Every wait is bounded (LP_LUA_WAIT_MS, 5000 by
+ * those paths has as many exits as entries (with pads, only the set's are
+ * counted, and only while a patch names them), the thread is inside
+ * nothing, and no exit was unbalanced. Every wait is bounded (LP_LUA_WAIT_MS, 5000 by
  * default): a transition that does not complete is reported with its
  * stalled threads, reversed, and ends the check.
  */
@@ -39,8 +43,8 @@ static const char *const set_names[] = {
     "luaD_throw", "luaG_errormsg", "lua_error", "luaB_error", "luaB_pcall", "lua_resume", "luaH_getshortstr", "luaV_concat",
 };
 #define N_SET (sizeof set_names / sizeof set_names[0])
-/* Counted at exit: the set, and what lies between it and the protected
- * calls the jumps land in. */
+/* Counted at exit: the set (first), and what lies between it and the
+ * protected calls the jumps land in. */
 static const char *const counted_names[] = {
     "luaD_throw", "luaG_errormsg", "lua_error", "luaB_error", "luaB_pcall", "lua_resume", "luaH_getshortstr", "luaV_concat",
     "luaD_rawrunprotected", "luaD_pcall", "lua_pcallk", "luaD_call", "luaD_callnoyield", "luaV_execute", "luaD_precall",
@@ -48,6 +52,7 @@ static const char *const counted_names[] = {
 #define N_COUNTED (sizeof counted_names / sizeof counted_names[0])
 
 static const char *mode;
+static int ftrace;
 static uint64_t wait_ns;
 static pthread_t patcher;
 static int stop;
@@ -119,10 +124,11 @@ static void finish(void)
     __atomic_store_n(&stop, 1, __ATOMIC_RELAXED);
     pthread_join(patcher, NULL);
     unsigned unbalanced = 0;
-    for (size_t i = 0; i < N_COUNTED; i++) {
+    size_t n_counted = ftrace ? N_SET : N_COUNTED;
+    for (size_t i = 0; i < n_counted; i++) {
         uint64_t entries = 0, exits = 0;
         lp_func_t *f = lp_func_lookup(counted_names[i]);
-        if (!f || lp_func_counts(f, &entries, &exits) != 0 || entries == 0 || entries != exits) {
+        if (!f || lp_func_counts(f, &entries, &exits) != 0 || (entries == 0 && !ftrace) || entries != exits) {
             fprintf(stderr, "lp-lua:   %s: %llu entries, %llu exits\n", counted_names[i], (unsigned long long)entries,
                     (unsigned long long)exits);
             unbalanced++;
@@ -141,14 +147,17 @@ static void finish(void)
             "lp-lua: %s: %s: %u transitions completed while Lua ran (%u reversed); %u of %zu error-path functions "
             "with entries != exits; main thread depth %u at exit; %llu unbalanced exits; %llu frames exited as "
             "abandoned\n",
-            mode, ok ? "ok" : "FAILED", completed, reversed, unbalanced, N_COUNTED, depth,
+            mode, ok ? "ok" : "FAILED", completed, reversed, unbalanced, n_counted, depth,
             (unsigned long long)st.unbalanced_exits, (unsigned long long)st.abandoned_exits);
 }
 
 __attribute__((constructor)) static void start(void)
 {
-    int n = lp_func_register_object(NULL, NULL, 0);
-    fprintf(stderr, "lp-lua: registered %d functions from the executable's symbol table\n", n);
+    const char *how = getenv("LP_LUA_REGISTER");
+    ftrace = how && strcmp(how, "ftrace") == 0;
+    int n = ftrace ? lp_ftrace_discover(0) : lp_func_register_object(NULL, NULL, 0);
+    fprintf(stderr, "lp-lua: registered %d functions from %s\n", n,
+            ftrace ? "their patchable entries" : "the executable's symbol table");
     mode = getenv("LP_LUA_CHECK");
     if (n <= 0 || !mode || !*mode)
         return;

@@ -271,7 +271,7 @@ typedef struct lp_transition_status {
     uint64_t exited_inside;     /* threads that exited inside a kernel section or a patched function (misuse) */
     uint64_t unregistered_calls; /* entry hooks on threads that could not register: capacity, or a signal handler
                                     nested in the thread's registration, in its exit once unregistered, or in an
-                                    engine call that holds the thread registry (their exits count as unbalanced) */
+                                    engine call that holds the thread registry (their exits are not unbalanced) */
     char patch[32];             /* name of the patch in transition (or of the last one) */
     /* Hooked frames left without their exit hook (longjmp, siglongjmp, an
      * exception through instrumented code): the next hook of the thread that

@@ -96,6 +96,13 @@ static uint64_t unregistered_calls(void)
     return st.unregistered_calls;
 }
 
+static uint64_t unbalanced_exits(void)
+{
+    lp_transition_status_t st;
+    lp_transition_status(&st);
+    return st.unbalanced_exits;
+}
+
 static void *exiting_thread(void *arg)
 {
     (void)arg;
@@ -151,6 +158,7 @@ int main(void)
     pthread_join(t, NULL);
     check(handled == 3, "the handler ran after the exit's unregistration");
     check(unregistered_calls() == uncounted + 1, "its call ran uncounted: the thread was not registered again");
+    check(unbalanced_exits() == 0, "... and its exit, that call's, is not unbalanced");
     check(lp_status_snapshot(&snap) >= 0 && snap.n_threads == 0, "no thread left registered");
 
     signal(SIGALRM, on_alarm);
@@ -160,5 +168,8 @@ int main(void)
     alarm(0);
     check(handled == 4, "the handler ran inside the registry");
     check(unregistered_calls() == uncounted + 2, "its call ran uncounted");
+    check(unbalanced_exits() == 0, "... and its exit is not unbalanced");
+    lp_func_exit(f);
+    check(unbalanced_exits() == 1, "an exit with no entry on a thread without a record still is");
     return check_summary();
 }

@@ -11,7 +11,7 @@ typedef struct lps_tls {
     uint32_t urcu_online;  /* nesting of lps_rcu_reader_online(): registered with liburcu while > 0 */
     uint32_t in_registry;  /* registry lock sections the thread is in, each from just before the lock to just after
                               the unlock (a signal handler's own nests in the one it interrupted) */
-    uint32_t pad;
+    uint32_t uncounted;    /* entries run uncounted (no record) whose exits have not come: those exits are not unbalanced */
 } lps_tls_t;
 
 extern __thread lps_tls_t lps_tls __attribute__((tls_model("initial-exec")));
@@ -40,6 +40,21 @@ static inline void lps_tls_end_registration(void)
 {
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     lps_tls.registering = 0;
+}
+/* An entry hook ran uncounted on a thread with no record (a signal handler
+ * nested in its registration, say): its exit, on a thread still without
+ * one, is that entry's, not an unbalanced one. One instruction each, so a
+ * handler's own entries and exits nest inside the interrupted ones'. */
+static inline void lps_tls_note_uncounted_entry(void)
+{
+    __atomic_fetch_add(&lps_tls.uncounted, 1, __ATOMIC_RELAXED);
+}
+static inline bool lps_tls_take_uncounted_exit(void)
+{
+    uint32_t n = __atomic_load_n(&lps_tls.uncounted, __ATOMIC_RELAXED);
+    while (n != 0 && !__atomic_compare_exchange_n(&lps_tls.uncounted, &n, n - 1, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
+    return n != 0;
 }
 /* The thread's record from here on (NULL: it goes), for its hooks in its
  * signal handlers too. */

@@ -15,9 +15,11 @@ func countCall(_ t: ThreadRecord, _ f: FunctionRecord, entry: Bool) {
     if entry { lps_local_inc_u64(&row.pointee.entries) } else { lps_local_inc_u64(&row.pointee.exits) }
 }
 
-/// An exit on a thread that never entered anything (it has no record).
+/// An exit on a thread with no record: the exit of an entry that ran
+/// uncounted (countUncountedEntry), or one with nothing to exit.
 @inline(never)
-func countUnbalancedUnregistered() {
+func countExitUnregistered() {
+    if lps_tls_take_uncounted_exit() { return }
     _ = lps_fetch_add_u64(&lps_global_ref().pointee.unbalanced_unregistered, 1)
 }
 
@@ -46,4 +48,12 @@ func flushCounts(_ t: ThreadRecord) {
 @inline(never)
 func countUnregisteredCall() {
     _ = lps_fetch_add_u64(&lps_global_ref().pointee.unregistered_calls, 1)
+}
+
+/// An entry (of a function or a kernel section) on a thread that could not
+/// register: uncounted, and its exit expected.
+@inline(never)
+func countUncountedEntry() {
+    lps_tls_note_uncounted_entry()
+    countUnregisteredCall()
 }

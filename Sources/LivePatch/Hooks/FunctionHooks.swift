@@ -34,7 +34,7 @@ func enterHook(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
 func enterWithoutRecord(_ f: FunctionRecord?, key: UInt64) -> UnsafeRawPointer? {
     guard let f else { return failNull(LPError.invalid) }
     guard let t = registerFromHook() else {
-        countUnregisteredCall()
+        countUncountedEntry()
         return lps_load_ptr(&f.pointee.impl)
     }
     return enterFrame(t, f, key: key, depth: lps_load_u32(&t.pointee.fdepth))
@@ -198,7 +198,7 @@ func oldFramesMayHoldSet(_ t: ThreadRecord, below depth: UInt32, epoch: UInt64) 
 /// lp_func_exit for the frame at `key`, as enterHook.
 @inline(__always)
 func exitHook(_ f: FunctionRecord?, key: UInt64) {
-    guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
+    guard let t = lps_tls_rec() else { return countExitUnregistered() }
     let depth = lps_load_u32(&t.pointee.fdepth)
     guard let f else { return countUnbalanced(t) }
     if _slowPath(exitMayHaveLeftFrames(t, f, key: key, depth: depth)) { return exitOffShadowStackTop(f, t, key: key, depth: depth) }

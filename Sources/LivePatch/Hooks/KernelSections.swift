@@ -18,7 +18,7 @@ func endActivationInKernelSection(_ t: ThreadRecord, ended a: UInt64) {
 
 /// Enters a kernel section. C: `lp_kernel_enter`.
 @c public func lp_kernel_enter() {
-    guard let t = lps_tls_rec() ?? registerFromHook() else { return countUnregisteredCall() }
+    guard let t = lps_tls_rec() ?? registerFromHook() else { return countUncountedEntry() }
     let depth = lps_load_u32(&t.pointee.kdepth)
     if depth == 0 {
         // Announce, then read the epoch, as in lp_func_enter.
@@ -38,7 +38,7 @@ func endActivationInKernelSection(_ t: ThreadRecord, ended a: UInt64) {
 /// Leaves a kernel section; the outermost exit is a switch point.
 /// C: `lp_kernel_exit`.
 @c public func lp_kernel_exit() {
-    guard let t = lps_tls_rec() else { return countUnbalancedUnregistered() }
+    guard let t = lps_tls_rec() else { return countExitUnregistered() }
     let depth = lps_load_u32(&t.pointee.kdepth)
     guard depth != 0 else { return countUnbalanced(t) }
     lps_store_u32(&t.pointee.kdepth, depth &- 1)

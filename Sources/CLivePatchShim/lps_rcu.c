@@ -13,6 +13,9 @@
 #include "../CLiburcu/CLiburcu.h" /* first: _LGPL_SOURCE */
 #include "lps_shim.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 static CDS_LIST_HEAD(lps_thread_list);
 
 /* Readers register for the span of one use and unregister right after, so a
@@ -66,8 +69,38 @@ static void rcu_free_trampoline(struct rcu_head *head)
     rcu_free_fn(caa_container_of(head, lps_thread_rec_t, rcu));
 }
 
-void lps_rcu_free_thread(lps_thread_rec_t *rec) { urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline); }
+/* liburcu starts its call_rcu worker thread in the first call_rcu, and
+ * again in a fork child, and the worker keeps the signal mask of the thread
+ * that started it. A process-directed signal goes to any thread that does
+ * not block it, so a worker that blocks nothing runs the program's handlers
+ * on a thread the program never made, even while the program's own thread
+ * blocks that signal to keep its handler out of a critical section (bash
+ * blocks SIGCHLD around its job table; its handler, run on a patcher
+ * thread that blocked nothing, updated that table behind it, and a
+ * pipeline's statuses came out 0). Both calls run with every signal
+ * blocked; pthread_sigmask is async-signal-safe, and a record may be
+ * retired in a signal handler. */
+static void block_all_signals(sigset_t *old)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, old);
+}
+
+void lps_rcu_free_thread(lps_thread_rec_t *rec)
+{
+    sigset_t old;
+    block_all_signals(&old);
+    urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
 
 void lps_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
 void lps_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }
-void lps_rcu_after_fork_child(void) { urcu_memb_call_rcu_after_fork_child(); }
+void lps_rcu_after_fork_child(void)
+{
+    sigset_t old;
+    block_all_signals(&old);
+    urcu_memb_call_rcu_after_fork_child();
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}

@@ -37,7 +37,7 @@
  */
 #define _GNU_SOURCE
 #include <livepatch.h>
-#include "preset_named.h"
+#include "patcher_common.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -364,7 +364,7 @@ __attribute__((constructor)) static void start(void)
     atexit(finish);
     if (strcmp(mode, "stall") == 0)
         stall_prepare();
-    if (strcmp(mode, "longjmp") != 0 && pthread_create(&patcher, NULL, patcher_main, NULL) != 0) {
+    if (strcmp(mode, "longjmp") != 0 && start_patcher_thread(&patcher, patcher_main, NULL) != 0) {
         fprintf(stderr, "lp-pigz: FAILED to start the patcher thread\n");
         exit(1);
     }

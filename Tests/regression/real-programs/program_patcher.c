@@ -39,7 +39,7 @@
  */
 #define _GNU_SOURCE
 #include <livepatch.h>
-#include "preset_named.h"
+#include "patcher_common.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -187,7 +187,7 @@ __attribute__((constructor)) static void start(void)
     static lp_model_t model;
     model = preset_named(mode);
     patcher_pid = getpid();
-    if (model == LP_MODEL_INVALID || set.n == 0 || pthread_create(&patcher, NULL, patcher_main, &model) != 0) {
+    if (model == LP_MODEL_INVALID || set.n == 0 || start_patcher_thread(&patcher, patcher_main, &model) != 0) {
         fprintf(out, "lp-program: %s: FAILED to start the patcher (a preset, and LP_PROGRAM_SET, are needed)\n", mode);
         exit(1);
     }

@@ -42,7 +42,9 @@
 #include "patcher_common.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,11 +65,28 @@ static const char *mode;
 static int ftrace;
 static unsigned min_completed;
 static uint64_t wait_ns;
-static FILE *out;
+static const char *log_path;
 static pid_t patcher_pid;
 static pthread_t patcher;
 static int stop;
 static unsigned completed, reversed, failed;
+
+/* One line of the report, on stderr or appended to LP_PROGRAM_LOG. The
+ * log is opened for each line, so that no descriptor of the program's is
+ * taken for the program's life (bash's tests close, reuse and count them);
+ * a line the log cannot take (a test that ran out of descriptors) is lost
+ * rather than written into the program's own output. */
+__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
+{
+    int fd = log_path ? open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : STDERR_FILENO;
+    if (fd < 0)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vdprintf(fd, fmt, ap);
+    va_end(ap);
+    if (log_path) close(fd);
+}
 
 /* The comma-separated names of `list` and of `more` (either may be NULL). */
 static void split_names(struct names *into, const char *list, const char *more)
@@ -82,7 +101,7 @@ static void split_names(struct names *into, const char *list, const char *more)
 static int print_stalled(const lp_thread_info_t *t, void *ctx)
 {
     (void)ctx;
-    fprintf(out, "lp-program:   stalled thread %s (tid %d): reason %d, function depth %u\n", t->name, t->tid, t->reason,
+    say("lp-program:   stalled thread %s (tid %d): reason %d, function depth %u\n", t->name, t->tid, t->reason,
             t->function_depth);
     return 0;
 }
@@ -94,10 +113,10 @@ static int wait_or_reverse(const char *what)
     int rc = lp_transition_wait(wait_ns);
     if (rc == 0)
         return 0;
-    fprintf(out, "lp-program: %s: lp_transition_wait gave %d (%s)\n", what, rc, lp_strerror(rc));
+    say("lp-program: %s: lp_transition_wait gave %d (%s)\n", what, rc, lp_strerror(rc));
     lp_transition_for_each_stalled(print_stalled, NULL);
     int rv = lp_transition_reverse();
-    fprintf(out, "lp-program: %s: reverse %d, its wait %d\n", what, rv, rv == 0 ? lp_transition_wait(wait_ns) : rv);
+    say("lp-program: %s: reverse %d, its wait %d\n", what, rv, rv == 0 ? lp_transition_wait(wait_ns) : rv);
     return rc;
 }
 
@@ -108,11 +127,11 @@ static int one_patch(lp_model_t model)
     for (size_t i = 0; i < set.n && rc == 0; i++) {
         lp_func_t *f = lp_func_lookup(set.name[i]);
         rc = f ? lp_patch_extend_set(p, f) : -ENOENT;
-        if (rc) fprintf(out, "lp-program: %s: %s\n", set.name[i], lp_strerror(rc));
+        if (rc) say("lp-program: %s: %s\n", set.name[i], lp_strerror(rc));
     }
     rc = rc ? rc : lp_patch_enable(p);
     if (rc != 0) {
-        fprintf(out, "lp-program: enable gave %d (%s)\n", rc, lp_strerror(rc));
+        say("lp-program: enable gave %d (%s)\n", rc, lp_strerror(rc));
     } else if (completed % 4 == 3) {
         rc = lp_transition_reverse();
         rc = rc ? rc : wait_or_reverse("reversed enable");
@@ -122,7 +141,7 @@ static int one_patch(lp_model_t model)
         rc = rc ? rc : wait_or_reverse("disable");
     }
     int rd = p ? lp_patch_destroy(p) : 0;
-    if (rd != 0) fprintf(out, "lp-program: destroy gave %d (%s)\n", rd, lp_strerror(rd));
+    if (rd != 0) say("lp-program: destroy gave %d (%s)\n", rd, lp_strerror(rd));
     return rc ? rc : rd;
 }
 
@@ -151,7 +170,7 @@ static void finish(void)
         uint64_t entries = 0, exits = 0;
         lp_func_t *f = lp_func_lookup(counted.name[i]);
         if (!f || lp_func_counts(f, &entries, &exits) != 0 || entries != exits) {
-            fprintf(out, "lp-program:   %s: %llu entries, %llu exits%s\n", counted.name[i], (unsigned long long)entries,
+            say("lp-program:   %s: %llu entries, %llu exits%s\n", counted.name[i], (unsigned long long)entries,
                     (unsigned long long)exits, f ? "" : " (not registered)");
             unbalanced++;
         }
@@ -159,7 +178,7 @@ static void finish(void)
     lp_transition_status_t st;
     lp_transition_status(&st);
     int ok = !failed && completed >= min_completed && unbalanced == 0 && st.unbalanced_exits == 0;
-    fprintf(out,
+    say(
             "lp-program: %s: %s: %u transitions completed while the program ran (%u reversed); %u of %zu counted "
             "functions with entries != exits; %llu unbalanced exits; %llu frames exited as abandoned\n",
             mode, ok ? "ok" : "FAILED", completed, reversed, unbalanced, counted.n,
@@ -168,14 +187,11 @@ static void finish(void)
 
 __attribute__((constructor)) static void start(void)
 {
-    const char *log = getenv("LP_PROGRAM_LOG");
-    out = log ? fopen(log, "a") : NULL;
-    if (!out) out = stderr;
-    setvbuf(out, NULL, _IOLBF, 0);
+    log_path = getenv("LP_PROGRAM_LOG");
     const char *how = getenv("LP_PROGRAM_REGISTER");
     ftrace = how && strcmp(how, "ftrace") == 0;
     int n = ftrace ? lp_ftrace_discover(0) : lp_func_register_object(NULL, NULL, 0);
-    fprintf(out, "lp-program: registered %d functions from %s\n", n,
+    say("lp-program: registered %d functions from %s\n", n,
             ftrace ? "their patchable entries" : "the executable's symbol table");
     mode = getenv("LP_PROGRAM_CHECK");
     if (n <= 0 || !mode || !*mode)
@@ -188,7 +204,7 @@ __attribute__((constructor)) static void start(void)
     model = preset_named(mode);
     patcher_pid = getpid();
     if (model == LP_MODEL_INVALID || set.n == 0 || start_patcher_thread(&patcher, patcher_main, &model) != 0) {
-        fprintf(out, "lp-program: %s: FAILED to start the patcher (a preset, and LP_PROGRAM_SET, are needed)\n", mode);
+        say("lp-program: %s: FAILED to start the patcher (a preset, and LP_PROGRAM_SET, are needed)\n", mode);
         exit(1);
     }
     atexit(finish);

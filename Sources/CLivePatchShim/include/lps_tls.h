@@ -43,8 +43,11 @@ static inline void lps_tls_end_registration(void)
 }
 /* An entry hook ran uncounted on a thread with no record (a signal handler
  * nested in its registration, say): its exit, on a thread still without
- * one, is that entry's, not an unbalanced one. One instruction each, so a
- * handler's own entries and exits nest inside the interrupted ones'. */
+ * one, is that entry's, not an unbalanced one. A handler's own entries and
+ * exits nest inside the interrupted ones': the add is one instruction, and
+ * the take retries if a handler changed the count between its load and its
+ * CAS. A handler that jumps out of uncounted entries leaves them counted,
+ * and as many later exits with nothing to exit go uncounted. */
 static inline void lps_tls_note_uncounted_entry(void)
 {
     __atomic_fetch_add(&lps_tls.uncounted, 1, __ATOMIC_RELAXED);

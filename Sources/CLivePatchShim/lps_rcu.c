@@ -69,15 +69,16 @@ static void rcu_free_trampoline(struct rcu_head *head)
     rcu_free_fn(caa_container_of(head, lps_thread_rec_t, rcu));
 }
 
-/* liburcu starts its call_rcu worker thread in the first call_rcu, and
- * again in a fork child, and the worker keeps the signal mask of the thread
- * that started it. A process-directed signal goes to any thread that does
+/* liburcu starts its call_rcu worker thread in the first call_rcu (of a
+ * retired record or shadow variable), and again in a fork child, and the
+ * worker keeps the signal mask of the thread that started it. A process-directed signal goes to any thread that does
  * not block it, so a worker that blocks nothing runs the program's handlers
  * on a thread the program never made, even while the program's own thread
  * blocks that signal to keep its handler out of a critical section (bash
  * blocks SIGCHLD around its job table; its handler, run on a patcher
  * thread that blocked nothing, updated that table behind it, and a
- * pipeline's statuses came out 0). Both calls run with every signal
+ * pipeline's statuses came out 0). Every call_rcu goes through
+ * lps_rcu_call, and it and the fork child's restart run with every signal
  * blocked; pthread_sigmask is async-signal-safe, and a record may be
  * retired in a signal handler. */
 static void block_all_signals(sigset_t *old)
@@ -87,13 +88,15 @@ static void block_all_signals(sigset_t *old)
     pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
-void lps_rcu_free_thread(lps_thread_rec_t *rec)
+void lps_rcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *))
 {
     sigset_t old;
     block_all_signals(&old);
-    urcu_memb_call_rcu(&rec->rcu, rcu_free_trampoline);
+    urcu_memb_call_rcu(head, fn);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
+
+void lps_rcu_free_thread(lps_thread_rec_t *rec) { lps_rcu_call(&rec->rcu, rcu_free_trampoline); }
 
 void lps_rcu_before_fork(void) { urcu_memb_call_rcu_before_fork(); }
 void lps_rcu_after_fork_parent(void) { urcu_memb_call_rcu_after_fork_parent(); }

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include "lps_shadow_shim.h"
+#include "lps_rcu.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -173,4 +174,4 @@ static void sv_reclaim(struct rcu_head *head) { free(caa_container_of(head, lps_
 
 /* Every reader that could have found the record is out of its read section
  * before sv_reclaim runs. */
-void lps_sv_retire(lps_sv_t *sv) { urcu_memb_call_rcu(&sv->rcu, sv_reclaim); }
+void lps_sv_retire(lps_sv_t *sv) { lps_rcu_call(&sv->rcu, sv_reclaim); }

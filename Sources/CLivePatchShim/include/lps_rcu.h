@@ -18,6 +18,7 @@ lps_thread_rec_t *lps_thread_list_first(void);  /* under lps_rcu_read_lock or th
 lps_thread_rec_t *lps_thread_list_next(lps_thread_rec_t *rec);
 void lps_rcu_set_free_callback(void (*fn)(lps_thread_rec_t *)); /* once, before any free */
 void lps_rcu_free_thread(lps_thread_rec_t *rec);  /* fn(rec) after a grace period */
+void lps_rcu_call(struct rcu_head *head, void (*fn)(struct rcu_head *)); /* call_rcu, every signal blocked (lps_rcu.c) */
 void lps_rcu_before_fork(void);
 void lps_rcu_after_fork_parent(void);
 void lps_rcu_after_fork_child(void);

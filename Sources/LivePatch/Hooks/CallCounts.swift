@@ -23,8 +23,12 @@ func countExitUnregistered() {
     _ = lps_fetch_add_u64(&lps_global_ref().pointee.unbalanced_unregistered, 1)
 }
 
+/// An exit with nothing to exit on a registered thread, unless its entry ran
+/// uncounted before the thread registered (a registration refused for
+/// capacity, then one that succeeded in a nested call).
 @inline(never)
 func countUnbalanced(_ t: ThreadRecord) {
+    if lps_tls_take_uncounted_exit() { return }
     lps_store_u64(&t.pointee.unbalanced, lps_load_u64(&t.pointee.unbalanced) &+ 1)
 }
 

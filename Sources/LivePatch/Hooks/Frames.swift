@@ -61,10 +61,12 @@ func freeDeepFrame(_ t: ThreadRecord, at depth: UInt32) {
 }
 
 /// Every slot of a record taken by a new thread is free: those of the
-/// record, and the deep ones below `left`, the depth its last thread left
-/// it at (every pop frees its slot, so those above are free already).
+/// record, and the deep ones up to `left`, the depth its last thread left
+/// it at. Every pop frees its slot, so those above are free already, but
+/// for the one at `left`: a handler that jumped out of its thread's pop,
+/// between the depth's store and the slot's, left it holding a key.
 func freeAllFrames(_ t: ThreadRecord, left: UInt32) {
-    for depth in 0..<min(max(left, framesInRecord), framesKnown) { freeFrame(t, at: depth) }
+    for depth in 0..<min(max(left &+ 1, framesInRecord), framesKnown) { freeFrame(t, at: depth) }
 }
 
 /// The key of the frame at `index`. A deep slot's page reads 0 until it is

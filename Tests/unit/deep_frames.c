@@ -13,6 +13,8 @@
  * - JUMPS longjmps out of frames below the record's, each landing in a
  *   protected call that lies below them too (Lua's shape): every frame left
  *   is exited, so the depth stays where it was and the counts are exact;
+ *   the same for jumps from that deep to a protected call in the record's
+ *   frames;
  * - a thread asleep DEEP frames deep, outside the set, does not block a
  *   transition; asleep in a set function that deep, it does, and the stall
  *   report names that function, until it returns.
@@ -36,7 +38,7 @@
 #define NOINLINE __attribute__((noinline))
 #define FN(fn) ((const void *)(uintptr_t)(fn))
 
-enum { DEEP = 300, LAND = 40, THROW = 20, JUMPS = 1000 };
+enum { DEEP = 300, LAND = 40, THROW = 20, DEEP_THROW = 40, JUMPS = 1000 };
 
 static volatile int sink;
 static jmp_buf jb;
@@ -189,6 +191,16 @@ int main(void)
               balanced(lander_f, LAND + 1),
           "... with every exit counted");
     check(main_depth() == 0, "the thread is inside nothing after the jumps");
+
+    /* From deep frames to a protected call in the record's: each jump
+     * leaves frames on both sides of its 16th. */
+    abandoned = abandoned_exits();
+    for (int i = 0; i < JUMPS; i++) protected_throw(DEEP_THROW);
+    check(abandoned_exits() == abandoned + (uint64_t)JUMPS * (DEEP_THROW + 1),
+          "1000 jumps from 41 frames deep to depth 1: every frame left exited as abandoned");
+    check(balanced(thrower_f, (uint64_t)JUMPS * (THROW + 1 + DEEP_THROW + 1)) && balanced(protected_f, 2 * JUMPS),
+          "... with every exit counted");
+    check(main_depth() == 0, "... and the thread is inside nothing after them");
 
     pthread_t th;
     pthread_create(&th, NULL, sleeper_main, NULL);

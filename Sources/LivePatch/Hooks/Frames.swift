@@ -19,20 +19,23 @@ func mayHaveLeftFrames(_ t: ThreadRecord, key: UInt64, depth: UInt32) -> Bool {
     return _slowPath(depth >= framesInRecord || key > (lps_rec_frames(t) + Int(depth &- 1)).pointee.key)
 }
 
-/// Only the owner reads keys: plain stores. Deep frames are pushed only by
-/// the out-of-line entry (mayHaveLeftFrames sent it there).
+/// Deep frames are pushed only by the out-of-line entry (mayHaveLeftFrames
+/// sent it there).
 @inline(__always)
 func pushFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
     guard depth < framesInRecord else { return pushDeepFrame(t, f, key: key, at: depth) }
-    let frame = lps_rec_frames(t) + Int(depth)
-    lps_frame_set_func(frame, f)
-    frame.pointee.key = key
+    fillFrame(lps_rec_frames(t) + Int(depth), f, key: key)
 }
 
 @inline(never)
 func pushDeepFrame(_ t: ThreadRecord, _ f: FunctionRecord, key: UInt64, at depth: UInt32) {
     guard depth < framesKnown else { return }
-    let frame = lps_rec_frame(t, depth)
+    fillFrame(lps_rec_frame(t, depth), f, key: key)
+}
+
+/// Only the owner reads keys: a plain store.
+@inline(__always)
+func fillFrame(_ frame: UnsafeMutablePointer<lps_frame_t>, _ f: FunctionRecord, key: UInt64) {
     lps_frame_set_func(frame, f)
     frame.pointee.key = key
 }
